@@ -1,0 +1,345 @@
+/**
+ * The Catalog on two DynamoDB tables (DESIGN §3).
+ *
+ * Invariant 2 (refCount equals the files pointing at a content) holds because every change of a
+ * file's content or countedness happens in one TransactWriteItems with the matching refCount
+ * changes, conditioned on the state that was read. A lost race surfaces as StaleWriteError.
+ */
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { FILES_TABLE } from '#core/definitions';
+import { StaleWriteError, ValidationError } from '#core/errors';
+import type {
+  Catalog,
+  ContentRecord,
+  FileOwner,
+  FilePage,
+  FileRecord,
+  LinkChange,
+  UploadAttempt,
+} from '#core/ports';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+const PENDING_INDEX = FILES_TABLE.indexes[0]?.indexName ?? 'pendingByContent';
+
+/** A file counts towards its content's refCount unless it failed. */
+const counts = (file: FileRecord | undefined): file is FileRecord => file !== undefined && file.state !== 'FAILED';
+
+function isConditionFailure(error: unknown): boolean {
+  if (error instanceof ConditionalCheckFailedException) return true;
+  if (error instanceof TransactionCanceledException) {
+    return (error.CancellationReasons ?? []).some(
+      (reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict',
+    );
+  }
+  return error instanceof Error && error.name === 'TransactionConflictException';
+}
+
+/** Runs a conditional write; a failed condition becomes StaleWriteError. */
+async function conditional<T>(write: () => Promise<T>, what: string): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isConditionFailure(error)) throw new StaleWriteError(`${what}: state changed concurrently`, { cause: error });
+    throw error;
+  }
+}
+
+/** Like `conditional`, but a failed condition is an expected answer: false. */
+async function attempted(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+function fileItem(file: FileRecord): Record<string, unknown> {
+  return { ...file, ...(file.state === 'PENDING' ? { pendingContentId: file.contentId } : {}) };
+}
+
+function toFile(item: Record<string, unknown>): FileRecord {
+  const { pendingContentId: _index, ...file } = item;
+  return file as unknown as FileRecord;
+}
+
+interface Cursor {
+  readonly userId: string;
+  readonly name: string;
+}
+
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify({ userId: key.userId, name: key.name })).toString('base64url');
+}
+
+function decodeCursor(cursor: string, userId: string): Cursor {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      'userId' in parsed &&
+      'name' in parsed &&
+      parsed.userId === userId &&
+      typeof parsed.name === 'string'
+    ) {
+      return { userId, name: parsed.name };
+    }
+  } catch {
+    // fall through: malformed
+  }
+  throw new ValidationError('invalid_cursor', 'the cursor is not one this listing returned');
+}
+
+export class DynamoCatalog implements Catalog {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: { readonly contents: string; readonly files: string },
+  ) {}
+
+  async getContent(contentId: string): Promise<ContentRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tables.contents, Key: { contentId }, ConsistentRead: true }),
+    );
+    return Item as ContentRecord | undefined;
+  }
+
+  async getFile(userId: string, name: string): Promise<FileRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tables.files, Key: { userId, name }, ConsistentRead: true }),
+    );
+    return Item ? toFile(Item) : undefined;
+  }
+
+  async listFiles(userId: string, options: { prefix?: string; limit: number; cursor?: string }): Promise<FilePage> {
+    const start = options.cursor ? decodeCursor(options.cursor, userId) : undefined;
+    const { Items = [], LastEvaluatedKey } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.files,
+        KeyConditionExpression: options.prefix ? 'userId = :u AND begins_with(#name, :p)' : 'userId = :u',
+        ExpressionAttributeNames: options.prefix ? { '#name': 'name' } : undefined,
+        ExpressionAttributeValues: { ':u': userId, ...(options.prefix ? { ':p': options.prefix } : {}) },
+        Limit: options.limit,
+        ExclusiveStartKey: start ? { ...start } : undefined,
+      }),
+    );
+    return { files: Items.map(toFile), ...(LastEvaluatedKey ? { cursor: encodeCursor(LastEvaluatedKey) } : {}) };
+  }
+
+  async linkFile({ file, previous, content }: LinkChange): Promise<void> {
+    const now = file.updatedAt;
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.tables.files,
+          Item: fileItem(file),
+          // Exactly the file we decided on is replaced, so its reference is released exactly once.
+          ConditionExpression: previous ? 'uploadId = :prevUpload AND #state = :prevState' : 'attribute_not_exists(userId)',
+          ...(previous
+            ? {
+                ExpressionAttributeNames: { '#state': 'state' },
+                ExpressionAttributeValues: { ':prevUpload': previous.uploadId, ':prevState': previous.state },
+              }
+            : {}),
+        },
+      },
+    ];
+    const alreadyCounted = counts(previous) && previous.contentId === file.contentId;
+    if (content.op === 'create') {
+      items.push({
+        Put: {
+          TableName: this.tables.contents,
+          Item: content.record,
+          ConditionExpression: 'attribute_not_exists(contentId)',
+        },
+      });
+    } else if (alreadyCounted) {
+      items.push({
+        ConditionCheck: {
+          TableName: this.tables.contents,
+          Key: { contentId: file.contentId },
+          ConditionExpression: '#state = :required',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':required': content.requireState },
+        },
+      });
+    } else {
+      // Requiring the state makes a link to a content being deleted impossible (invariant 3).
+      items.push({
+        Update: {
+          TableName: this.tables.contents,
+          Key: { contentId: file.contentId },
+          UpdateExpression: 'ADD refCount :one SET updatedAt = :now',
+          ConditionExpression: '#state = :required',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':one': 1, ':now': now, ':required': content.requireState },
+        },
+      });
+    }
+    if (counts(previous) && !alreadyCounted) {
+      items.push({
+        Update: {
+          TableName: this.tables.contents,
+          Key: { contentId: previous.contentId },
+          UpdateExpression: 'ADD refCount :minusOne SET updatedAt = :now',
+          ConditionExpression: 'attribute_exists(contentId)',
+          ExpressionAttributeValues: { ':minusOne': -1, ':now': now },
+        },
+      });
+    }
+    await conditional(() => this.db.send(new TransactWriteCommand({ TransactItems: items })), 'link file');
+  }
+
+  async setAttempt(contentId: string, attempt: UploadAttempt, expectedAttemptId: string | undefined): Promise<void> {
+    await conditional(
+      () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.tables.contents,
+            Key: { contentId },
+            UpdateExpression: 'SET attempt = :attempt, updatedAt = :now',
+            ConditionExpression: expectedAttemptId
+              ? '#state = :pending AND attempt.id = :expected'
+              : '#state = :pending AND attribute_not_exists(attempt)',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: {
+              ':attempt': attempt,
+              ':now': Date.now(),
+              ':pending': 'PENDING',
+              ...(expectedAttemptId ? { ':expected': expectedAttemptId } : {}),
+            },
+          }),
+        ),
+      'set upload attempt',
+    );
+  }
+
+  markReady(contentId: string, objectKey: string, now: number): Promise<boolean> {
+    return attempted(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.contents,
+          Key: { contentId },
+          UpdateExpression: 'SET #state = :ready, objectKey = :key, updatedAt = :now REMOVE attempt',
+          ConditionExpression: '#state = :pending',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':ready': 'READY', ':pending': 'PENDING', ':key': objectKey, ':now': now },
+        }),
+      ),
+    );
+  }
+
+  completeFile(owner: FileOwner, contentId: string, now: number): Promise<boolean> {
+    return attempted(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.files,
+          Key: { userId: owner.userId, name: owner.name },
+          UpdateExpression: 'SET #state = :complete, updatedAt = :now REMOVE pendingContentId',
+          ConditionExpression: '#state = :pending AND contentId = :content AND uploadId = :upload',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':complete': 'COMPLETE',
+            ':pending': 'PENDING',
+            ':content': contentId,
+            ':upload': owner.uploadId,
+            ':now': now,
+          },
+        }),
+      ),
+    );
+  }
+
+  async pendingFiles(contentId: string): Promise<FileRecord[]> {
+    const files: FileRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tables.files,
+          IndexName: PENDING_INDEX,
+          KeyConditionExpression: 'pendingContentId = :content',
+          ExpressionAttributeValues: { ':content': contentId },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      files.push(...(page.Items ?? []).map(toFile));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return files;
+  }
+
+  async failAttempt(contentId: string, attempt: UploadAttempt, failure: string, now: number): Promise<void> {
+    const releaseAndFail = (): Promise<unknown> =>
+      this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tables.contents,
+                Key: { contentId },
+                UpdateExpression: 'REMOVE attempt ADD refCount :minusOne SET updatedAt = :now',
+                ConditionExpression: 'attempt.id = :attempt',
+                ExpressionAttributeValues: { ':attempt': attempt.id, ':minusOne': -1, ':now': now },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tables.files,
+                Key: { userId: attempt.owner.userId, name: attempt.owner.name },
+                UpdateExpression: 'SET #state = :failed, failure = :failure, updatedAt = :now REMOVE pendingContentId',
+                ConditionExpression: '#state = :pending AND contentId = :content AND uploadId = :upload',
+                ExpressionAttributeNames: { '#state': 'state' },
+                ExpressionAttributeValues: {
+                  ':failed': 'FAILED',
+                  ':pending': 'PENDING',
+                  ':failure': failure,
+                  ':content': contentId,
+                  ':upload': attempt.owner.uploadId,
+                  ':now': now,
+                },
+              },
+            },
+          ],
+        }),
+      );
+    if (await attempted(releaseAndFail)) return;
+    // The owner file was replaced meanwhile (its reference already released): just end the attempt.
+    await attempted(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.contents,
+          Key: { contentId },
+          UpdateExpression: 'REMOVE attempt SET updatedAt = :now',
+          ConditionExpression: 'attempt.id = :attempt',
+          ExpressionAttributeValues: { ':attempt': attempt.id, ':now': now },
+        }),
+      ),
+    );
+  }
+
+  deleteUnreferencedPending(contentId: string): Promise<boolean> {
+    return attempted(() =>
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.tables.contents,
+          Key: { contentId },
+          ConditionExpression: 'refCount = :zero AND #state = :pending',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':zero': 0, ':pending': 'PENDING' },
+        }),
+      ),
+    );
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The one source of truth for tables, bucket and routes. The CDK stack (lib/) and the embedded
+ * local runner (local/) both build from these definitions, so they cannot drift apart.
+ */
+
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface TableDefinition {
+  /** CDK construct id. */
+  readonly id: string;
+  /** Environment variable that carries the table's name to the handlers. */
+  readonly envVar: string;
+  /** Table name used by the embedded local stack (in AWS, CloudFormation names it). */
+  readonly localName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly indexes: readonly {
+    readonly indexName: string;
+    readonly partitionKey: KeyAttribute;
+    readonly sortKey?: KeyAttribute;
+  }[];
+}
+
+/** One item per distinct content: its state, reference count and the object holding its bytes. */
+export const CONTENTS_TABLE: TableDefinition = {
+  id: 'Contents',
+  envVar: 'CONTENTS_TABLE',
+  localName: 'hashdrop-contents',
+  partitionKey: { name: 'contentId', type: 'S' },
+  indexes: [],
+};
+
+/**
+ * One item per (user, file name). `pendingContentId` is set only while the file waits for its
+ * content, which makes `pendingByContent` a sparse index of exactly the files to complete when
+ * that content becomes READY.
+ */
+export const FILES_TABLE: TableDefinition = {
+  id: 'Files',
+  envVar: 'FILES_TABLE',
+  localName: 'hashdrop-files',
+  partitionKey: { name: 'userId', type: 'S' },
+  sortKey: { name: 'name', type: 'S' },
+  indexes: [
+    {
+      indexName: 'pendingByContent',
+      partitionKey: { name: 'pendingContentId', type: 'S' },
+      sortKey: { name: 'userId', type: 'S' },
+    },
+  ],
+};
+
+export const TABLES = [CONTENTS_TABLE, FILES_TABLE] as const;
+
+export const BUCKET = {
+  id: 'Blobs',
+  envVar: 'BUCKET_NAME',
+  localName: 'hashdrop-blobs',
+  /** Every stored content lives under this prefix; only it triggers the object-created handler. */
+  blobPrefix: 'blobs/',
+} as const;
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** What a route's function may touch; the stack turns it into least-privilege grants. */
+export interface RouteAccess {
+  readonly contents: 'read' | 'readwrite';
+  readonly files: 'read' | 'readwrite';
+  /** put: presign PUT/UploadPart, create/complete/abort multipart; read: HEAD/GET; delete: remove objects. */
+  readonly bucket: readonly ('put' | 'read' | 'delete')[];
+}
+
+export interface RouteDefinition {
+  /** Also the function's construct id. */
+  readonly id: string;
+  readonly method: HttpMethod;
+  /** API Gateway route path; `{name+}` is a greedy parameter. */
+  readonly path: string;
+  /** Module under lambdas/ exporting `handler`. */
+  readonly entry: string;
+  readonly access: RouteAccess;
+}
+
+export const ROUTES: readonly RouteDefinition[] = [
+  {
+    id: 'CreateUpload',
+    method: 'POST',
+    path: '/v1/uploads',
+    entry: 'lambdas/create-upload.ts',
+    access: { contents: 'readwrite', files: 'readwrite', bucket: ['put'] },
+  },
+  {
+    id: 'SignParts',
+    method: 'POST',
+    path: '/v1/uploads/{uploadId}/parts',
+    entry: 'lambdas/sign-parts.ts',
+    access: { contents: 'readwrite', files: 'read', bucket: ['put'] },
+  },
+  {
+    id: 'CompleteUpload',
+    method: 'POST',
+    path: '/v1/uploads/{uploadId}/complete',
+    entry: 'lambdas/complete-upload.ts',
+    // Completing verifies and publishes synchronously, exactly as the object-created handler does.
+    access: { contents: 'readwrite', files: 'readwrite', bucket: ['put', 'read', 'delete'] },
+  },
+  {
+    id: 'GetUpload',
+    method: 'GET',
+    path: '/v1/uploads/{uploadId}',
+    entry: 'lambdas/get-upload.ts',
+    access: { contents: 'read', files: 'readwrite', bucket: [] },
+  },
+  {
+    id: 'ListFiles',
+    method: 'GET',
+    path: '/v1/files',
+    entry: 'lambdas/list-files.ts',
+    access: { contents: 'read', files: 'read', bucket: [] },
+  },
+  {
+    id: 'GetFile',
+    method: 'GET',
+    path: '/v1/files/{name+}',
+    entry: 'lambdas/get-file.ts',
+    access: { contents: 'read', files: 'read', bucket: ['read'] },
+  },
+];
+
+/** The S3 ObjectCreated handler. */
+export const OBJECT_CREATED = {
+  id: 'ObjectCreated',
+  entry: 'lambdas/object-created.ts',
+} as const;
+
+/** Tunables shared by the stack and the local runner (seconds). */
+export const DEFAULTS = {
+  /** Lifetime of presigned PUT/UploadPart URLs. */
+  uploadUrlTtlSeconds: 15 * 60,
+  /** Lifetime of presigned GET URLs. */
+  downloadUrlTtlSeconds: 5 * 60,
+  /**
+   * How long an upload attempt keeps exclusive right to upload a content. Longer than the URL
+   * lifetime, so that no URL of an expired attempt can still write when another takes over.
+   */
+  attemptLeaseSeconds: 16 * 60,
+  /** Most parts signed in one response: a 10,000-part upload asks in batches. */
+  maxPartsPerBatch: 100,
+} as const;

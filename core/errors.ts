@@ -1,0 +1,64 @@
+/**
+ * Typed domain errors. Each carries a stable `code` that clients may switch on and a `kind` that
+ * the HTTP edge maps to a status in one place (lambdas/http.ts). The domain knows nothing of HTTP.
+ */
+
+export type ErrorKind =
+  | 'invalid' // the request is malformed or breaks a rule: 400
+  | 'unauthenticated' // 401
+  | 'not_found' // 404
+  | 'conflict' // the request clashes with the current state: 409
+  | 'too_large' // 413
+  | 'busy'; // transient contention; retry: 503
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DomainError';
+  }
+}
+
+export class ValidationError extends DomainError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super('invalid', code, message, details);
+    this.name = 'ValidationError';
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(code: string, message: string) {
+    super('not_found', code, message);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super('conflict', code, message, details);
+    this.name = 'ConflictError';
+  }
+}
+
+export class BusyError extends DomainError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super('busy', code, message, undefined, options);
+    this.name = 'BusyError';
+  }
+}
+
+/**
+ * Raised by a store when a conditional write lost a race (DynamoDB ConditionalCheckFailed or a
+ * cancelled transaction). Domain operations re-read and retry; it never reaches a caller as is.
+ */
+export class StaleWriteError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StaleWriteError';
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The stores the domain works with, as interfaces. Adapters (adapters/) implement them on
+ * DynamoDB and S3; the domain never imports an AWS SDK.
+ */
+
+export type ContentState = 'PENDING' | 'READY' | 'DELETING';
+export type FileState = 'PENDING' | 'COMPLETE' | 'FAILED';
+
+export interface FileOwner {
+  readonly userId: string;
+  readonly name: string;
+  /** The file's upload nonce: identifies this upload among successive ones under the same name. */
+  readonly uploadId: string;
+}
+
+/**
+ * The one upload currently allowed to write a content's bytes. Each attempt writes its own
+ * object key, so an abandoned or dishonest attempt can never overwrite or race the bytes of
+ * another: verification and deletion of an attempt's object concern that attempt alone.
+ */
+export interface UploadAttempt {
+  readonly id: string;
+  readonly objectKey: string;
+  /** S3 multipart upload id, for contents of more than one block. */
+  readonly multipartUploadId?: string;
+  readonly owner: FileOwner;
+  /** Epoch ms after which another waiting file may take the attempt over. */
+  readonly leaseUntil: number;
+}
+
+export interface ContentRecord {
+  readonly contentId: string;
+  readonly size: number;
+  readonly state: ContentState;
+  /** Number of PENDING or COMPLETE files pointing at this content (invariant 2). */
+  readonly refCount: number;
+  /** The verified object; set when READY. */
+  readonly objectKey?: string;
+  readonly attempt?: UploadAttempt;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface FileRecord {
+  readonly userId: string;
+  readonly name: string;
+  readonly contentId: string;
+  readonly size: number;
+  readonly state: FileState;
+  readonly uploadId: string;
+  /** Why a FAILED file failed (a stable code). */
+  readonly failure?: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** What a link does to the content the new file points at. */
+export type ContentLink =
+  | { readonly op: 'create'; readonly record: ContentRecord }
+  | { readonly op: 'reference'; readonly requireState: 'READY' | 'PENDING' };
+
+export interface LinkChange {
+  readonly file: FileRecord;
+  /** The file under that name as read before the change; the write fails if it changed since. */
+  readonly previous: FileRecord | undefined;
+  readonly content: ContentLink;
+}
+
+export interface FilePage {
+  readonly files: FileRecord[];
+  readonly cursor?: string;
+}
+
+/**
+ * Contents and files. Every method that changes a reference count does so in the same atomic
+ * write as the file change (invariant 2). Conditional writes that lose a race throw
+ * StaleWriteError.
+ */
+export interface Catalog {
+  getContent(contentId: string): Promise<ContentRecord | undefined>;
+  getFile(userId: string, name: string): Promise<FileRecord | undefined>;
+  listFiles(userId: string, options: { prefix?: string; limit: number; cursor?: string }): Promise<FilePage>;
+  /** Puts `file` under its name, references its content and releases the previous file's content. */
+  linkFile(change: LinkChange): Promise<void>;
+  /**
+   * Installs `attempt` on a PENDING content whose current attempt has id `expectedAttemptId`
+   * (undefined: none). Used to take over and to extend a lease.
+   */
+  setAttempt(contentId: string, attempt: UploadAttempt, expectedAttemptId: string | undefined): Promise<void>;
+  /** PENDING → READY with the verified object. Returns false if the content was not PENDING. */
+  markReady(contentId: string, objectKey: string, now: number): Promise<boolean>;
+  /** PENDING → COMPLETE for a file still waiting for `contentId`. Returns false if it was not. */
+  completeFile(owner: FileOwner, contentId: string, now: number): Promise<boolean>;
+  /** Files waiting for a content (eventually consistent: completion is also done on read). */
+  pendingFiles(contentId: string): Promise<FileRecord[]>;
+  /**
+   * Ends a failed attempt: removes it from the content and, if its owner file still waits for it,
+   * marks that file FAILED with `failure` and releases its reference.
+   */
+  failAttempt(contentId: string, attempt: UploadAttempt, failure: string, now: number): Promise<void>;
+  /** Deletes a PENDING content that nothing references any more. Returns whether it did. */
+  deleteUnreferencedPending(contentId: string): Promise<boolean>;
+}
+
+export interface PresignedRequest {
+  readonly url: string;
+  readonly method: 'PUT' | 'GET';
+  /** Headers the client must send exactly as given (they are signed). */
+  readonly headers: Record<string, string>;
+}
+
+export interface StoredObject {
+  readonly size: number;
+  /** S3's ChecksumSHA256 when the store keeps one. */
+  readonly checksumSha256?: string;
+}
+
+export interface CompletedPart {
+  readonly partNumber: number;
+  readonly etag: string;
+  /** Base64 SHA-256 of the part. */
+  readonly sha256: string;
+}
+
+export interface BlobStore {
+  presignPut(key: string, sha256Base64: string, expiresInSeconds: number): Promise<PresignedRequest>;
+  createMultipartUpload(key: string): Promise<string>;
+  presignUploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    sha256Base64: string,
+    expiresInSeconds: number,
+  ): Promise<PresignedRequest>;
+  completeMultipartUpload(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<void>;
+  /** Best effort: a missing upload is not an error. */
+  abortMultipartUpload(key: string, uploadId: string): Promise<void>;
+  head(key: string): Promise<StoredObject | undefined>;
+  read(key: string): Promise<AsyncIterable<Uint8Array>>;
+  delete(key: string): Promise<void>;
+  presignGet(key: string, options: { fileName: string; expiresInSeconds: number }): Promise<PresignedRequest>;
+}
+
+export interface Settings {
+  readonly uploadUrlTtlSeconds: number;
+  readonly downloadUrlTtlSeconds: number;
+  readonly attemptLeaseSeconds: number;
+  readonly maxPartsPerBatch: number;
+}
+
+export interface Deps {
+  readonly catalog: Catalog;
+  readonly blobs: BlobStore;
+  readonly settings: Settings;
+  readonly now: () => number;
+  readonly newId: () => string;
+}

@@ -1,0 +1,113 @@
+/**
+ * Publishing a stored object (DESIGN §1, the object-created step): verify that its bytes are the
+ * content they claim to be, then make the content READY and complete every file waiting for it.
+ *
+ * Runs for every S3 ObjectCreated event and for a client's synchronous completion, so it must be
+ * idempotent and safe under duplicate, late and concurrent calls (invariant 5). Nothing becomes
+ * READY unless its bytes are proven to match its id (invariant 1).
+ */
+import { blockCount } from './content-id.ts';
+import type { ContentRecord, Deps, StoredObject } from './ports.ts';
+import { contentIdFromS3Checksum, hashStream, UnexpectedLengthError } from './tree-hash.ts';
+import { parseObjectKey } from './object-keys.ts';
+
+export type PublishOutcome =
+  /** The object is the content's verified copy (now or already). */
+  | 'ready'
+  /** The content is READY with another object; this one was deleted. */
+  | 'duplicate'
+  /** No content claims this object; it was deleted. */
+  | 'orphan'
+  /** The bytes do not match the claimed id; the object was deleted and its upload failed. */
+  | 'rejected'
+  /** The object is not (or no longer) there. */
+  | 'missing'
+  /** Not a blob key. */
+  | 'ignored';
+
+export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: 'size_mismatch' | 'content_mismatch' };
+
+const MAX_ROUNDS = 4;
+/** Files completed in parallel when a content turns READY. */
+const COMPLETION_CONCURRENCY = 16;
+
+export async function publishObject(deps: Deps, key: string): Promise<PublishOutcome> {
+  const parsed = parseObjectKey(key);
+  if (!parsed) return 'ignored';
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const content = await deps.catalog.getContent(parsed.contentId);
+    if (!content) {
+      // Reservations precede permits, so an object without a content is left from an upload
+      // whose reservation is gone: nothing can ever point at it.
+      await deps.blobs.delete(key);
+      return 'orphan';
+    }
+    if (content.state !== 'PENDING') {
+      if (content.objectKey === key) {
+        if (content.state === 'READY') await completeWaitingFiles(deps, content.contentId);
+        return 'ready';
+      }
+      await deps.blobs.delete(key);
+      return 'duplicate';
+    }
+
+    const stored = await deps.blobs.head(key);
+    if (!stored) return 'missing';
+    const verdict = await verifyObject(deps, key, stored, content);
+    const now = deps.now();
+    if (verdict.ok) {
+      // Lost the race to another verified object (or a concurrent publish of this one): re-read.
+      if (!(await deps.catalog.markReady(content.contentId, key, now))) continue;
+      const superseded = content.attempt;
+      if (superseded && superseded.objectKey !== key && superseded.multipartUploadId) {
+        await deps.blobs.abortMultipartUpload(superseded.objectKey, superseded.multipartUploadId);
+      }
+      await completeWaitingFiles(deps, content.contentId);
+      return 'ready';
+    }
+    // Each attempt writes its own key, so deleting this object can only undo the attempt that wrote it.
+    await deps.blobs.delete(key);
+    if (content.attempt?.id === parsed.attemptId) {
+      await deps.catalog.failAttempt(content.contentId, content.attempt, verdict.reason, now);
+      await deps.catalog.deleteUnreferencedPending(content.contentId);
+    }
+    return 'rejected';
+  }
+  throw new Error(`publishing ${key} kept racing; the event will be retried`);
+}
+
+/**
+ * Proves that the stored bytes are the content: from S3's own checksum where the store keeps
+ * one of the expected form, otherwise by hashing the object (s3rver and some emulators keep none).
+ */
+export async function verifyObject(
+  deps: Pick<Deps, 'blobs'>,
+  key: string,
+  stored: StoredObject,
+  content: Pick<ContentRecord, 'contentId' | 'size'>,
+): Promise<Verdict> {
+  if (stored.size !== content.size) return { ok: false, reason: 'size_mismatch' };
+  const vouched = stored.checksumSha256 ? contentIdFromS3Checksum(stored.checksumSha256) : undefined;
+  if (vouched && vouched.parts === blockCount(content.size)) {
+    return vouched.contentId === content.contentId ? { ok: true } : { ok: false, reason: 'content_mismatch' };
+  }
+  try {
+    const tree = await hashStream(await deps.blobs.read(key), content.size);
+    return tree.contentId === content.contentId ? { ok: true } : { ok: false, reason: 'content_mismatch' };
+  } catch (error) {
+    if (error instanceof UnexpectedLengthError) return { ok: false, reason: 'size_mismatch' };
+    throw error;
+  }
+}
+
+/** PENDING → COMPLETE for every file waiting for a READY content; each step is idempotent. */
+export async function completeWaitingFiles(deps: Deps, contentId: string): Promise<number> {
+  const waiting = await deps.catalog.pendingFiles(contentId);
+  let completed = 0;
+  for (let start = 0; start < waiting.length; start += COMPLETION_CONCURRENCY) {
+    const batch = waiting.slice(start, start + COMPLETION_CONCURRENCY);
+    const results = await Promise.all(batch.map((file) => deps.catalog.completeFile(file, contentId, deps.now())));
+    completed += results.filter(Boolean).length;
+  }
+  return completed;
+}

@@ -1,0 +1,359 @@
+/**
+ * The upload protocol (DESIGN §1): the dedup decision, reservations, permits and completion.
+ *
+ * A request for (user, name, contentId) ends in one of three ways:
+ * - the content is READY: the file is linked at once (a hit: no bytes travel);
+ * - the content is unknown: it is reserved with an upload attempt, and the caller gets a permit;
+ * - the content is PENDING under another file's attempt: the file joins it and waits. Only one
+ *   attempt uploads a content at a time, so concurrent requesters send its bytes once; if that
+ *   attempt fails or its lease runs out, the next request of a waiting file takes it over.
+ *
+ * Every write is conditional on what was read; a lost race re-reads and decides again.
+ */
+import { blockCount, blockSize, isMultipart } from './content-id.ts';
+import { BusyError, ConflictError, NotFoundError, StaleWriteError, ValidationError } from './errors.ts';
+import type { CompletedPart, ContentRecord, Deps, FileOwner, FileRecord, UploadAttempt } from './ports.ts';
+import { objectKeyFor } from './object-keys.ts';
+import { publishObject } from './publish.ts';
+import { contentIdFromBlockDigests, hexToBase64 } from './tree-hash.ts';
+import { decodeUploadRef, encodeUploadRef, type FileView, fileView } from './views.ts';
+
+export interface UploadRequest {
+  readonly name: string;
+  readonly size: number;
+  readonly contentId: string;
+  /** Hex SHA-256 of the first blocks, so that a miss is answered with permits in one round trip. */
+  readonly blockDigests: readonly string[];
+}
+
+export interface PartDigest {
+  readonly partNumber: number;
+  /** Hex SHA-256 of the block. */
+  readonly sha256: string;
+}
+
+export interface PartPermit {
+  readonly partNumber: number;
+  readonly method: 'PUT';
+  readonly url: string;
+  /** Headers to send exactly as given; they include the block's signed checksum. */
+  readonly headers: Record<string, string>;
+}
+
+export interface UploadPermit {
+  readonly mode: 'single' | 'multipart';
+  readonly blockSize: number;
+  readonly partCount: number;
+  /** Permits for the parts whose digests the caller sent; ask /parts for the rest. */
+  readonly parts: PartPermit[];
+  readonly expiresAt: string;
+}
+
+export type UploadView =
+  | { readonly status: 'complete'; readonly uploadId: string; readonly file: FileView; readonly deduplicated?: boolean }
+  | { readonly status: 'upload'; readonly uploadId: string; readonly file: FileView; readonly permit: UploadPermit }
+  | { readonly status: 'pending'; readonly uploadId: string; readonly file: FileView; readonly retryAfterSeconds: number }
+  | { readonly status: 'failed'; readonly uploadId: string; readonly file: FileView; readonly failure: string };
+
+const MAX_DECISION_ROUNDS = 6;
+
+/** Runs `decide` again when a conditional write lost a race, up to a bound. */
+async function withRetries<T>(decide: () => Promise<T>): Promise<T> {
+  for (let round = 1; ; round++) {
+    try {
+      return await decide();
+    } catch (error) {
+      if (!(error instanceof StaleWriteError) || round >= MAX_DECISION_ROUNDS) {
+        if (error instanceof StaleWriteError) throw new BusyError('contention', 'too many concurrent changes; retry', { cause: error });
+        throw error;
+      }
+    }
+  }
+}
+
+export function requestUpload(deps: Deps, userId: string, request: UploadRequest): Promise<UploadView> {
+  checkDigestList(request);
+  return withRetries(() => decide(deps, userId, request));
+}
+
+/** The digests a client sends must be a prefix of the file's blocks; all of them must match the id. */
+function checkDigestList(request: UploadRequest): void {
+  const count = blockCount(request.size);
+  if (request.blockDigests.length > count) {
+    throw new ValidationError('too_many_block_digests', `a file of ${request.size} bytes has ${count} blocks`, {
+      blockCount: count,
+    });
+  }
+  if (request.blockDigests.length === count) {
+    const digests = request.blockDigests.map((hex) => Buffer.from(hex, 'hex'));
+    if (contentIdFromBlockDigests(digests) !== request.contentId) {
+      throw new ValidationError('block_digests_mismatch', 'the block digests do not hash to the contentId');
+    }
+  }
+}
+
+async function decide(deps: Deps, userId: string, request: UploadRequest): Promise<UploadView> {
+  const [content, existing] = await Promise.all([
+    deps.catalog.getContent(request.contentId),
+    deps.catalog.getFile(userId, request.name),
+  ]);
+  if (content && content.size !== request.size) {
+    throw new ConflictError('size_mismatch', 'this contentId is stored with another size');
+  }
+  if (existing && existing.contentId === request.contentId && existing.state !== 'FAILED' && content) {
+    // The same upload asked again: a retry, a resume, or a waiting file polling.
+    return continueFile(deps, existing, content, request.blockDigests);
+  }
+
+  const now = deps.now();
+  const file: FileRecord = {
+    userId,
+    name: request.name,
+    contentId: request.contentId,
+    size: request.size,
+    state: 'PENDING',
+    uploadId: deps.newId(),
+    createdAt: now,
+    updatedAt: now,
+  };
+
+  if (!content) return reserve(deps, file, existing, request.blockDigests);
+
+  switch (content.state) {
+    case 'READY': {
+      const linked: FileRecord = { ...file, state: 'COMPLETE' };
+      await deps.catalog.linkFile({ file: linked, previous: existing, content: { op: 'reference', requireState: 'READY' } });
+      return { status: 'complete', uploadId: encodeUploadRef(file.name, file.uploadId), file: fileView(linked), deduplicated: true };
+    }
+    case 'PENDING':
+      await deps.catalog.linkFile({ file, previous: existing, content: { op: 'reference', requireState: 'PENDING' } });
+      return continueFile(deps, file, content, request.blockDigests);
+    case 'DELETING':
+      throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
+  }
+}
+
+/** A new content: reserve it with an attempt owned by `file`, and hand out the permit. */
+async function reserve(
+  deps: Deps,
+  file: FileRecord,
+  previous: FileRecord | undefined,
+  blockDigests: readonly string[],
+): Promise<UploadView> {
+  const attempt = await startAttempt(deps, file);
+  const record: ContentRecord = {
+    contentId: file.contentId,
+    size: file.size,
+    state: 'PENDING',
+    refCount: 1,
+    attempt,
+    createdAt: file.createdAt,
+    updatedAt: file.createdAt,
+  };
+  try {
+    await deps.catalog.linkFile({ file, previous, content: { op: 'create', record } });
+  } catch (error) {
+    await abandonAttempt(deps, attempt);
+    throw error;
+  }
+  return uploadView(deps, file, attempt, blockDigestsAsParts(blockDigests));
+}
+
+/** A file that points at a content already: finish it, let it wait, resume or take over its upload. */
+async function continueFile(
+  deps: Deps,
+  file: FileRecord,
+  content: ContentRecord,
+  blockDigests: readonly string[],
+): Promise<UploadView> {
+  const uploadId = encodeUploadRef(file.name, file.uploadId);
+  if (file.state === 'COMPLETE') return { status: 'complete', uploadId, file: fileView(file) };
+  if (content.state === 'READY') return settle(deps, file);
+  if (content.state === 'DELETING') throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
+
+  const now = deps.now();
+  const current = content.attempt;
+  if (current && sameOwner(current.owner, file)) {
+    const renewed: UploadAttempt = { ...current, leaseUntil: now + deps.settings.attemptLeaseSeconds * 1000 };
+    await deps.catalog.setAttempt(content.contentId, renewed, current.id);
+    return uploadView(deps, file, renewed, blockDigestsAsParts(blockDigests));
+  }
+  if (current && current.leaseUntil > now) return statusView(file);
+  // The attempt failed or went silent past its lease (so none of its URLs can still write): take over.
+  const attempt = await startAttempt(deps, file);
+  try {
+    await deps.catalog.setAttempt(content.contentId, attempt, current?.id);
+  } catch (error) {
+    await abandonAttempt(deps, attempt);
+    throw error;
+  }
+  if (current) await abandonAttempt(deps, current);
+  return uploadView(deps, file, attempt, blockDigestsAsParts(blockDigests));
+}
+
+async function startAttempt(deps: Deps, file: FileRecord): Promise<UploadAttempt> {
+  const id = deps.newId();
+  const objectKey = objectKeyFor(file.contentId, id);
+  const owner: FileOwner = { userId: file.userId, name: file.name, uploadId: file.uploadId };
+  const leaseUntil = deps.now() + deps.settings.attemptLeaseSeconds * 1000;
+  if (!isMultipart(file.size)) return { id, objectKey, owner, leaseUntil };
+  const multipartUploadId = await deps.blobs.createMultipartUpload(objectKey);
+  return { id, objectKey, owner, leaseUntil, multipartUploadId };
+}
+
+async function abandonAttempt(deps: Deps, attempt: UploadAttempt): Promise<void> {
+  if (attempt.multipartUploadId) await deps.blobs.abortMultipartUpload(attempt.objectKey, attempt.multipartUploadId);
+}
+
+function sameOwner(owner: FileOwner, file: FileRecord): boolean {
+  return owner.userId === file.userId && owner.name === file.name && owner.uploadId === file.uploadId;
+}
+
+function blockDigestsAsParts(blockDigests: readonly string[]): PartDigest[] {
+  return blockDigests.map((sha256, index) => ({ partNumber: index + 1, sha256 }));
+}
+
+async function uploadView(
+  deps: Deps,
+  file: FileRecord,
+  attempt: UploadAttempt,
+  parts: readonly PartDigest[],
+): Promise<UploadView> {
+  return {
+    status: 'upload',
+    uploadId: encodeUploadRef(file.name, file.uploadId),
+    file: fileView(file),
+    permit: await permitFor(deps, file.size, attempt, parts.slice(0, deps.settings.maxPartsPerBatch)),
+  };
+}
+
+async function permitFor(
+  deps: Deps,
+  size: number,
+  attempt: UploadAttempt,
+  parts: readonly PartDigest[],
+): Promise<UploadPermit> {
+  const ttl = deps.settings.uploadUrlTtlSeconds;
+  const partCount = blockCount(size);
+  const signed = await Promise.all(
+    parts.map(async ({ partNumber, sha256 }): Promise<PartPermit> => {
+      if (partNumber < 1 || partNumber > partCount) {
+        throw new ValidationError('invalid_part_number', `part numbers run from 1 to ${partCount}`);
+      }
+      const checksum = hexToBase64(sha256);
+      const request = attempt.multipartUploadId
+        ? await deps.blobs.presignUploadPart(attempt.objectKey, attempt.multipartUploadId, partNumber, checksum, ttl)
+        : await deps.blobs.presignPut(attempt.objectKey, checksum, ttl);
+      return { partNumber, method: 'PUT', url: request.url, headers: request.headers };
+    }),
+  );
+  return {
+    mode: attempt.multipartUploadId ? 'multipart' : 'single',
+    blockSize: blockSize(size),
+    partCount,
+    parts: signed,
+    expiresAt: new Date(deps.now() + ttl * 1000).toISOString(),
+  };
+}
+
+async function loadOwnUpload(deps: Deps, userId: string, uploadRef: string): Promise<FileRecord> {
+  const ref = decodeUploadRef(uploadRef);
+  const file = ref ? await deps.catalog.getFile(userId, ref.name) : undefined;
+  // The same answer for a foreign, superseded or malformed id: nothing about others leaks.
+  if (!ref || !file || file.uploadId !== ref.uploadId) throw new NotFoundError('upload_not_found', 'no such upload');
+  return file;
+}
+
+/** Completes a PENDING file whose content turned READY (the object-created handler may lag). */
+async function settle(deps: Deps, file: FileRecord): Promise<UploadView> {
+  await deps.catalog.completeFile(file, file.contentId, deps.now());
+  const current = await deps.catalog.getFile(file.userId, file.name);
+  return statusView(current ?? file);
+}
+
+/** How soon a waiting client should ask again. */
+const POLL_SECONDS = 1;
+
+function statusView(file: FileRecord): UploadView {
+  const uploadId = encodeUploadRef(file.name, file.uploadId);
+  switch (file.state) {
+    case 'COMPLETE':
+      return { status: 'complete', uploadId, file: fileView(file) };
+    case 'FAILED':
+      return { status: 'failed', uploadId, file: fileView(file), failure: file.failure ?? 'failed' };
+    case 'PENDING':
+      return { status: 'pending', uploadId, file: fileView(file), retryAfterSeconds: POLL_SECONDS };
+  }
+}
+
+/** GET /v1/uploads/{id}: where an upload stands. */
+export async function uploadStatus(deps: Deps, userId: string, uploadRef: string): Promise<UploadView> {
+  const file = await loadOwnUpload(deps, userId, uploadRef);
+  if (file.state !== 'PENDING') return statusView(file);
+  const content = await deps.catalog.getContent(file.contentId);
+  return content?.state === 'READY' ? settle(deps, file) : statusView(file);
+}
+
+/** More presigned part URLs for the caller's own active attempt (also renews its lease). */
+export async function signParts(
+  deps: Deps,
+  userId: string,
+  uploadRef: string,
+  parts: readonly PartDigest[],
+): Promise<UploadView> {
+  if (parts.length > deps.settings.maxPartsPerBatch) {
+    throw new ValidationError('too_many_parts', `at most ${deps.settings.maxPartsPerBatch} parts per request`);
+  }
+  return withRetries(async () => {
+    const file = await loadOwnUpload(deps, userId, uploadRef);
+    const content = file.state === 'PENDING' ? await deps.catalog.getContent(file.contentId) : undefined;
+    const attempt = content?.attempt;
+    if (!content || content.state !== 'PENDING' || !attempt || !sameOwner(attempt.owner, file)) {
+      throw new ConflictError('upload_not_active', 'this upload holds no active permit; ask POST /v1/uploads again');
+    }
+    const renewed: UploadAttempt = { ...attempt, leaseUntil: deps.now() + deps.settings.attemptLeaseSeconds * 1000 };
+    await deps.catalog.setAttempt(content.contentId, renewed, attempt.id);
+    return uploadView(deps, file, renewed, parts);
+  });
+}
+
+/**
+ * The client says its bytes are up. For a multipart upload, S3 assembles the parts (each part's
+ * checksum is checked again against the one signed); then the object is verified and published
+ * right here, exactly as the object-created event would, so the client learns the outcome at once.
+ */
+export async function completeUpload(
+  deps: Deps,
+  userId: string,
+  uploadRef: string,
+  parts: readonly CompletedPart[] | undefined,
+): Promise<UploadView> {
+  const file = await loadOwnUpload(deps, userId, uploadRef);
+  if (file.state !== 'PENDING') return statusView(file);
+  const content = await deps.catalog.getContent(file.contentId);
+  if (content?.state === 'READY') return settle(deps, file);
+  const attempt = content?.attempt;
+  if (!content || !attempt || !sameOwner(attempt.owner, file)) return statusView(file);
+
+  if (attempt.multipartUploadId) {
+    checkCompletedParts(parts, blockCount(content.size));
+    await deps.blobs.completeMultipartUpload(attempt.objectKey, attempt.multipartUploadId, parts ?? []);
+  }
+  const outcome = await publishObject(deps, attempt.objectKey);
+  if (outcome === 'missing') {
+    throw new ConflictError('object_not_uploaded', 'storage holds no object for this upload yet');
+  }
+  const current = await deps.catalog.getFile(userId, file.name);
+  return statusView(current ?? file);
+}
+
+function checkCompletedParts(parts: readonly CompletedPart[] | undefined, partCount: number): void {
+  if (!parts || parts.length !== partCount) {
+    throw new ValidationError('invalid_parts', `a multipart completion lists all ${partCount} parts`);
+  }
+  parts.forEach((part, index) => {
+    if (part.partNumber !== index + 1) {
+      throw new ValidationError('invalid_parts', 'parts must be listed once each, in order, from 1');
+    }
+  });
+}

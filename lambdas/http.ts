@@ -1,0 +1,114 @@
+/**
+ * The HTTP edge shared by every API handler: authentication (the JWT `sub` that API Gateway's
+ * authorizer verified), one schema per input, and the single place where domain errors become
+ * HTTP responses. Only errors under 500 are shown as they are; anything else is logged and
+ * answered with a generic 500.
+ */
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { DomainError, type ErrorKind } from '#core/errors';
+
+export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/** Largest JSON body accepted: a completion listing 10,000 parts fits with room to spare. */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+const STATUS: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  busy: 503,
+};
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+function errorResponse(error: DomainError): HttpResult {
+  const headers: Record<string, string> = error.kind === 'busy' ? { 'retry-after': '1' } : {};
+  return json(
+    STATUS[error.kind],
+    { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } },
+    headers,
+  );
+}
+
+function userOf(event: HttpEvent): string {
+  const sub = event.requestContext.authorizer?.jwt?.claims?.sub;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) {
+    throw new DomainError('unauthenticated', 'unauthenticated', 'a valid bearer token is required');
+  }
+  return sub;
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'path' | 'query'): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path[0];
+  const code =
+    issue?.code === 'unrecognized_keys'
+      ? 'unknown_field'
+      : typeof field === 'string'
+        ? `invalid_${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`
+        : `invalid_${where}`;
+  throw new DomainError('invalid', code, issue ? `${[where, ...issue.path].join('.')}: ${issue.message}` : `invalid ${where}`);
+}
+
+function readJsonBody(event: HttpEvent): unknown {
+  if (event.body === undefined || event.body === '') return {};
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
+    throw new DomainError('too_large', 'body_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new DomainError('invalid', 'invalid_json', 'the body is not valid JSON');
+  }
+}
+
+export interface RouteInput<B, P, Q> {
+  readonly userId: string;
+  readonly body: B;
+  readonly path: P;
+  readonly query: Q;
+}
+
+export interface RouteSchemas<B, P, Q> {
+  readonly body?: z.ZodType<B>;
+  readonly path?: z.ZodType<P>;
+  readonly query?: z.ZodType<Q>;
+}
+
+/** Builds a Lambda handler: authenticate, validate, run the domain call, map errors. */
+export function route<B = undefined, P = undefined, Q = undefined>(
+  schemas: RouteSchemas<B, P, Q>,
+  run: (input: RouteInput<B, P, Q>) => Promise<HttpResult>,
+) {
+  return middy<HttpEvent, HttpResult>()
+    .onError((request) => {
+      const { error } = request;
+      if (error instanceof DomainError) {
+        request.response = errorResponse(error);
+        return;
+      }
+      console.error(JSON.stringify({ message: 'unhandled error', error: error?.name, detail: error?.message, stack: error?.stack }));
+      request.response = json(500, { error: { code: 'internal', message: 'internal error' } });
+    })
+    .handler(async (event) => {
+      const userId = userOf(event);
+      const body = schemas.body ? parse(schemas.body, readJsonBody(event), 'body') : (undefined as B);
+      const path = schemas.path ? parse(schemas.path, event.pathParameters ?? {}, 'path') : (undefined as P);
+      const query = schemas.query ? parse(schemas.query, event.queryStringParameters ?? {}, 'query') : (undefined as Q);
+      return run({ userId, body, path, query });
+    });
+}
