@@ -1,0 +1,109 @@
+/**
+ * A typed client of the hashdrop HTTP API. It uses only `fetch`, so it runs in Node, browsers
+ * and React Native alike.
+ */
+import type { FileDownload, FileListing } from '#core/files';
+import type { PartDigest, UploadRequest, UploadView } from '#core/uploads';
+
+export type { FileDownload, FileListing, PartDigest, UploadRequest, UploadView };
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message} (HTTP ${status})`);
+    this.name = 'ApiError';
+  }
+
+  /** Worth retrying: throttling, contention and server faults. */
+  get retryable(): boolean {
+    return this.status === 429 || this.status >= 500;
+  }
+}
+
+export interface CompletedPartInput {
+  readonly partNumber: number;
+  readonly etag: string;
+  /** Base64 SHA-256 of the part. */
+  readonly sha256: string;
+}
+
+export interface ClientOptions {
+  readonly endpoint: string;
+  /** A bearer token, or a function returning a fresh one. */
+  readonly token: string | (() => Promise<string>);
+  readonly fetch?: typeof fetch;
+}
+
+export class HashdropClient {
+  private readonly endpoint: string;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly options: ClientOptions) {
+    this.endpoint = options.endpoint.replace(/\/+$/, '');
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> {
+    const token = typeof this.options.token === 'string' ? this.options.token : await this.options.token();
+    const response = await this.fetchImpl(`${this.endpoint}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (!response.ok) {
+      const error = (data as { error?: { code?: string; message?: string }; message?: string } | undefined) ?? {};
+      throw new ApiError(
+        response.status,
+        error.error?.code ?? (response.status === 401 ? 'unauthenticated' : 'http_error'),
+        error.error?.message ?? error.message ?? response.statusText,
+      );
+    }
+    return { status: response.status, data: data as T };
+  }
+
+  async requestUpload(request: UploadRequest): Promise<UploadView> {
+    return (await this.call<UploadView>('POST', '/v1/uploads', request)).data;
+  }
+
+  async signParts(uploadId: string, parts: readonly PartDigest[]): Promise<UploadView> {
+    return (await this.call<UploadView>('POST', `/v1/uploads/${encodeURIComponent(uploadId)}/parts`, { parts })).data;
+  }
+
+  async completeUpload(uploadId: string, parts?: readonly CompletedPartInput[]): Promise<UploadView> {
+    const path = `/v1/uploads/${encodeURIComponent(uploadId)}/complete`;
+    return (await this.call<UploadView>('POST', path, parts ? { parts } : {})).data;
+  }
+
+  async uploadStatus(uploadId: string): Promise<UploadView> {
+    return (await this.call<UploadView>('GET', `/v1/uploads/${encodeURIComponent(uploadId)}`)).data;
+  }
+
+  async listFiles(options: { prefix?: string; limit?: number; cursor?: string } = {}): Promise<FileListing> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(options)) if (value !== undefined) query.set(key, String(value));
+    const suffix = query.size > 0 ? `?${query}` : '';
+    return (await this.call<FileListing>('GET', `/v1/files${suffix}`)).data;
+  }
+
+  async getFile(name: string): Promise<FileDownload> {
+    return (await this.call<FileDownload>('GET', `/v1/files/${encodeFileName(name)}`)).data;
+  }
+}
+
+/** Each segment encoded, the slashes kept: `{name+}` is a greedy path parameter. */
+export function encodeFileName(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/');
+}

@@ -1,0 +1,158 @@
+/**
+ * `hashdrop`: the command line on top of the SDK.
+ *
+ *   hashdrop put <file> [--as <name>]     upload (instant when storage has the content)
+ *   hashdrop get <name> [-o <path>]       download and verify
+ *   hashdrop ls [--prefix <p>]            list your files
+ *   hashdrop hash <file>                  print the content id
+ *   hashdrop token <user>                 mint a dev token for the local stack
+ *
+ * Common flags: --endpoint, --token, --user (dev tokens), --json.
+ */
+import { parseArgs } from 'node:util';
+import { hashFile } from './files.ts';
+import { ApiError, HashdropClient } from './api.ts';
+import { ConnectionError, devToken, findLocalConfig, resolveConnection } from './connection.ts';
+import { getFile } from './download.ts';
+import { putFile, UploadFailedError } from './upload.ts';
+
+const USAGE = `usage: hashdrop <command> [options]
+
+commands:
+  put <file> [--as <name>]    upload a file; instant when storage already holds its content
+  get <name> [-o <path>]      download a file and check its bytes against its content id
+  ls [--prefix <p>]           list your files
+  hash <file>                 print a file's content id (tree SHA-256) and size
+  token <user>                print a dev token for the local stack (sub=<user>)
+
+options:
+  --endpoint <url>   API endpoint (else HASHDROP_ENDPOINT, else .hashdrop/local.json)
+  --token <jwt>      bearer token (else HASHDROP_TOKEN, else a dev token for --user)
+  --user <id>        user of the dev token (else HASHDROP_USER, else "dev")
+  --json             print one JSON object per result
+  --quiet            print nothing but errors`;
+
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    as: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    prefix: { type: 'string' },
+    endpoint: { type: 'string' },
+    token: { type: 'string' },
+    user: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+const [command, argument] = positionals;
+
+function print(human: string, data: unknown): void {
+  if (flags.json) console.log(JSON.stringify(data));
+  else if (!flags.quiet) console.log(human);
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+function requireArgument(what: string): string {
+  if (!argument) throw new UsageError(`missing ${what}\n\n${USAGE}`);
+  return argument;
+}
+
+class UsageError extends Error {}
+
+function client(): HashdropClient {
+  const connection = resolveConnection({ endpoint: flags.endpoint, token: flags.token, user: flags.user });
+  let cached: Promise<string> | undefined;
+  return new HashdropClient({ endpoint: connection.endpoint, token: () => (cached ??= connection.token()) });
+}
+
+async function run(): Promise<void> {
+  switch (command) {
+    case 'put': {
+      const path = requireArgument('<file>');
+      const started = Date.now();
+      const result = await putFile(client(), path, { ...(flags.as ? { name: flags.as } : {}) });
+      const how = result.deduplicated
+        ? 'instant: storage already had this content, 0 bytes sent'
+        : `uploaded ${formatBytes(result.bytesSent)}`;
+      print(`${result.name}  ${formatBytes(result.size)}  ${result.state.toLowerCase()}  (${how}, ${Date.now() - started} ms)`, result);
+      return;
+    }
+    case 'get': {
+      const name = requireArgument('<name>');
+      const out = flags.output ?? name.slice(name.lastIndexOf('/') + 1);
+      const result = await getFile(client(), name, out);
+      print(`${result.name} -> ${result.path}  ${formatBytes(result.size)}  (verified)`, result);
+      return;
+    }
+    case 'ls': {
+      const api = client();
+      const files = [];
+      let cursor: string | undefined;
+      do {
+        const page = await api.listFiles({ ...(flags.prefix ? { prefix: flags.prefix } : {}), ...(cursor ? { cursor } : {}) });
+        files.push(...page.files);
+        cursor = page.cursor;
+      } while (cursor);
+      if (flags.json) {
+        for (const file of files) console.log(JSON.stringify(file));
+      } else if (!flags.quiet) {
+        for (const file of files) {
+          console.log(`${file.updatedAt}  ${formatBytes(file.size).padStart(10)}  ${file.state.toLowerCase().padEnd(8)}  ${file.name}`);
+        }
+        if (files.length === 0) console.log('(no files)');
+      }
+      return;
+    }
+    case 'hash': {
+      const path = requireArgument('<file>');
+      const tree = await hashFile(path);
+      print(`${tree.contentId}  ${tree.size}  ${path}`, { path, size: tree.size, contentId: tree.contentId, blocks: tree.blockDigests.length });
+      return;
+    }
+    case 'token': {
+      const user = requireArgument('<user>');
+      const local = findLocalConfig();
+      if (!local) throw new ConnectionError('no local stack found (.hashdrop/local.json): run `npm start` first');
+      const token = await devToken(local, user);
+      if (flags.json) console.log(JSON.stringify({ user, token }));
+      else console.log(token);
+      return;
+    }
+    default:
+      if (flags.help || !command) {
+        console.log(USAGE);
+        return;
+      }
+      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+try {
+  await run();
+} catch (error) {
+  const code =
+    error instanceof ApiError || error instanceof UploadFailedError
+      ? error.code
+      : error instanceof UsageError
+        ? 'usage'
+        : error instanceof ConnectionError
+          ? 'no_connection'
+          : 'error';
+  const message = error instanceof Error ? error.message : String(error);
+  if (flags.json) console.error(JSON.stringify({ error: { code, message } }));
+  else console.error(`hashdrop: ${message}`);
+  process.exitCode = code === 'usage' ? 2 : 1;
+}

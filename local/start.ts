@@ -1,0 +1,60 @@
+/**
+ * `npm start`: the whole service on this machine, no cloud and no Docker. State persists in
+ * .hashdrop/ across restarts; .hashdrop/local.json tells the CLI (and you) where everything is.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startLocalStack } from './stack.ts';
+
+const DATA_DIR = resolve(process.env.HASHDROP_DATA_DIR ?? '.hashdrop');
+const port = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+
+const stack = await startLocalStack({
+  dataDir: DATA_DIR,
+  persist: true,
+  apiPort: port('HASHDROP_PORT', 4000),
+  s3Port: port('HASHDROP_S3_PORT', 4001),
+  dynamodbPort: port('HASHDROP_DYNAMODB_PORT', 4002),
+});
+
+const localConfig = {
+  endpoint: stack.endpoint,
+  s3Endpoint: stack.s3Endpoint,
+  dynamodbEndpoint: stack.dynamodbEndpoint,
+  region: stack.region,
+  bucket: stack.bucket,
+  tables: stack.tables,
+  issuer: stack.issuer,
+  audience: stack.audience,
+  signingKeyFile: join(DATA_DIR, 'dev-signing-key.json'),
+};
+writeFileSync(join(DATA_DIR, 'local.json'), `${JSON.stringify(localConfig, null, 2)}\n`);
+
+console.log(`hashdrop is running locally
+
+  API        ${stack.endpoint}   (POST /v1/uploads, GET /v1/files, ...)
+  S3         ${stack.s3Endpoint}   (s3rver, bucket "${stack.bucket}")
+  DynamoDB   ${stack.dynamodbEndpoint}   (DynamoDB Local)
+  data       ${DATA_DIR}   (kept across restarts; config in local.json)
+
+Upload from another terminal (the CLI finds this stack through .hashdrop/local.json):
+
+  npx hashdrop put ./some-file                 # first upload: bytes go to storage
+  npx hashdrop put ./some-file --as copy.bin   # same content again: instant, 0 bytes sent
+  npx hashdrop ls
+  npx hashdrop get copy.bin -o ./copy.bin
+  npx hashdrop token alice                     # a dev token (sub=alice) for curl:
+  curl -H "authorization: Bearer $(npx hashdrop token alice)" ${stack.endpoint}/v1/files
+
+Press Ctrl+C to stop.`);
+
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping hashdrop...');
+  await stack.stop();
+  process.exit(0);
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
