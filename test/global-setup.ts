@@ -1,0 +1,57 @@
+/**
+ * Starts one real local stack (DynamoDB Local + s3rver + the handlers behind the API adapter)
+ * for the whole test run, in a throw-away folder. Tests reach it over HTTP like any client.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import type { SigningKey } from '#local/auth';
+import { startLocalStack } from '#local/stack';
+
+export interface ProvidedStack {
+  readonly endpoint: string;
+  readonly s3Endpoint: string;
+  readonly dynamodbEndpoint: string;
+  readonly region: string;
+  readonly bucket: string;
+  readonly tables: { readonly contents: string; readonly files: string };
+  readonly signingKey: SigningKey;
+  /** Settings the stack runs with, so tests can reason about leases. */
+  readonly attemptLeaseSeconds: number;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: ProvidedStack;
+  }
+}
+
+/** Short enough for a test to outlive a lease, long enough not to expire mid-upload. */
+const TEST_LEASE_SECONDS = 10;
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hashdrop-test-'));
+  const stack = await startLocalStack({
+    dataDir,
+    persist: false,
+    env: {
+      HASHDROP_ATTEMPT_LEASE_SECONDS: String(TEST_LEASE_SECONDS),
+      HASHDROP_UPLOAD_URL_TTL_SECONDS: String(TEST_LEASE_SECONDS - 2),
+    },
+  });
+  project.provide('stack', {
+    endpoint: stack.endpoint,
+    s3Endpoint: stack.s3Endpoint,
+    dynamodbEndpoint: stack.dynamodbEndpoint,
+    region: stack.region,
+    bucket: stack.bucket,
+    tables: stack.tables,
+    signingKey: stack.signingKey,
+    attemptLeaseSeconds: TEST_LEASE_SECONDS,
+  });
+  return async () => {
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,114 @@
+/** Shared test plumbing: clients of the running local stack and direct views of its stores. */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
+import { HashdropClient } from '#client/api';
+import type { ContentRecord, FileRecord } from '#core/ports';
+import { mintToken } from '#local/auth';
+
+export const stack = inject('stack');
+
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export const s3 = new S3Client({
+  endpoint: stack.s3Endpoint,
+  region: stack.region,
+  credentials,
+  forcePathStyle: true,
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+});
+
+export const db = DynamoDBDocumentClient.from(
+  new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, region: stack.region, credentials }),
+);
+
+/** The environment the handlers run with, for tests that call domain code directly. */
+export const handlerEnv: Record<string, string> = {
+  AWS_REGION: stack.region,
+  AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+  AWS_ENDPOINT_URL_S3: stack.s3Endpoint,
+  AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodbEndpoint,
+  HASHDROP_S3_FORCE_PATH_STYLE: 'true',
+  CONTENTS_TABLE: stack.tables.contents,
+  FILES_TABLE: stack.tables.files,
+  BUCKET_NAME: stack.bucket,
+};
+
+/** A user id no other test uses. */
+export const newUser = (label = 'user'): string => `${label}-${randomBytes(6).toString('hex')}`;
+
+export function token(userId: string): Promise<string> {
+  return mintToken(stack.signingKey, userId);
+}
+
+export function clientFor(userId: string): HashdropClient {
+  let cached: Promise<string> | undefined;
+  return new HashdropClient({ endpoint: stack.endpoint, token: () => (cached ??= token(userId)) });
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'hashdrop-files-'));
+
+/** Writes `size` random bytes to a new file. */
+export function randomFile(size: number): { path: string; bytes: Buffer } {
+  const bytes = randomBytes(size);
+  const path = join(scratch, randomBytes(8).toString('hex'));
+  writeFileSync(path, bytes);
+  return { path, bytes };
+}
+
+export function scratchPath(name: string): string {
+  return join(scratch, `${randomBytes(4).toString('hex')}-${name}`);
+}
+
+export async function objectKeys(prefix: string): Promise<string[]> {
+  const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: prefix }));
+  return Contents.map((object) => object.Key ?? '');
+}
+
+export async function contentItem(contentId: string): Promise<ContentRecord | undefined> {
+  const { Item } = await db.send(new GetCommand({ TableName: stack.tables.contents, Key: { contentId }, ConsistentRead: true }));
+  return Item as ContentRecord | undefined;
+}
+
+export async function fileItem(userId: string, name: string): Promise<FileRecord | undefined> {
+  const { Item } = await db.send(new GetCommand({ TableName: stack.tables.files, Key: { userId, name }, ConsistentRead: true }));
+  return Item as FileRecord | undefined;
+}
+
+export async function filesOf(userId: string): Promise<FileRecord[]> {
+  const { Items = [] } = await db.send(
+    new QueryCommand({
+      TableName: stack.tables.files,
+      KeyConditionExpression: 'userId = :u',
+      ExpressionAttributeValues: { ':u': userId },
+      ConsistentRead: true,
+    }),
+  );
+  return Items as FileRecord[];
+}
+
+/** Raw HTTP against the API, for inputs the typed client would never send. */
+export async function rawRequest(
+  method: string,
+  path: string,
+  options: { userId?: string; body?: string; authorization?: string } = {},
+): Promise<{ status: number; body: { error?: { code: string; message: string } } & Record<string, unknown> }> {
+  const authorization = options.authorization ?? (options.userId ? `Bearer ${await token(options.userId)}` : undefined);
+  const response = await fetch(`${stack.endpoint}${path}`, {
+    method,
+    headers: {
+      ...(authorization ? { authorization } : {}),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(options.body !== undefined ? { body: options.body } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : {} };
+}
