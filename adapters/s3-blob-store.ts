@@ -138,10 +138,15 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async read(key: string): Promise<AsyncIterable<Uint8Array>> {
-    const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    if (!Body || !(Symbol.asyncIterator in Body)) throw new Error(`GetObject ${key} returned no stream`);
-    return Body as AsyncIterable<Uint8Array>;
+  async read(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    try {
+      const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (!Body || !(Symbol.asyncIterator in Body)) throw new Error(`GetObject ${key} returned no stream`);
+      return Body as AsyncIterable<Uint8Array>;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   async delete(key: string): Promise<void> {

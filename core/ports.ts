@@ -136,7 +136,8 @@ export interface BlobStore {
   /** Best effort: a missing upload is not an error. */
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   head(key: string): Promise<StoredObject | undefined>;
-  read(key: string): Promise<AsyncIterable<Uint8Array>>;
+  /** The object's bytes, or undefined if it is gone. */
+  read(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
   delete(key: string): Promise<void>;
   presignGet(key: string, options: { fileName: string; expiresInSeconds: number }): Promise<PresignedRequest>;
 }

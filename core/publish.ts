@@ -25,7 +25,11 @@ export type PublishOutcome =
   /** Not a blob key. */
   | 'ignored';
 
-export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: 'size_mismatch' | 'content_mismatch' };
+export type Verdict =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'size_mismatch' | 'content_mismatch' }
+  /** Deleted while being verified (a concurrent publish of the same object rejected it). */
+  | { readonly ok: false; readonly reason: 'object_missing' };
 
 const MAX_ROUNDS = 4;
 /** Files completed in parallel when a content turns READY. */
@@ -54,6 +58,7 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
     const stored = await deps.blobs.head(key);
     if (!stored) return 'missing';
     const verdict = await verifyObject(deps, key, stored, content);
+    if (!verdict.ok && verdict.reason === 'object_missing') return 'missing';
     const now = deps.now();
     if (verdict.ok) {
       // Lost the race to another verified object (or a concurrent publish of this one): re-read.
@@ -91,8 +96,10 @@ export async function verifyObject(
   if (vouched && vouched.parts === blockCount(content.size)) {
     return vouched.contentId === content.contentId ? { ok: true } : { ok: false, reason: 'content_mismatch' };
   }
+  const bytes = await deps.blobs.read(key);
+  if (!bytes) return { ok: false, reason: 'object_missing' };
   try {
-    const tree = await hashStream(await deps.blobs.read(key), content.size);
+    const tree = await hashStream(bytes, content.size);
     return tree.contentId === content.contentId ? { ok: true } : { ok: false, reason: 'content_mismatch' };
   } catch (error) {
     if (error instanceof UnexpectedLengthError) return { ok: false, reason: 'size_mismatch' };

@@ -140,7 +140,7 @@ async function reserve(
   previous: FileRecord | undefined,
   blockDigests: readonly string[],
 ): Promise<UploadView> {
-  const attempt = await startAttempt(deps, file);
+  const attempt = newAttempt(deps, file);
   const record: ContentRecord = {
     contentId: file.contentId,
     size: file.size,
@@ -150,13 +150,10 @@ async function reserve(
     createdAt: file.createdAt,
     updatedAt: file.createdAt,
   };
-  try {
-    await deps.catalog.linkFile({ file, previous, content: { op: 'create', record } });
-  } catch (error) {
-    await abandonAttempt(deps, attempt);
-    throw error;
-  }
-  return uploadView(deps, file, attempt, blockDigestsAsParts(blockDigests));
+  // Storage is touched only once the reservation is won: concurrent losers cost no S3 call.
+  await deps.catalog.linkFile({ file, previous, content: { op: 'create', record } });
+  const active = await install(deps, file, attempt, attempt.id);
+  return uploadView(deps, file, active, blockDigestsAsParts(blockDigests));
 }
 
 /** A file that points at a content already: finish it, let it wait, resume or take over its upload. */
@@ -171,38 +168,48 @@ async function continueFile(
   if (content.state === 'READY') return settle(deps, file);
   if (content.state === 'DELETING') throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
 
-  const now = deps.now();
   const current = content.attempt;
   if (current && sameOwner(current.owner, file)) {
-    const renewed: UploadAttempt = { ...current, leaseUntil: now + deps.settings.attemptLeaseSeconds * 1000 };
-    await deps.catalog.setAttempt(content.contentId, renewed, current.id);
+    const renewed = await install(deps, file, { ...current, leaseUntil: leaseFrom(deps) }, current.id);
     return uploadView(deps, file, renewed, blockDigestsAsParts(blockDigests));
   }
-  if (current && current.leaseUntil > now) return statusView(file);
+  if (current && current.leaseUntil > deps.now()) return statusView(file);
   // The attempt failed or went silent past its lease (so none of its URLs can still write): take over.
-  const attempt = await startAttempt(deps, file);
-  try {
-    await deps.catalog.setAttempt(content.contentId, attempt, current?.id);
-  } catch (error) {
-    await abandonAttempt(deps, attempt);
-    throw error;
-  }
-  if (current) await abandonAttempt(deps, current);
+  const attempt = await install(deps, file, newAttempt(deps, file), current?.id);
+  if (current?.multipartUploadId) await deps.blobs.abortMultipartUpload(current.objectKey, current.multipartUploadId);
   return uploadView(deps, file, attempt, blockDigestsAsParts(blockDigests));
 }
 
-async function startAttempt(deps: Deps, file: FileRecord): Promise<UploadAttempt> {
+const leaseFrom = (deps: Deps): number => deps.now() + deps.settings.attemptLeaseSeconds * 1000;
+
+function newAttempt(deps: Deps, file: FileRecord): UploadAttempt {
   const id = deps.newId();
-  const objectKey = objectKeyFor(file.contentId, id);
   const owner: FileOwner = { userId: file.userId, name: file.name, uploadId: file.uploadId };
-  const leaseUntil = deps.now() + deps.settings.attemptLeaseSeconds * 1000;
-  if (!isMultipart(file.size)) return { id, objectKey, owner, leaseUntil };
-  const multipartUploadId = await deps.blobs.createMultipartUpload(objectKey);
-  return { id, objectKey, owner, leaseUntil, multipartUploadId };
+  return { id, objectKey: objectKeyFor(file.contentId, id), owner, leaseUntil: leaseFrom(deps) };
 }
 
-async function abandonAttempt(deps: Deps, attempt: UploadAttempt): Promise<void> {
-  if (attempt.multipartUploadId) await deps.blobs.abortMultipartUpload(attempt.objectKey, attempt.multipartUploadId);
+/**
+ * Makes `attempt` the content's active upload in place of attempt `expectedId`, first creating
+ * its S3 multipart upload if it needs one and has none yet. If the write loses a race, the
+ * multipart upload it created is aborted and the race surfaces as StaleWriteError.
+ */
+async function install(
+  deps: Deps,
+  file: FileRecord,
+  attempt: UploadAttempt,
+  expectedId: string | undefined,
+): Promise<UploadAttempt> {
+  const needsUpload = isMultipart(file.size) && !attempt.multipartUploadId;
+  const ready = needsUpload
+    ? { ...attempt, multipartUploadId: await deps.blobs.createMultipartUpload(attempt.objectKey) }
+    : attempt;
+  try {
+    await deps.catalog.setAttempt(file.contentId, ready, expectedId);
+  } catch (error) {
+    if (needsUpload && ready.multipartUploadId) await deps.blobs.abortMultipartUpload(ready.objectKey, ready.multipartUploadId);
+    throw error;
+  }
+  return ready;
 }
 
 function sameOwner(owner: FileOwner, file: FileRecord): boolean {
@@ -311,8 +318,7 @@ export async function signParts(
     if (!content || content.state !== 'PENDING' || !attempt || !sameOwner(attempt.owner, file)) {
       throw new ConflictError('upload_not_active', 'this upload holds no active permit; ask POST /v1/uploads again');
     }
-    const renewed: UploadAttempt = { ...attempt, leaseUntil: deps.now() + deps.settings.attemptLeaseSeconds * 1000 };
-    await deps.catalog.setAttempt(content.contentId, renewed, attempt.id);
+    const renewed = await install(deps, file, { ...attempt, leaseUntil: leaseFrom(deps) }, attempt.id);
     return uploadView(deps, file, renewed, parts);
   });
 }
@@ -340,11 +346,13 @@ export async function completeUpload(
     await deps.blobs.completeMultipartUpload(attempt.objectKey, attempt.multipartUploadId, parts ?? []);
   }
   const outcome = await publishObject(deps, attempt.objectKey);
-  if (outcome === 'missing') {
+  const current = (await deps.catalog.getFile(userId, file.name)) ?? file;
+  // 'missing' while still pending: nothing was uploaded. (A concurrent event may also have
+  // published or rejected the object already; then the file says so.)
+  if (outcome === 'missing' && current.state === 'PENDING' && current.uploadId === file.uploadId) {
     throw new ConflictError('object_not_uploaded', 'storage holds no object for this upload yet');
   }
-  const current = await deps.catalog.getFile(userId, file.name);
-  return statusView(current ?? file);
+  return statusView(current);
 }
 
 function checkCompletedParts(parts: readonly CompletedPart[] | undefined, partCount: number): void {

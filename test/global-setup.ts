@@ -31,6 +31,9 @@ declare module 'vitest' {
 const TEST_LEASE_SECONDS = 10;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // The handlers run in this process; their routine logs would drown the test report.
+  console.info = () => undefined;
+  console.warn = () => undefined;
   const dataDir = mkdtempSync(join(tmpdir(), 'hashdrop-test-'));
   const stack = await startLocalStack({
     dataDir,

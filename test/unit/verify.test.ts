@@ -55,7 +55,7 @@ describe('verifyObject', () => {
     expect(await verifyObject({ blobs }, 'k', { size: multi.length }, content)).toEqual({ ok: true });
     expect(reads.count).toBe(1);
     const tampered = Buffer.from(multi);
-    tampered[tampered.length - 1] ^= 1;
+    tampered.writeUInt8(tampered.readUInt8(tampered.length - 1) ^ 1, tampered.length - 1);
     const bad = blobsHolding(tampered);
     expect(await verifyObject({ blobs: bad.blobs }, 'k', { size: multi.length }, content)).toEqual({ ok: false, reason: 'content_mismatch' });
   });

@@ -1,0 +1,99 @@
+/** The whole instant-upload loop against the real local stack (DynamoDB Local + s3rver). */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { getFile } from '#client/download';
+import { putFile } from '#client/upload';
+import { MiB } from '#core/content-id';
+import { clientFor, contentItem, fileItem, newUser, objectKeys, randomFile, scratchPath } from '../helpers.ts';
+
+describe('instant upload', () => {
+  it('stores new content once, then links it for another user without sending a byte', async () => {
+    const alice = newUser('alice');
+    const bob = newUser('bob');
+    const { path, bytes } = randomFile(3 * MiB + 17);
+
+    const first = await putFile(clientFor(alice), path, { name: 'report.pdf' });
+    expect(first).toMatchObject({ name: 'report.pdf', size: bytes.length, state: 'COMPLETE', deduplicated: false });
+    expect(first.bytesSent).toBe(bytes.length);
+
+    const second = await putFile(clientFor(bob), path, { name: 'inbox/copy.pdf' });
+    expect(second).toMatchObject({ name: 'inbox/copy.pdf', state: 'COMPLETE', deduplicated: true, bytesSent: 0 });
+    expect(second.contentId).toBe(first.contentId);
+
+    expect(await objectKeys(`blobs/${first.contentId}/`)).toHaveLength(1);
+    const content = await contentItem(first.contentId);
+    expect(content).toMatchObject({ state: 'READY', refCount: 2, size: bytes.length });
+    expect(content?.attempt).toBeUndefined();
+    expect(await fileItem(bob, 'inbox/copy.pdf')).toMatchObject({ state: 'COMPLETE', contentId: first.contentId });
+  });
+
+  it('downloads exactly the bytes that were uploaded, for every owner', async () => {
+    const alice = newUser('alice');
+    const bob = newUser('bob');
+    const { path, bytes } = randomFile(1234567);
+    await putFile(clientFor(alice), path, { name: 'a.bin' });
+    await putFile(clientFor(bob), path, { name: 'b.bin' });
+    for (const [user, name] of [
+      [alice, 'a.bin'],
+      [bob, 'b.bin'],
+    ] as const) {
+      const out = scratchPath(name);
+      const result = await getFile(clientFor(user), name, out);
+      expect(readFileSync(out).equals(bytes)).toBe(true);
+      expect(result.size).toBe(bytes.length);
+    }
+  });
+
+  it('round-trips a multipart file whose parts are its blocks', async () => {
+    const user = newUser();
+    const { path, bytes } = randomFile(2 * 8 * MiB + 3 * MiB + 1);
+    const put = await putFile(clientFor(user), path, { name: 'video.mp4' });
+    expect(put).toMatchObject({ state: 'COMPLETE', bytesSent: bytes.length, deduplicated: false });
+    const out = scratchPath('video.mp4');
+    await getFile(clientFor(user), 'video.mp4', out);
+    expect(readFileSync(out).equals(bytes)).toBe(true);
+    expect(await objectKeys(`blobs/${put.contentId}/`)).toHaveLength(1);
+  });
+
+  it('stores an empty file too', async () => {
+    const user = newUser();
+    const { path } = randomFile(0);
+    const put = await putFile(clientFor(user), path, { name: 'empty' });
+    expect(put).toMatchObject({ state: 'COMPLETE', size: 0 });
+    const out = scratchPath('empty');
+    await getFile(clientFor(user), 'empty', out);
+    expect(readFileSync(out)).toHaveLength(0);
+  });
+
+  it('is idempotent: the same put again changes nothing', async () => {
+    const user = newUser();
+    const { path } = randomFile(4096);
+    const first = await putFile(clientFor(user), path, { name: 'same' });
+    const again = await putFile(clientFor(user), path, { name: 'same' });
+    expect(again).toMatchObject({ state: 'COMPLETE', bytesSent: 0, contentId: first.contentId });
+    expect((await contentItem(first.contentId))?.refCount).toBe(1);
+  });
+
+  it('replaces a file uploaded under an existing name and releases the old content', async () => {
+    const user = newUser();
+    const v1 = randomFile(1000);
+    const v2 = randomFile(2000);
+    const first = await putFile(clientFor(user), v1.path, { name: 'notes.txt' });
+    const second = await putFile(clientFor(user), v2.path, { name: 'notes.txt' });
+    expect((await fileItem(user, 'notes.txt'))?.contentId).toBe(second.contentId);
+    expect((await contentItem(first.contentId))?.refCount).toBe(0);
+    expect((await contentItem(second.contentId))?.refCount).toBe(1);
+  });
+
+  it('lists only the caller’s files, by name', async () => {
+    const alice = newUser('alice');
+    const bob = newUser('bob');
+    const { path } = randomFile(10);
+    for (const name of ['b', 'a', 'c/d']) await putFile(clientFor(alice), path, { name });
+    await putFile(clientFor(bob), path, { name: 'bob-only' });
+    const listing = await clientFor(alice).listFiles();
+    expect(listing.files.map((file) => file.name)).toEqual(['a', 'b', 'c/d']);
+    expect(listing.files[0]).toMatchObject({ size: 10, state: 'COMPLETE' });
+    expect((await clientFor(bob).listFiles()).files.map((file) => file.name)).toEqual(['bob-only']);
+  });
+});
