@@ -17,15 +17,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { FILES_TABLE } from '#core/definitions';
 import { StaleWriteError, ValidationError } from '#core/errors';
-import type {
-  Catalog,
-  ContentRecord,
-  FileOwner,
-  FilePage,
-  FileRecord,
-  LinkChange,
-  UploadAttempt,
-} from '#core/ports';
+import type { Catalog, ContentRecord, FileOwner, FilePage, FileRecord, LinkChange, UploadAttempt } from '#core/ports';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 

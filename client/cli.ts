@@ -10,10 +10,10 @@
  * Common flags: --endpoint, --token, --user (dev tokens), --json.
  */
 import { parseArgs } from 'node:util';
-import { hashFile } from './files.ts';
 import { ApiError, HashdropClient } from './api.ts';
 import { ConnectionError, devToken, findLocalConfig, resolveConnection } from './connection.ts';
 import { getFile } from './download.ts';
+import { hashFile } from './files.ts';
 import { putFile, UploadFailedError } from './upload.ts';
 
 const USAGE = `usage: hashdrop <command> [options]
@@ -87,7 +87,10 @@ async function run(): Promise<void> {
       const how = result.deduplicated
         ? 'instant: storage already had this content, 0 bytes sent'
         : `uploaded ${formatBytes(result.bytesSent)}`;
-      print(`${result.name}  ${formatBytes(result.size)}  ${result.state.toLowerCase()}  (${how}, ${Date.now() - started} ms)`, result);
+      print(
+        `${result.name}  ${formatBytes(result.size)}  ${result.state.toLowerCase()}  (${how}, ${Date.now() - started} ms)`,
+        result,
+      );
       return;
     }
     case 'get': {
@@ -110,7 +113,9 @@ async function run(): Promise<void> {
         for (const file of files) console.log(JSON.stringify(file));
       } else if (!flags.quiet) {
         for (const file of files) {
-          console.log(`${file.updatedAt}  ${formatBytes(file.size).padStart(10)}  ${file.state.toLowerCase().padEnd(8)}  ${file.name}`);
+          console.log(
+            `${file.updatedAt}  ${formatBytes(file.size).padStart(10)}  ${file.state.toLowerCase().padEnd(8)}  ${file.name}`,
+          );
         }
         if (files.length === 0) console.log('(no files)');
       }
@@ -119,7 +124,12 @@ async function run(): Promise<void> {
     case 'hash': {
       const path = requireArgument('<file>');
       const tree = await hashFile(path);
-      print(`${tree.contentId}  ${tree.size}  ${path}`, { path, size: tree.size, contentId: tree.contentId, blocks: tree.blockDigests.length });
+      print(`${tree.contentId}  ${tree.size}  ${path}`, {
+        path,
+        size: tree.size,
+        contentId: tree.contentId,
+        blocks: tree.blockDigests.length,
+      });
       return;
     }
     case 'token': {

@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import { DEFAULTS } from '#core/definitions';
 import { sha256 } from '#core/tree-hash';
-import { type HashdropClient, type PartDigest, type UploadView } from './api.ts';
+import type { HashdropClient, PartDigest, UploadView } from './api.ts';
 import { hashFile, readBlock } from './files.ts';
 
 export interface PutOptions {
@@ -56,11 +56,18 @@ async function putBlock(ctx: SendContext, partNumber: number, url: string, heade
   }
   for (let attempt = 1; ; attempt++) {
     try {
-      const response = await fetch(url, { method: 'PUT', headers, body: new Uint8Array(block.buffer as ArrayBuffer, block.byteOffset, block.length) });
+      const response = await fetch(url, {
+        method: 'PUT',
+        headers,
+        body: new Uint8Array(block.buffer as ArrayBuffer, block.byteOffset, block.length),
+      });
       if (response.ok) return response.headers.get('etag') ?? '';
       const text = await response.text();
       if (response.status < 500 || attempt >= 3) {
-        throw new UploadFailedError('storage_rejected', `storage refused part ${partNumber}: HTTP ${response.status} ${text.slice(0, 200)}`);
+        throw new UploadFailedError(
+          'storage_rejected',
+          `storage refused part ${partNumber}: HTTP ${response.status} ${text.slice(0, 200)}`,
+        );
       }
     } catch (error) {
       if (error instanceof UploadFailedError || attempt >= 3) throw error;
@@ -75,7 +82,10 @@ const partDigest = (ctx: SendContext, partNumber: number): PartDigest => ({
 });
 
 /** Sends what an `upload` answer asks for and completes the upload; returns bytes sent. */
-async function sendBytes(ctx: SendContext, view: Extract<UploadView, { status: 'upload' }>): Promise<{ view: UploadView; bytesSent: number }> {
+async function sendBytes(
+  ctx: SendContext,
+  view: Extract<UploadView, { status: 'upload' }>,
+): Promise<{ view: UploadView; bytesSent: number }> {
   const { permit } = view;
   const permits = new Map(permit.parts.map((part) => [part.partNumber, part]));
   const batches = new Map<number, Promise<void>>();
@@ -84,13 +94,21 @@ async function sendBytes(ctx: SendContext, view: Extract<UploadView, { status: '
     const batch = Math.floor((partNumber - 1) / batchSize);
     if (!permits.has(partNumber)) {
       if (!batches.has(batch)) {
-        const numbers = Array.from({ length: Math.min(batchSize, permit.partCount - batch * batchSize) }, (_, i) => batch * batchSize + i + 1);
+        const numbers = Array.from(
+          { length: Math.min(batchSize, permit.partCount - batch * batchSize) },
+          (_, i) => batch * batchSize + i + 1,
+        );
         batches.set(
           batch,
-          ctx.client.signParts(view.uploadId, numbers.map((n) => partDigest(ctx, n))).then((signed) => {
-            if (signed.status !== 'upload') throw new UploadFailedError('upload_not_active', `upload is ${signed.status}`);
-            for (const part of signed.permit.parts) permits.set(part.partNumber, part);
-          }),
+          ctx.client
+            .signParts(
+              view.uploadId,
+              numbers.map((n) => partDigest(ctx, n)),
+            )
+            .then((signed) => {
+              if (signed.status !== 'upload') throw new UploadFailedError('upload_not_active', `upload is ${signed.status}`);
+              for (const part of signed.permit.parts) permits.set(part.partNumber, part);
+            }),
         );
       }
       await batches.get(batch);
@@ -108,14 +126,18 @@ async function sendBytes(ctx: SendContext, view: Extract<UploadView, { status: '
       const partNumber = next++;
       const part = await permitFor(partNumber);
       etags[partNumber - 1] = await putBlock(ctx, partNumber, part.url, part.headers);
-      bytesSent += (partNumber < permit.partCount ? permit.blockSize : ctx.size - (permit.partCount - 1) * permit.blockSize);
+      bytesSent += partNumber < permit.partCount ? permit.blockSize : ctx.size - (permit.partCount - 1) * permit.blockSize;
     }
   };
   await Promise.all(Array.from({ length: Math.min(ctx.concurrency, permit.partCount) }, worker));
 
   const parts =
     permit.mode === 'multipart'
-      ? etags.map((etag, index) => ({ partNumber: index + 1, etag, sha256: (ctx.digests[index] ?? Buffer.alloc(0)).toString('base64') }))
+      ? etags.map((etag, index) => ({
+          partNumber: index + 1,
+          etag,
+          sha256: (ctx.digests[index] ?? Buffer.alloc(0)).toString('base64'),
+        }))
       : undefined;
   return { view: await ctx.client.completeUpload(view.uploadId, parts), bytesSent };
 }

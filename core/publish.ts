@@ -7,9 +7,9 @@
  * READY unless its bytes are proven to match its id (invariant 1).
  */
 import { blockCount } from './content-id.ts';
+import { parseObjectKey } from './object-keys.ts';
 import type { ContentRecord, Deps, StoredObject } from './ports.ts';
 import { contentIdFromS3Checksum, hashStream, UnexpectedLengthError } from './tree-hash.ts';
-import { parseObjectKey } from './object-keys.ts';
 
 export type PublishOutcome =
   /** The object is the content's verified copy (now or already). */

@@ -12,8 +12,8 @@
  */
 import { blockCount, blockSize, isMultipart } from './content-id.ts';
 import { BusyError, ConflictError, NotFoundError, StaleWriteError, ValidationError } from './errors.ts';
-import type { CompletedPart, ContentRecord, Deps, FileOwner, FileRecord, UploadAttempt } from './ports.ts';
 import { objectKeyFor } from './object-keys.ts';
+import type { CompletedPart, ContentRecord, Deps, FileOwner, FileRecord, UploadAttempt } from './ports.ts';
 import { publishObject } from './publish.ts';
 import { contentIdFromBlockDigests, hexToBase64 } from './tree-hash.ts';
 import { decodeUploadRef, encodeUploadRef, type FileView, fileView } from './views.ts';
@@ -64,7 +64,8 @@ async function withRetries<T>(decide: () => Promise<T>): Promise<T> {
       return await decide();
     } catch (error) {
       if (!(error instanceof StaleWriteError) || round >= MAX_DECISION_ROUNDS) {
-        if (error instanceof StaleWriteError) throw new BusyError('contention', 'too many concurrent changes; retry', { cause: error });
+        if (error instanceof StaleWriteError)
+          throw new BusyError('contention', 'too many concurrent changes; retry', { cause: error });
         throw error;
       }
     }
@@ -123,7 +124,12 @@ async function decide(deps: Deps, userId: string, request: UploadRequest): Promi
     case 'READY': {
       const linked: FileRecord = { ...file, state: 'COMPLETE' };
       await deps.catalog.linkFile({ file: linked, previous: existing, content: { op: 'reference', requireState: 'READY' } });
-      return { status: 'complete', uploadId: encodeUploadRef(file.name, file.uploadId), file: fileView(linked), deduplicated: true };
+      return {
+        status: 'complete',
+        uploadId: encodeUploadRef(file.name, file.uploadId),
+        file: fileView(linked),
+        deduplicated: true,
+      };
     }
     case 'PENDING':
       await deps.catalog.linkFile({ file, previous: existing, content: { op: 'reference', requireState: 'PENDING' } });
@@ -234,12 +240,7 @@ async function uploadView(
   };
 }
 
-async function permitFor(
-  deps: Deps,
-  size: number,
-  attempt: UploadAttempt,
-  parts: readonly PartDigest[],
-): Promise<UploadPermit> {
+async function permitFor(deps: Deps, size: number, attempt: UploadAttempt, parts: readonly PartDigest[]): Promise<UploadPermit> {
   const ttl = deps.settings.uploadUrlTtlSeconds;
   const partCount = blockCount(size);
   const signed = await Promise.all(
@@ -314,8 +315,8 @@ export async function signParts(
   return withRetries(async () => {
     const file = await loadOwnUpload(deps, userId, uploadRef);
     const content = file.state === 'PENDING' ? await deps.catalog.getContent(file.contentId) : undefined;
-    const attempt = content?.attempt;
-    if (!content || content.state !== 'PENDING' || !attempt || !sameOwner(attempt.owner, file)) {
+    const attempt = content?.state === 'PENDING' ? content.attempt : undefined;
+    if (!attempt || !sameOwner(attempt.owner, file)) {
       throw new ConflictError('upload_not_active', 'this upload holds no active permit; ask POST /v1/uploads again');
     }
     const renewed = await install(deps, file, { ...attempt, leaseUntil: leaseFrom(deps) }, attempt.id);

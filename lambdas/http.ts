@@ -101,7 +101,9 @@ export function route<B = undefined, P = undefined, Q = undefined>(
         request.response = errorResponse(error);
         return;
       }
-      console.error(JSON.stringify({ message: 'unhandled error', error: error?.name, detail: error?.message, stack: error?.stack }));
+      console.error(
+        JSON.stringify({ message: 'unhandled error', error: error?.name, detail: error?.message, stack: error?.stack }),
+      );
       request.response = json(500, { error: { code: 'internal', message: 'internal error' } });
     })
     .handler(async (event) => {

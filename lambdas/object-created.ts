@@ -25,6 +25,10 @@ export const handler = middy<S3Event, PublishOutcome[]>().handler(async (event) 
     }
   });
   const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failed.length > 0) throw new AggregateError(failed.map((result) => result.reason), 'publishing failed; retrying');
+  if (failed.length > 0)
+    throw new AggregateError(
+      failed.map((result) => result.reason),
+      'publishing failed; retrying',
+    );
   return outcomes;
 });

@@ -53,7 +53,10 @@ export const signPartsBody = z.strictObject({
 });
 
 export const completeUploadBody = z.strictObject({
-  parts: z.array(z.strictObject({ partNumber, etag: z.string().min(1).max(200), sha256: sha256Base64 })).max(MAX_PARTS).optional(),
+  parts: z
+    .array(z.strictObject({ partNumber, etag: z.string().min(1).max(200), sha256: sha256Base64 }))
+    .max(MAX_PARTS)
+    .optional(),
 });
 
 export const listFilesQuery = z.strictObject({

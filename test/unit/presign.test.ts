@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { contentDisposition, S3BlobStore } from '#adapters/s3-blob-store';
 import { createS3Client } from '#adapters/clients';
+import { contentDisposition, S3BlobStore } from '#adapters/s3-blob-store';
 
 const checksum = Buffer.alloc(32, 7).toString('base64');
 
@@ -29,7 +29,9 @@ describe('presigned upload URLs', () => {
       expect(signedHeaders).toContain('x-amz-checksum-sha256');
       expect(request.headers).toEqual({ 'x-amz-checksum-sha256': checksum });
       // Nothing the client could not reproduce: no SDK-added checksum of its own.
-      const checksumParams = [...url.searchParams.keys()].filter((key) => key.toLowerCase().startsWith('x-amz-checksum') || key.toLowerCase() === 'x-amz-sdk-checksum-algorithm');
+      const checksumParams = [...url.searchParams.keys()].filter(
+        (key) => key.toLowerCase().startsWith('x-amz-checksum') || key.toLowerCase() === 'x-amz-sdk-checksum-algorithm',
+      );
       expect(checksumParams).toEqual([]);
       expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
     });

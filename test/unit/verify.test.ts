@@ -57,7 +57,10 @@ describe('verifyObject', () => {
     const tampered = Buffer.from(multi);
     tampered.writeUInt8(tampered.readUInt8(tampered.length - 1) ^ 1, tampered.length - 1);
     const bad = blobsHolding(tampered);
-    expect(await verifyObject({ blobs: bad.blobs }, 'k', { size: multi.length }, content)).toEqual({ ok: false, reason: 'content_mismatch' });
+    expect(await verifyObject({ blobs: bad.blobs }, 'k', { size: multi.length }, content)).toEqual({
+      ok: false,
+      reason: 'content_mismatch',
+    });
   });
 
   it('hashes the bytes when the checksum is not of the expected form (a multi-block file sent as one PUT)', async () => {
