@@ -1,0 +1,43 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { BUCKET } from '#core/definitions';
+
+export interface BlobBucketProps {
+  /** Origins allowed to PUT parts and GET downloads from browsers. @default ['*'] */
+  readonly allowedOrigins?: string[];
+  /** Days after which S3 aborts an unfinished multipart upload: the backstop to the sweeper. @default 2 */
+  readonly abortIncompleteUploadsAfterDays?: number;
+}
+
+/**
+ * The bucket that holds one object per content, with secure defaults in one place: no public
+ * access, TLS only, encrypted at rest, owner-enforced, kept when the stack is deleted.
+ */
+export class BlobBucket extends Bucket {
+  constructor(scope: Construct, id: string = BUCKET.id, props: BlobBucketProps = {}) {
+    super(scope, id, {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'abort-incomplete-multipart-uploads',
+          abortIncompleteMultipartUploadAfter: Duration.days(props.abortIncompleteUploadsAfterDays ?? 2),
+        },
+      ],
+      cors: [
+        {
+          allowedMethods: [HttpMethods.PUT, HttpMethods.GET, HttpMethods.HEAD],
+          allowedOrigins: props.allowedOrigins ?? ['*'],
+          allowedHeaders: ['*'],
+          // Browsers may read a part's ETag only if the bucket exposes it.
+          exposedHeaders: ['ETag'],
+          maxAge: 3600,
+        },
+      ],
+    });
+  }
+}

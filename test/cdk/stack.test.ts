@@ -1,0 +1,181 @@
+/** The synthesized template: routes, authorizer, tables, bucket, notification and grants. */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { BUCKET, ROUTES } from '#core/definitions';
+import { HashdropStack, type HashdropStackProps } from '../../lib/hashdrop-stack.ts';
+
+function synth(props: HashdropStackProps = {}): Template {
+  // Template tests need no bundles; the real bundling is checked by `cdk synth` below.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return Template.fromStack(new HashdropStack(app, 'Test', props));
+}
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+
+/** The statements of the inline policy attached to a function's role. */
+function statementsOf(template: Template, functionId: string): Statement[] {
+  const functions = template.findResources('AWS::Lambda::Function');
+  const logicalId = Object.keys(functions).find((id) => id.startsWith(functionId) && !id.includes('Logs'));
+  if (!logicalId) throw new Error(`no function ${functionId}`);
+  const roleRef = (functions[logicalId]?.Properties as { Role: { 'Fn::GetAtt': [string, string] } }).Role['Fn::GetAtt'][0];
+  const policies = template.findResources('AWS::IAM::Policy');
+  const statements = Object.values(policies)
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(roleRef))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+  expect(statements.length, functionId).toBeGreaterThan(0);
+  return statements;
+}
+
+const actionsOf = (statements: Statement[]) => statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+
+describe('HashdropStack', () => {
+  const template = synth();
+
+  it('routes every API route, behind the JWT authorizer, to its own function', () => {
+    for (const route of ROUTES) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `${route.method} ${route.path}`,
+        AuthorizationType: 'JWT',
+        AuthorizerId: Match.anyValue(),
+      });
+    }
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: Match.objectLike({ 'Fn::Join': Match.anyValue() }), Audience: Match.anyValue() },
+    });
+    template.resourceCountIs('AWS::Cognito::UserPool', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
+    });
+  });
+
+  it('accepts a configured OIDC issuer instead of creating a user pool', () => {
+    const custom = synth({ jwt: { issuer: 'https://id.example.com', audience: ['app'] } });
+    custom.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      JwtConfiguration: { Issuer: 'https://id.example.com', Audience: ['app'] },
+    });
+    custom.resourceCountIs('AWS::Cognito::UserPool', 0);
+  });
+
+  it('defines both tables on demand with point-in-time recovery and the pending index', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [{ AttributeName: 'contentId', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+    });
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [
+        { AttributeName: 'userId', KeyType: 'HASH' },
+        { AttributeName: 'name', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'pendingByContent',
+          KeySchema: [
+            { AttributeName: 'pendingContentId', KeyType: 'HASH' },
+            { AttributeName: 'userId', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
+    });
+  });
+
+  it('locks the bucket down and aborts forgotten multipart uploads', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } })] },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('sends ObjectCreated events under blobs/ to the object-created function', () => {
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: {
+        LambdaFunctionConfigurations: [
+          Match.objectLike({
+            Events: ['s3:ObjectCreated:*'],
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: BUCKET.blobPrefix }] } },
+          }),
+        ],
+      },
+    });
+  });
+
+  it('runs every function on Node.js 22, ARM64, with the table and bucket names', () => {
+    for (const id of [...ROUTES.map((route) => route.id), 'ObjectCreated']) {
+      const functions = template.findResources('AWS::Lambda::Function', {
+        Properties: { Runtime: 'nodejs22.x', Architectures: ['arm64'] },
+      });
+      const fn = Object.entries(functions).find(([logicalId]) => logicalId.startsWith(id));
+      expect(fn, id).toBeDefined();
+      const variables = (fn?.[1].Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
+      expect(Object.keys(variables)).toEqual(expect.arrayContaining(['CONTENTS_TABLE', 'FILES_TABLE', 'BUCKET_NAME']));
+    }
+  });
+
+  it('grants each function only what its route needs', () => {
+    const createUpload = actionsOf(statementsOf(template, 'CreateUpload'));
+    expect(createUpload).toEqual(expect.arrayContaining(['s3:PutObject', 's3:AbortMultipartUpload']));
+    expect(createUpload).not.toContain('s3:DeleteObject');
+    expect(createUpload).not.toContain('s3:GetObject');
+
+    const listFiles = actionsOf(statementsOf(template, 'ListFiles'));
+    expect(listFiles.some((action) => action.startsWith('s3:'))).toBe(false);
+    expect(listFiles).not.toContain('dynamodb:PutItem');
+
+    const getFile = actionsOf(statementsOf(template, 'GetFile'));
+    expect(getFile).toContain('s3:GetObject');
+    expect(getFile).not.toContain('s3:PutObject');
+
+    for (const id of [...ROUTES.map((route) => route.id), 'ObjectCreated']) {
+      for (const statement of statementsOf(template, id)) {
+        const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+        expect(actions, id).not.toContain('*');
+        expect(
+          actions.filter((action) => action.endsWith(':*')),
+          id,
+        ).toEqual([]);
+        expect(statement.Resource, id).not.toBe('*');
+        if (actions.some((action) => ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'].includes(action))) {
+          expect(JSON.stringify(statement.Resource), id).toContain(`/${BUCKET.blobPrefix}*`);
+        }
+      }
+    }
+  });
+});
+
+describe('cdk synth', () => {
+  it('bundles every function with the local esbuild, offline and without AWS credentials', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'hashdrop-synth-'));
+    try {
+      const env = { ...process.env };
+      for (const name of Object.keys(env)) if (name.startsWith('AWS_')) delete env[name];
+      await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '--output', out], { env, timeout: 180_000 });
+      expect(existsSync(join(out, 'Hashdrop.template.json'))).toBe(true);
+      const template = Template.fromJSON(JSON.parse(readFileSync(join(out, 'Hashdrop.template.json'), 'utf8')));
+      template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
