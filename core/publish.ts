@@ -70,12 +70,14 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
       await completeWaitingFiles(deps, content.contentId);
       return 'ready';
     }
-    // Each attempt writes its own key, so deleting this object can only undo the attempt that wrote it.
-    await deps.blobs.delete(key);
+    // The attempt is failed before its object is deleted, so that whoever finds the object gone
+    // (a concurrent completion) also finds the file failed. Each attempt writes its own key:
+    // deleting this object can only undo the attempt that wrote it.
     if (content.attempt?.id === parsed.attemptId) {
       await deps.catalog.failAttempt(content.contentId, content.attempt, verdict.reason, now);
       await deps.catalog.deleteUnreferencedPending(content.contentId);
     }
+    await deps.blobs.delete(key);
     return 'rejected';
   }
   throw new Error(`publishing ${key} kept racing; the event will be retried`);

@@ -155,7 +155,10 @@ export class HashdropStack extends Stack {
     const actions = new Set<string>();
     // Presigned PUT/UploadPart URLs carry the signer's rights; CreateMultipartUpload and
     // CompleteMultipartUpload are authorised by s3:PutObject too.
-    if (access.bucket.includes('put')) ['s3:PutObject', 's3:AbortMultipartUpload'].forEach((a) => actions.add(a));
+    if (access.bucket.includes('put')) {
+      actions.add('s3:PutObject');
+      actions.add('s3:AbortMultipartUpload');
+    }
     if (access.bucket.includes('read')) actions.add('s3:GetObject');
     if (access.bucket.includes('delete')) actions.add('s3:DeleteObject');
     if (actions.size > 0) fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [blobs] }));

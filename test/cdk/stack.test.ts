@@ -22,8 +22,9 @@ type Statement = { Action: string | string[]; Resource: unknown; Effect: string 
 function statementsOf(template: Template, functionId: string): Statement[] {
   const functions = template.findResources('AWS::Lambda::Function');
   const logicalId = Object.keys(functions).find((id) => id.startsWith(functionId) && !id.includes('Logs'));
-  if (!logicalId) throw new Error(`no function ${functionId}`);
-  const roleRef = (functions[logicalId]?.Properties as { Role: { 'Fn::GetAtt': [string, string] } }).Role['Fn::GetAtt'][0];
+  const fn = logicalId ? functions[logicalId] : undefined;
+  if (!fn) throw new Error(`no function ${functionId}`);
+  const roleRef = (fn.Properties as { Role: { 'Fn::GetAtt': [string, string] } }).Role['Fn::GetAtt'][0];
   const policies = template.findResources('AWS::IAM::Policy');
   const statements = Object.values(policies)
     .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(roleRef))
@@ -126,9 +127,9 @@ describe('HashdropStack', () => {
       const functions = template.findResources('AWS::Lambda::Function', {
         Properties: { Runtime: 'nodejs22.x', Architectures: ['arm64'] },
       });
-      const fn = Object.entries(functions).find(([logicalId]) => logicalId.startsWith(id));
-      expect(fn, id).toBeDefined();
-      const variables = (fn?.[1].Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
+      const fn = Object.entries(functions).find(([logicalId]) => logicalId.startsWith(id))?.[1];
+      if (!fn) throw new Error(`no function ${id} on nodejs22.x/arm64`);
+      const variables = (fn.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
       expect(Object.keys(variables)).toEqual(expect.arrayContaining(['CONTENTS_TABLE', 'FILES_TABLE', 'BUCKET_NAME']));
     }
   });
