@@ -134,6 +134,19 @@ function buildEvent(
   };
 }
 
+/** API Gateway hands handlers decoded path parameters; a malformed escape never reaches them. */
+function decodePathParameters(names: readonly string[], values: readonly string[]): Record<string, string> | undefined {
+  const decoded: Record<string, string> = {};
+  try {
+    names.forEach((name, index) => {
+      decoded[name] = decodeURIComponent(values[index] ?? '');
+    });
+  } catch {
+    return undefined;
+  }
+  return decoded;
+}
+
 export function createApiServer(routes: readonly BoundRoute[], verify: TokenVerifier): Server {
   const compiled = routes.map(compile);
   return createServer(async (request, response) => {
@@ -154,10 +167,8 @@ export function createApiServer(routes: readonly BoundRoute[], verify: TokenVeri
       if (!claims) return send(response, gatewayError(401, 'Unauthorized'));
       const body = await readBody(request);
       if (body === 'too_large') return send(response, gatewayError(413, 'Request Entity Too Large'));
-      const pathParameters: Record<string, string> = {};
-      match.route.params.forEach((name, index) => {
-        pathParameters[name] = decodeURIComponent(match.values[index] ?? '');
-      });
+      const pathParameters = decodePathParameters(match.route.params, match.values);
+      if (!pathParameters) return send(response, gatewayError(400, 'Bad Request'));
       const event = buildEvent(request, url, match.route, pathParameters, claims, body);
       send(response, await match.route.handler(event, lambdaContext(match.route.definition.id)));
     } catch (error) {

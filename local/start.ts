@@ -17,24 +17,14 @@ const stack = await startLocalStack({
   dynamodbPort: port('HASHDROP_DYNAMODB_PORT', 4002),
 });
 
-const localConfig = {
-  endpoint: stack.endpoint,
-  s3Endpoint: stack.s3Endpoint,
-  dynamodbEndpoint: stack.dynamodbEndpoint,
-  region: stack.region,
-  bucket: stack.bucket,
-  tables: stack.tables,
-  issuer: stack.issuer,
-  audience: stack.audience,
-  signingKeyFile: join(DATA_DIR, 'dev-signing-key.json'),
-};
+const localConfig = { ...stack.info, signingKeyFile: join(DATA_DIR, 'dev-signing-key.json') };
 writeFileSync(join(DATA_DIR, 'local.json'), `${JSON.stringify(localConfig, null, 2)}\n`);
 
 console.log(`hashdrop is running locally
 
-  API        ${stack.endpoint}   (POST /v1/uploads, GET /v1/files, ...)
-  S3         ${stack.s3Endpoint}   (s3rver, bucket "${stack.bucket}")
-  DynamoDB   ${stack.dynamodbEndpoint}   (DynamoDB Local)
+  API        ${stack.info.endpoint}   (POST /v1/uploads, GET /v1/files, ...)
+  S3         ${stack.info.s3Endpoint}   (s3rver, bucket "${stack.info.bucket}")
+  DynamoDB   ${stack.info.dynamodbEndpoint}   (DynamoDB Local)
   data       ${DATA_DIR}   (kept across restarts; config in local.json)
 
 Upload from another terminal (the CLI finds this stack through .hashdrop/local.json):
@@ -44,7 +34,7 @@ Upload from another terminal (the CLI finds this stack through .hashdrop/local.j
   npx hashdrop ls
   npx hashdrop get copy.bin -o ./copy.bin
   npx hashdrop token alice                     # a dev token (sub=alice) for curl:
-  curl -H "authorization: Bearer $(npx hashdrop token alice)" ${stack.endpoint}/v1/files
+  curl -H "authorization: Bearer $(npx hashdrop token alice)" ${stack.info.endpoint}/v1/files
 
 Press Ctrl+C to stop.`);
 

@@ -7,15 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type { SigningKey } from '#local/auth';
-import { startLocalStack } from '#local/stack';
+import { type LocalStackInfo, startLocalStack } from '#local/stack';
 
-export interface ProvidedStack {
-  readonly endpoint: string;
-  readonly s3Endpoint: string;
-  readonly dynamodbEndpoint: string;
-  readonly region: string;
-  readonly bucket: string;
-  readonly tables: { readonly contents: string; readonly files: string };
+export interface ProvidedStack extends LocalStackInfo {
   readonly signingKey: SigningKey;
   /** Settings the stack runs with, so tests can reason about leases. */
   readonly attemptLeaseSeconds: number;
@@ -43,16 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       HASHDROP_UPLOAD_URL_TTL_SECONDS: String(TEST_LEASE_SECONDS - 2),
     },
   });
-  project.provide('stack', {
-    endpoint: stack.endpoint,
-    s3Endpoint: stack.s3Endpoint,
-    dynamodbEndpoint: stack.dynamodbEndpoint,
-    region: stack.region,
-    bucket: stack.bucket,
-    tables: stack.tables,
-    signingKey: stack.signingKey,
-    attemptLeaseSeconds: TEST_LEASE_SECONDS,
-  });
+  project.provide('stack', { ...stack.info, signingKey: stack.signingKey, attemptLeaseSeconds: TEST_LEASE_SECONDS });
   return async () => {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -10,10 +10,11 @@ import { inject } from 'vitest';
 import { HashdropClient } from '#client/api';
 import type { ContentRecord, FileRecord } from '#core/ports';
 import { mintToken } from '#local/auth';
+import { handlerEnvironment, LOCAL_CREDENTIALS } from '#local/stack';
 
 export const stack = inject('stack');
 
-const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const credentials = LOCAL_CREDENTIALS;
 
 export const s3 = new S3Client({
   endpoint: stack.s3Endpoint,
@@ -29,17 +30,7 @@ export const db = DynamoDBDocumentClient.from(
 );
 
 /** The environment the handlers run with, for tests that call domain code directly. */
-export const handlerEnv: Record<string, string> = {
-  AWS_REGION: stack.region,
-  AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-  AWS_ENDPOINT_URL_S3: stack.s3Endpoint,
-  AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodbEndpoint,
-  HASHDROP_S3_FORCE_PATH_STYLE: 'true',
-  CONTENTS_TABLE: stack.tables.contents,
-  FILES_TABLE: stack.tables.files,
-  BUCKET_NAME: stack.bucket,
-};
+export const handlerEnv = handlerEnvironment(stack);
 
 /** A user id no other test uses. */
 export const newUser = (label = 'user'): string => `${label}-${randomBytes(6).toString('hex')}`;

@@ -44,6 +44,25 @@ describe('instant upload', () => {
     }
   });
 
+  it('serves byte ranges from the presigned download URL, under the file’s own name', async () => {
+    const user = newUser();
+    const { path, bytes } = randomFile(100_000);
+    await putFile(clientFor(user), path, { name: 'docs/range.bin' });
+    const { download } = await clientFor(user).getFile('docs/range.bin');
+    const response = await fetch(download.url, { headers: { range: 'bytes=1000-1999' } });
+    expect(response.status).toBe(206);
+    expect(Buffer.from(await response.arrayBuffer()).equals(bytes.subarray(1000, 2000))).toBe(true);
+    expect(new URL(download.url).searchParams.get('response-content-disposition')).toContain("filename*=UTF-8''range.bin");
+  });
+
+  it('reports an upload’s status by its id', async () => {
+    const user = newUser();
+    const { path } = randomFile(2048);
+    const put = await putFile(clientFor(user), path, { name: 'status.txt' });
+    const status = await clientFor(user).uploadStatus(put.uploadId);
+    expect(status).toMatchObject({ status: 'complete', uploadId: put.uploadId, file: { name: 'status.txt', state: 'COMPLETE' } });
+  });
+
   it('round-trips a multipart file whose parts are its blocks', async () => {
     const user = newUser();
     const { path, bytes } = randomFile(2 * 8 * MiB + 3 * MiB + 1);

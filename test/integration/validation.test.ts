@@ -76,6 +76,10 @@ describe('other routes refuse bad input', () => {
     expect((await rawRequest('GET', `/v1/files?cursor=${forged}`, { userId: user })).body.error?.code).toBe('invalid_cursor');
   });
 
+  it('a path with a malformed escape: 400 before any handler', async () => {
+    expect((await rawRequest('GET', '/v1/files/a%zz', { userId: newUser() })).status).toBe(400);
+  });
+
   it('a file path that decodes to a bad name: 400 invalid_name', async () => {
     for (const path of ['a%00b', 'a%2F%2Fb', 'x/%2E%2E%2Fb']) {
       const response = await rawRequest('GET', `/v1/files/${path}`, { userId: newUser() });
