@@ -13,13 +13,14 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListPartsCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConflictError, ValidationError } from '#core/errors';
-import type { BlobStore, CompletedPart, PresignedRequest, StoredObject } from '#core/ports';
+import type { BlobStore, CompletedPart, PresignedRequest, StoredObject, StoredPart } from '#core/ports';
 
 const CHECKSUM_HEADER = 'x-amz-checksum-sha256';
 const SIGNED_CHECKSUM = { unhoistableHeaders: new Set([CHECKSUM_HEADER]) };
@@ -113,6 +114,32 @@ export class S3BlobStore implements BlobStore {
       }
       throw error;
     }
+  }
+
+  async listParts(key: string, uploadId: string): Promise<StoredPart[]> {
+    const parts: StoredPart[] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        const page = await this.s3.send(
+          new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
+        );
+        for (const part of page.Parts ?? []) {
+          if (part.PartNumber === undefined || !part.ETag) continue;
+          parts.push({
+            partNumber: part.PartNumber,
+            etag: part.ETag,
+            size: part.Size ?? 0,
+            ...(part.ChecksumSHA256 ? { sha256: part.ChecksumSHA256 } : {}),
+          });
+        }
+        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (marker);
+    } catch (error) {
+      if (errorName(error) === 'NoSuchUpload') return [];
+      throw error;
+    }
+    return parts;
   }
 
   async abortMultipartUpload(key: string, uploadId: string): Promise<void> {

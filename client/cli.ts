@@ -14,12 +14,15 @@ import { ApiError, HashdropClient } from './api.ts';
 import { ConnectionError, devToken, findLocalConfig, resolveConnection } from './connection.ts';
 import { getFile } from './download.ts';
 import { hashFile } from './files.ts';
+import { formatBytes, progressPrinter } from './progress.ts';
 import { putFile, UploadFailedError } from './upload.ts';
 
 const USAGE = `usage: hashdrop <command> [options]
 
 commands:
-  put <file> [--as <name>]    upload a file; instant when storage already holds its content
+  put <file> [--as <name>] [--concurrency <n>]
+                              upload a file; instant when storage already holds its content;
+                              run it again after an interruption and it resumes
   get <name> [-o <path>]      download a file and check its bytes against its content id
   ls [--prefix <p>]           list your files
   hash <file>                 print a file's content id (tree SHA-256) and size
@@ -30,12 +33,13 @@ options:
   --token <jwt>      bearer token (else HASHDROP_TOKEN, else a dev token for --user)
   --user <id>        user of the dev token (else HASHDROP_USER, else "dev")
   --json             print one JSON object per result
-  --quiet            print nothing but errors`;
+  --quiet            print nothing but errors (no progress)`;
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     as: { type: 'string' },
+    concurrency: { type: 'string' },
     output: { type: 'string', short: 'o' },
     prefix: { type: 'string' },
     endpoint: { type: 'string' },
@@ -52,17 +56,6 @@ const [command, argument] = positionals;
 function print(human: string, data: unknown): void {
   if (flags.json) console.log(JSON.stringify(data));
   else if (!flags.quiet) console.log(human);
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 function requireArgument(what: string): string {
@@ -83,7 +76,17 @@ async function run(): Promise<void> {
     case 'put': {
       const path = requireArgument('<file>');
       const started = Date.now();
-      const result = await putFile(client(), path, { ...(flags.as ? { name: flags.as } : {}) });
+      // Progress goes to stderr, so that --json output on stdout stays one object per result.
+      const progress = flags.quiet ? undefined : progressPrinter(process.stderr);
+      const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
+      if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
+        throw new UsageError('--concurrency takes a positive whole number');
+      }
+      const result = await putFile(client(), path, {
+        ...(flags.as ? { name: flags.as } : {}),
+        ...(concurrency ? { concurrency } : {}),
+        ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+      }).finally(() => progress?.end());
       const how = result.deduplicated
         ? 'instant: storage already had this content, 0 bytes sent'
         : `uploaded ${formatBytes(result.bytesSent)}`;

@@ -1,19 +1,42 @@
 /**
- * Uploading a file the hashdrop way: hash it, ask, and send bytes only when storage lacks them.
+ * Uploading a file the hashdrop way: hash it on every core, ask, and send bytes only when
+ * storage lacks them; parts go up in parallel with retries, fresh URLs when they expire, and a
+ * resumed upload sends only the parts storage does not hold yet.
  */
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { blockRange, MAX_OBJECT_SIZE, SizeOutOfRangeError } from '#core/content-id';
 import { DEFAULTS } from '#core/definitions';
 import { sha256 } from '#core/tree-hash';
-import type { HashdropClient, PartDigest, UploadView } from './api.ts';
-import { hashFile, readBlock } from './files.ts';
+import { ApiError, type HashdropClient, type PartDigest, type UploadView } from './api.ts';
+import { readBlock } from './files.ts';
+import { hashFileParallel } from './hash-pool.ts';
+import { DEFAULT_RETRY, type RetryPolicy, sleep, TransientError, withBackoff } from './retry.ts';
+
+export type UploadProgress =
+  | { readonly phase: 'hashing'; readonly bytesHashed: number; readonly size: number }
+  | { readonly phase: 'waiting'; readonly size: number }
+  | {
+      readonly phase: 'uploading';
+      readonly bytesSent: number;
+      /** Bytes storage held already when a resumed upload started. */
+      readonly bytesResumed: number;
+      readonly partsDone: number;
+      readonly partCount: number;
+      readonly size: number;
+    };
 
 export interface PutOptions {
   /** Name to store the file under; defaults to the file's base name. */
   readonly name?: string;
-  /** Parts sent at once. */
+  /** Parts sent at once. @default 4: enough to fill a mobile uplink without starving it */
   readonly concurrency?: number;
-  /** Longest wait for another client's upload of the same content. */
+  /** Hash threads. @default all cores */
+  readonly hashWorkers?: number;
+  /** Longest wait for another client's upload of the same content. @default 30 minutes */
   readonly maxWaitMs?: number;
+  readonly retry?: RetryPolicy;
+  readonly onProgress?: (progress: UploadProgress) => void;
 }
 
 export interface PutResult {
@@ -24,7 +47,7 @@ export interface PutResult {
   readonly uploadId: string;
   /** No bytes of this file had to be sent: storage held (or another client sent) the content. */
   readonly deduplicated: boolean;
-  /** Bytes of file content this client sent to storage. */
+  /** Bytes of file content this client sent to storage (retries included). */
   readonly bytesSent: number;
 }
 
@@ -38,112 +61,144 @@ export class UploadFailedError extends Error {
   }
 }
 
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+/** A presigned URL that S3 refused as expired or no longer valid: sign again, then retry. */
+class StalePermitError extends TransientError {}
 
-interface SendContext {
+const isTransient = (error: unknown): boolean =>
+  error instanceof TransientError || (error instanceof ApiError && error.retryable) || error instanceof TypeError; // fetch's network errors
+
+interface Session {
   readonly client: HashdropClient;
   readonly path: string;
   readonly size: number;
   readonly digests: readonly Buffer[];
-  readonly concurrency: number;
+  readonly options: PutOptions;
 }
 
-/** PUTs one block to a presigned URL, after checking it is still the block that was hashed. */
-async function putBlock(ctx: SendContext, partNumber: number, url: string, headers: Record<string, string>): Promise<string> {
-  const block = await readBlock(ctx.path, ctx.size, partNumber);
-  if (!sha256(block).equals(ctx.digests[partNumber - 1] ?? Buffer.alloc(0))) {
-    throw new UploadFailedError('file_changed', `${ctx.path} changed while it was being uploaded`);
-  }
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const response = await fetch(url, {
-        method: 'PUT',
-        headers,
-        body: new Uint8Array(block.buffer as ArrayBuffer, block.byteOffset, block.length),
-      });
-      if (response.ok) return response.headers.get('etag') ?? '';
-      const text = await response.text();
-      if (response.status < 500 || attempt >= 3) {
-        throw new UploadFailedError(
-          'storage_rejected',
-          `storage refused part ${partNumber}: HTTP ${response.status} ${text.slice(0, 200)}`,
-        );
-      }
-    } catch (error) {
-      if (error instanceof UploadFailedError || attempt >= 3) throw error;
-    }
-    await sleep(200 * 2 ** attempt);
-  }
-}
+const digestOf = (session: Session, partNumber: number): Buffer => session.digests[partNumber - 1] ?? Buffer.alloc(0);
 
-const partDigest = (ctx: SendContext, partNumber: number): PartDigest => ({
-  partNumber,
-  sha256: (ctx.digests[partNumber - 1] ?? Buffer.alloc(0)).toString('hex'),
-});
-
-/** Sends what an `upload` answer asks for and completes the upload; returns bytes sent. */
-async function sendBytes(
-  ctx: SendContext,
-  view: Extract<UploadView, { status: 'upload' }>,
-): Promise<{ view: UploadView; bytesSent: number }> {
+/** Sends what an `upload` answer asks for and completes the upload. */
+async function sendBytes(session: Session, view: Extract<UploadView, { status: 'upload' }>) {
   const { permit } = view;
-  const permits = new Map(permit.parts.map((part) => [part.partNumber, part]));
-  const batches = new Map<number, Promise<void>>();
+  const { client, size } = session;
+  const retry = session.options.retry ?? DEFAULT_RETRY;
+  const partSize = (partNumber: number) => {
+    const { start, end } = blockRange(size, partNumber);
+    return end - start;
+  };
+
+  // Parts storage already holds (a resumed upload) are kept if they are the right ones.
+  const etags = new Map<number, string>();
+  for (const part of permit.uploadedParts ?? []) {
+    const sameBytes = part.sha256 === undefined || part.sha256 === digestOf(session, part.partNumber).toString('base64');
+    if (part.size === partSize(part.partNumber) && sameBytes) etags.set(part.partNumber, part.etag);
+  }
+  const bytesResumed = [...etags.keys()].reduce((sum, n) => sum + partSize(n), 0);
+
+  const permits = new Map(permit.parts.map((part) => [part.partNumber, { ...part, expiresAt: Date.parse(permit.expiresAt) }]));
   const batchSize = DEFAULTS.maxPartsPerBatch;
-  const permitFor = async (partNumber: number) => {
-    const batch = Math.floor((partNumber - 1) / batchSize);
-    if (!permits.has(partNumber)) {
-      if (!batches.has(batch)) {
-        const numbers = Array.from(
-          { length: Math.min(batchSize, permit.partCount - batch * batchSize) },
-          (_, i) => batch * batchSize + i + 1,
-        );
-        batches.set(
-          batch,
-          ctx.client
-            .signParts(
-              view.uploadId,
-              numbers.map((n) => partDigest(ctx, n)),
-            )
-            .then((signed) => {
-              if (signed.status !== 'upload') throw new UploadFailedError('upload_not_active', `upload is ${signed.status}`);
-              for (const part of signed.permit.parts) permits.set(part.partNumber, part);
-            }),
-        );
+  const signing = new Map<number, Promise<void>>();
+  /** Signs the batch of parts around `partNumber` (one request per batch, however many ask). */
+  const sign = (partNumber: number): Promise<void> => {
+    const first = Math.floor((partNumber - 1) / batchSize) * batchSize + 1;
+    let pending = signing.get(first);
+    if (!pending) {
+      const numbers: PartDigest[] = [];
+      for (let n = first; n < first + batchSize && n <= permit.partCount; n++) {
+        if (!etags.has(n)) numbers.push({ partNumber: n, sha256: digestOf(session, n).toString('hex') });
       }
-      await batches.get(batch);
+      pending = withBackoff(() => client.signParts(view.uploadId, numbers), isTransient, retry)
+        .then((signed) => {
+          if (signed.status !== 'upload') throw new UploadFailedError('upload_not_active', `the upload is ${signed.status}`);
+          const expiresAt = Date.parse(signed.permit.expiresAt);
+          for (const part of signed.permit.parts) permits.set(part.partNumber, { ...part, expiresAt });
+        })
+        .finally(() => signing.delete(first));
+      signing.set(first, pending);
     }
-    const found = permits.get(partNumber);
-    if (!found) throw new UploadFailedError('no_permit', `no permit for part ${partNumber}`);
-    return found;
+    return pending;
   };
 
   let bytesSent = 0;
-  const etags: string[] = [];
-  let next = 1;
-  const worker = async () => {
-    while (next <= permit.partCount) {
-      const partNumber = next++;
-      const part = await permitFor(partNumber);
-      etags[partNumber - 1] = await putBlock(ctx, partNumber, part.url, part.headers);
-      bytesSent += partNumber < permit.partCount ? permit.blockSize : ctx.size - (permit.partCount - 1) * permit.blockSize;
+  const report = () =>
+    session.options.onProgress?.({
+      phase: 'uploading',
+      bytesSent,
+      bytesResumed,
+      partsDone: etags.size,
+      partCount: permit.partCount,
+      size,
+    });
+
+  const sendPart = async (partNumber: number): Promise<void> => {
+    const block = await readBlock(session.path, size, partNumber);
+    if (!sha256(block).equals(digestOf(session, partNumber))) {
+      throw new UploadFailedError('file_changed', `${session.path} changed while it was being uploaded`);
     }
+    const etag = await withBackoff(
+      async () => {
+        let part = permits.get(partNumber);
+        // A URL about to expire is replaced before use, not after a refusal.
+        if (!part || part.expiresAt - Date.now() < 30_000) {
+          await sign(partNumber);
+          part = permits.get(partNumber);
+        }
+        if (!part) throw new UploadFailedError('no_permit', `no upload URL for part ${partNumber}`);
+        const response = await fetch(part.url, {
+          method: 'PUT',
+          headers: part.headers,
+          body: new Uint8Array(block.buffer as ArrayBuffer, block.byteOffset, block.length),
+        });
+        bytesSent += block.length;
+        if (response.ok) return response.headers.get('etag') ?? '';
+        const detail = (await response.text()).slice(0, 300);
+        if (response.status === 403) {
+          permits.delete(partNumber);
+          throw new StalePermitError(`storage refused part ${partNumber} (403): ${detail}`);
+        }
+        if (response.status >= 500 || response.status === 429) {
+          throw new TransientError(`storage answered ${response.status} for part ${partNumber}`);
+        }
+        throw new UploadFailedError('storage_rejected', `storage refused part ${partNumber}: HTTP ${response.status} ${detail}`);
+      },
+      isTransient,
+      retry,
+    );
+    etags.set(partNumber, etag);
+    report();
   };
-  await Promise.all(Array.from({ length: Math.min(ctx.concurrency, permit.partCount) }, worker));
+
+  const queue: number[] = [];
+  for (let n = 1; n <= permit.partCount; n++) if (!etags.has(n)) queue.push(n);
+  report();
+  const concurrency = Math.max(1, session.options.concurrency ?? 4);
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) await sendPart(next);
+    }),
+  );
 
   const parts =
     permit.mode === 'multipart'
-      ? etags.map((etag, index) => ({
+      ? Array.from({ length: permit.partCount }, (_, index) => ({
           partNumber: index + 1,
-          etag,
-          sha256: (ctx.digests[index] ?? Buffer.alloc(0)).toString('base64'),
+          etag: etags.get(index + 1) ?? '',
+          sha256: digestOf(session, index + 1).toString('base64'),
         }))
       : undefined;
-  return { view: await ctx.client.completeUpload(view.uploadId, parts), bytesSent };
+  const completed = await withBackoff(() => client.completeUpload(view.uploadId, parts), isTransient, retry);
+  return { view: completed, bytesSent };
 }
 
 export async function putFile(client: HashdropClient, path: string, options: PutOptions = {}): Promise<PutResult> {
-  const tree = await hashFile(path);
+  const onProgress = options.onProgress;
+  const { size } = await stat(path);
+  // Refused before any hashing: S3 could not store it.
+  if (size > MAX_OBJECT_SIZE) throw new UploadFailedError('file_too_large', new SizeOutOfRangeError(size).message);
+  const tree = await hashFileParallel(path, {
+    ...(options.hashWorkers ? { workers: options.hashWorkers } : {}),
+    ...(onProgress ? { onProgress: (bytesHashed: number) => onProgress({ phase: 'hashing', bytesHashed, size }) } : {}),
+  });
   const name = options.name ?? basename(path);
   const request = {
     name,
@@ -151,11 +206,13 @@ export async function putFile(client: HashdropClient, path: string, options: Put
     contentId: tree.contentId,
     blockDigests: tree.blockDigests.slice(0, DEFAULTS.maxPartsPerBatch).map((digest) => digest.toString('hex')),
   };
-  const ctx: SendContext = { client, path, size: tree.size, digests: tree.blockDigests, concurrency: options.concurrency ?? 4 };
+  const session: Session = { client, path, size: tree.size, digests: tree.blockDigests, options };
+  const retry = options.retry ?? DEFAULT_RETRY;
+  const ask = () => withBackoff(() => client.requestUpload(request), isTransient, retry);
   const deadline = Date.now() + (options.maxWaitMs ?? 30 * 60_000);
 
   let bytesSent = 0;
-  let view = await client.requestUpload(request);
+  let view = await ask();
   for (;;) {
     switch (view.status) {
       case 'complete':
@@ -171,7 +228,7 @@ export async function putFile(client: HashdropClient, path: string, options: Put
       case 'failed':
         throw new UploadFailedError(view.failure, `upload of ${name} failed: ${view.failure}`);
       case 'upload': {
-        const sent = await sendBytes(ctx, view);
+        const sent = await sendBytes(session, view);
         bytesSent += sent.bytesSent;
         view = sent.view;
         break;
@@ -180,8 +237,9 @@ export async function putFile(client: HashdropClient, path: string, options: Put
         // Another client is sending this content. Asking again completes the file once it is
         // stored, or takes the upload over if that client gave up.
         if (Date.now() > deadline) throw new UploadFailedError('wait_timeout', 'gave up waiting for the content to be stored');
+        onProgress?.({ phase: 'waiting', size: tree.size });
         await sleep(view.retryAfterSeconds * 1000);
-        view = await client.requestUpload(request);
+        view = await ask();
         break;
     }
   }

@@ -122,6 +122,14 @@ export interface CompletedPart {
   readonly sha256: string;
 }
 
+export interface StoredPart {
+  readonly partNumber: number;
+  readonly etag: string;
+  readonly size: number;
+  /** Base64 SHA-256 of the part, where the store reports it. */
+  readonly sha256?: string;
+}
+
 export interface BlobStore {
   presignPut(key: string, sha256Base64: string, expiresInSeconds: number): Promise<PresignedRequest>;
   createMultipartUpload(key: string): Promise<string>;
@@ -133,6 +141,8 @@ export interface BlobStore {
     expiresInSeconds: number,
   ): Promise<PresignedRequest>;
   completeMultipartUpload(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<void>;
+  /** The parts storage holds for a multipart upload; empty if the upload is gone. */
+  listParts(key: string, uploadId: string): Promise<StoredPart[]>;
   /** Best effort: a missing upload is not an error. */
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   head(key: string): Promise<StoredObject | undefined>;

@@ -13,7 +13,7 @@
 import { blockCount, blockSize, isMultipart } from './content-id.ts';
 import { BusyError, ConflictError, NotFoundError, StaleWriteError, ValidationError } from './errors.ts';
 import { objectKeyFor } from './object-keys.ts';
-import type { CompletedPart, ContentRecord, Deps, FileOwner, FileRecord, UploadAttempt } from './ports.ts';
+import type { CompletedPart, ContentRecord, Deps, FileOwner, FileRecord, StoredPart, UploadAttempt } from './ports.ts';
 import { publishObject } from './publish.ts';
 import { contentIdFromBlockDigests, hexToBase64 } from './tree-hash.ts';
 import { decodeUploadRef, encodeUploadRef, type FileView, fileView } from './views.ts';
@@ -46,6 +46,11 @@ export interface UploadPermit {
   readonly partCount: number;
   /** Permits for the parts whose digests the caller sent; ask /parts for the rest. */
   readonly parts: PartPermit[];
+  /**
+   * On a resumed multipart upload: the parts storage holds already. The client sends only the
+   * others (and lists these, with their ETags, when it completes).
+   */
+  readonly uploadedParts?: StoredPart[];
   readonly expiresAt: string;
 }
 
@@ -177,7 +182,7 @@ async function continueFile(
   const current = content.attempt;
   if (current && sameOwner(current.owner, file)) {
     const renewed = await install(deps, file, { ...current, leaseUntil: leaseFrom(deps) }, current.id);
-    return uploadView(deps, file, renewed, blockDigestsAsParts(blockDigests));
+    return uploadView(deps, file, renewed, blockDigestsAsParts(blockDigests), { resume: true });
   }
   if (current && current.leaseUntil > deps.now()) return statusView(file);
   // The attempt failed or went silent past its lease (so none of its URLs can still write): take over.
@@ -231,12 +236,18 @@ async function uploadView(
   file: FileRecord,
   attempt: UploadAttempt,
   parts: readonly PartDigest[],
+  options: { resume?: boolean } = {},
 ): Promise<UploadView> {
+  const uploaded =
+    options.resume && attempt.multipartUploadId ? await deps.blobs.listParts(attempt.objectKey, attempt.multipartUploadId) : [];
+  const held = new Set(uploaded.map((part) => part.partNumber));
+  const missing = parts.filter((part) => !held.has(part.partNumber)).slice(0, deps.settings.maxPartsPerBatch);
+  const permit = await permitFor(deps, file.size, attempt, missing);
   return {
     status: 'upload',
     uploadId: encodeUploadRef(file.name, file.uploadId),
     file: fileView(file),
-    permit: await permitFor(deps, file.size, attempt, parts.slice(0, deps.settings.maxPartsPerBatch)),
+    permit: uploaded.length > 0 ? { ...permit, uploadedParts: uploaded } : permit,
   };
 }
 

@@ -1,0 +1,68 @@
+/**
+ * The tree SHA-256 of a file on every core: one block per task on a pool of worker threads,
+ * each streaming its block from disk. Memory stays at a read buffer per worker, whatever the
+ * file's size; the digests are combined in block order (core/tree-hash.ts).
+ */
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { blockCount, blockRange } from '#core/content-id';
+import { contentIdFromBlockDigests, type TreeHash } from '#core/tree-hash';
+import { hashFile } from './files.ts';
+
+export interface HashOptions {
+  /** Worker threads. @default the machine's available parallelism */
+  readonly workers?: number;
+  /** Called with the total bytes hashed so far. */
+  readonly onProgress?: (bytesHashed: number) => void;
+}
+
+type WorkerMessage = { id: number; progress: number } | { id: number; digest: Uint8Array } | { id: number; error: string };
+
+export async function hashFileParallel(path: string, options: HashOptions = {}): Promise<TreeHash> {
+  const { size } = await stat(path);
+  const blocks = blockCount(size);
+  const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), blocks));
+  // One block: a thread would cost more than it saves.
+  if (blocks === 1) {
+    const tree = await hashFile(path);
+    options.onProgress?.(size);
+    return tree;
+  }
+
+  const digests: Buffer[] = new Array(blocks);
+  let hashed = 0;
+  let nextBlock = 0;
+  const workers = Array.from({ length: workerCount }, () => new Worker(new URL('./hash-worker.js', import.meta.url)));
+  try {
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((done, fail) => {
+            const dispatch = () => {
+              if (nextBlock >= blocks) return done();
+              const id = nextBlock++;
+              const { start, end } = blockRange(size, id + 1);
+              worker.postMessage({ id, path, start, end });
+            };
+            worker.on('message', (message: WorkerMessage) => {
+              if ('progress' in message) {
+                hashed += message.progress;
+                options.onProgress?.(hashed);
+              } else if ('digest' in message) {
+                digests[message.id] = Buffer.from(message.digest);
+                dispatch();
+              } else {
+                fail(new Error(`hashing ${path} failed: ${message.error}`));
+              }
+            });
+            worker.on('error', fail);
+            dispatch();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+  return { contentId: contentIdFromBlockDigests(digests), size, blockDigests: digests };
+}

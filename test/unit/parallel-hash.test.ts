@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { hashFileParallel } from '#client/hash-pool';
+import { hashBlob } from '#client/web-hash';
+import { MiB } from '#core/content-id';
+import { hashBuffer } from '#core/tree-hash';
+import { scratchPath } from '../helpers.ts';
+
+const sizes: [string, number][] = [
+  ['empty', 0],
+  ['one byte', 1],
+  ['exactly one block', 8 * MiB],
+  ['one block and one byte', 8 * MiB + 1],
+  ['several blocks', 4 * 8 * MiB + 4321],
+];
+
+describe('hashes that give the same id as the reference', () => {
+  for (const [label, size] of sizes) {
+    it(`${label}: worker pool and Web Crypto`, async () => {
+      const data = randomBytes(size);
+      const path = scratchPath(`hash-${size}`);
+      writeFileSync(path, data);
+      const reference = hashBuffer(data);
+
+      const progress: number[] = [];
+      const pooled = await hashFileParallel(path, { workers: 3, onProgress: (bytes) => progress.push(bytes) });
+      expect(pooled.contentId).toBe(reference.contentId);
+      expect(pooled.blockDigests.map((d) => d.toString('hex'))).toEqual(reference.blockDigests.map((d) => d.toString('hex')));
+      expect(progress.at(-1)).toBe(size);
+
+      const web = await hashBlob(new Blob([data]));
+      expect(web.contentId).toBe(reference.contentId);
+      expect(web.blockDigests).toHaveLength(reference.blockDigests.length);
+    });
+  }
+});
