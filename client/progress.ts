@@ -59,7 +59,8 @@ export function progressPrinter(sink: ProgressSink, now: () => number = Date.now
       }
       switch (progress.phase) {
         case 'hashing':
-          return line('hashing', progress.bytesHashed, progress.size);
+          line('hashing', progress.bytesHashed, progress.size);
+          return;
         case 'waiting':
           if (lastPercent === -1) sink.write('waiting  for another upload of the same content\n');
           lastPercent = 0;
@@ -67,7 +68,8 @@ export function progressPrinter(sink: ProgressSink, now: () => number = Date.now
         case 'uploading': {
           const parts = `  parts ${progress.partsDone}/${progress.partCount}`;
           const resumed = progress.bytesResumed > 0 ? `  (resumed: ${formatBytes(progress.bytesResumed)} already stored)` : '';
-          return line('uploading', progress.bytesSent + progress.bytesResumed, progress.size, parts + resumed);
+          line('uploading', progress.bytesSent + progress.bytesResumed, progress.size, parts + resumed);
+          return;
         }
       }
     },

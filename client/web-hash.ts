@@ -28,6 +28,8 @@ export async function hashBlob(blob: Blob, options: { concurrency?: number } = {
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, blocks) }, worker));
   const joined = new Uint8Array(blocks * 32);
-  blockDigests.forEach((digest, index) => joined.set(digest, index * 32));
+  blockDigests.forEach((digest, index) => {
+    joined.set(digest, index * 32);
+  });
   return { contentId: toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', joined))), size, blockDigests };
 }
