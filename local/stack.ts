@@ -16,7 +16,7 @@ import S3rver from 's3rver';
 import { BUCKET, CONTENTS_TABLE, FILES_TABLE, OBJECT_CREATED, ROUTES, TABLES, type TableDefinition } from '#core/definitions';
 import { createVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateSigningKey, mintToken, type SigningKey } from './auth.ts';
 import { type BoundRoute, createApiServer, type HttpHandler, lambdaContext } from './http-adapter.ts';
-import { addListParts } from './s3rver-list-parts.ts';
+import { addMultipartExtensions } from './s3rver-multipart.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const REGION = 'us-east-1';
@@ -213,7 +213,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     resetOnClose: !options.persist,
     configureBuckets: [{ name: BUCKET.localName, configs: [] }],
   });
-  addListParts(s3rver);
+  addMultipartExtensions(s3rver);
   try {
     await s3rver.run();
     await createTables(dynamodbEndpoint);

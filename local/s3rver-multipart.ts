@@ -1,10 +1,11 @@
 /**
- * ListParts for s3rver, which lacks it: resuming a multipart upload asks storage which parts it
- * already holds. Reads s3rver's own upload folder; a part counts once s3rver has written its
- * MD5 (after the whole body arrived), as S3 lists only fully received parts.
+ * ListParts and AbortMultipartUpload for s3rver, which lacks both: resuming a multipart upload
+ * asks storage which parts it already holds, and the sweeper aborts abandoned ones. Both work on
+ * s3rver's own upload folder; a part counts once s3rver has written its MD5 (after the whole
+ * body arrived), as S3 lists only fully received parts.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type S3rver from 's3rver';
 
@@ -26,11 +27,12 @@ interface S3rverInternals {
 
 const xml = (strings: string[]) => `<?xml version="1.0" encoding="UTF-8"?>\n${strings.join('')}`;
 
-export function addListParts(server: S3rver): void {
+export function addMultipartExtensions(server: S3rver): void {
   const internals = server as unknown as S3rverInternals;
   internals.middleware.unshift(async (ctx, next) => {
     const uploadId = ctx.query.uploadId;
-    if (ctx.method !== 'GET' || typeof uploadId !== 'string' || ctx.query.partNumber !== undefined) return next();
+    const isList = ctx.method === 'GET' && ctx.query.partNumber === undefined;
+    if (typeof uploadId !== 'string' || !(isList || ctx.method === 'DELETE')) return next();
     const [, bucket = '', ...keyParts] = ctx.path.split('/');
     const key = decodeURIComponent(keyParts.join('/'));
     const dir = join(internals.store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
@@ -38,6 +40,12 @@ export function addListParts(server: S3rver): void {
     if (!/^[0-9a-f]+$/.test(uploadId) || !existsSync(dir)) {
       ctx.status = 404;
       ctx.body = xml(['<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>']);
+      return;
+    }
+    if (ctx.method === 'DELETE') {
+      await rm(dir, { recursive: true, force: true });
+      ctx.status = 204;
+      ctx.body = '';
       return;
     }
     const names = (await readdir(dir)).filter((name) => /^\d+\.md5$/.test(name));
