@@ -47,6 +47,8 @@ export function readConfig(env: Env = process.env): RuntimeConfig {
       downloadUrlTtlSeconds: positiveInt(env, 'HASHDROP_DOWNLOAD_URL_TTL_SECONDS', DEFAULTS.downloadUrlTtlSeconds),
       attemptLeaseSeconds: positiveInt(env, 'HASHDROP_ATTEMPT_LEASE_SECONDS', DEFAULTS.attemptLeaseSeconds),
       maxPartsPerBatch: DEFAULTS.maxPartsPerBatch,
+      uploadTtlSeconds: positiveInt(env, 'HASHDROP_UPLOAD_TTL_SECONDS', DEFAULTS.uploadTtlSeconds),
+      gcGraceSeconds: positiveInt(env, 'HASHDROP_GC_GRACE_SECONDS', DEFAULTS.gcGraceSeconds),
     },
   };
 }

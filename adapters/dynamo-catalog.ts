@@ -11,6 +11,8 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
+  ScanCommand,
+  type ScanCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
@@ -308,14 +310,18 @@ export class DynamoCatalog implements Catalog {
       );
     if (await attempted(releaseAndFail)) return;
     // The owner file was replaced meanwhile (its reference already released): just end the attempt.
-    await attempted(() =>
+    await this.endAttempt(contentId, attempt.id, now);
+  }
+
+  endAttempt(contentId: string, attemptId: string, now: number): Promise<boolean> {
+    return attempted(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.contents,
           Key: { contentId },
           UpdateExpression: 'REMOVE attempt SET updatedAt = :now',
           ConditionExpression: 'attempt.id = :attempt',
-          ExpressionAttributeValues: { ':attempt': attempt.id, ':now': now },
+          ExpressionAttributeValues: { ':attempt': attemptId, ':now': now },
         }),
       ),
     );
@@ -330,6 +336,111 @@ export class DynamoCatalog implements Catalog {
           ConditionExpression: 'refCount = :zero AND #state = :pending',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: { ':zero': 0, ':pending': 'PENDING' },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * A consistent scan of the contents table. The table holds one small item per distinct content
+   * and the sweeper runs hourly, so a filtered scan costs little; a sparse index would need the
+   * refCount reaching 0 to be visible to the writer, which DynamoDB's ADD does not offer.
+   */
+  async *sweepCandidates(): AsyncIterable<ContentRecord> {
+    yield* this.scan<ContentRecord>({
+      TableName: this.tables.contents,
+      ConsistentRead: true,
+      FilterExpression: '#state <> :ready OR refCount <= :zero',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':ready': 'READY', ':zero': 0 },
+    });
+  }
+
+  /** The pending index is sparse (only waiting files carry its key), so scanning it is cheap. */
+  async *stalePendingFiles(before: number): AsyncIterable<FileRecord> {
+    for await (const item of this.scan<Record<string, unknown>>({
+      TableName: this.tables.files,
+      IndexName: PENDING_INDEX,
+      FilterExpression: 'updatedAt < :before',
+      ExpressionAttributeValues: { ':before': before },
+    })) {
+      yield toFile(item);
+    }
+  }
+
+  private async *scan<T>(input: ScanCommandInput): AsyncIterable<T> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new ScanCommand({ ...input, ExclusiveStartKey: startKey }));
+      for (const item of page.Items ?? []) yield item as T;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  dropPendingFile(file: FileRecord, now: number): Promise<boolean> {
+    return attempted(() =>
+      this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.tables.files,
+                Key: { userId: file.userId, name: file.name },
+                ConditionExpression: '#state = :pending AND contentId = :content AND uploadId = :upload',
+                ExpressionAttributeNames: { '#state': 'state' },
+                ExpressionAttributeValues: {
+                  ':pending': 'PENDING',
+                  ':content': file.contentId,
+                  ':upload': file.uploadId,
+                },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tables.contents,
+                Key: { contentId: file.contentId },
+                UpdateExpression: 'ADD refCount :minusOne SET updatedAt = :now',
+                ConditionExpression: '#state = :pending AND (attribute_not_exists(attempt) OR attempt.leaseUntil < :now)',
+                ExpressionAttributeNames: { '#state': 'state' },
+                ExpressionAttributeValues: { ':minusOne': -1, ':now': now, ':pending': 'PENDING' },
+              },
+            },
+          ],
+        }),
+      ),
+    );
+  }
+
+  beginDelete(contentId: string, seenUpdatedAt: number, now: number): Promise<boolean> {
+    return attempted(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.contents,
+          Key: { contentId },
+          UpdateExpression: 'SET #state = :deleting, updatedAt = :now',
+          ConditionExpression: '#state = :ready AND refCount = :zero AND updatedAt = :seen',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':deleting': 'DELETING',
+            ':ready': 'READY',
+            ':zero': 0,
+            ':seen': seenUpdatedAt,
+            ':now': now,
+          },
+        }),
+      ),
+    );
+  }
+
+  deleteDeleting(contentId: string): Promise<boolean> {
+    return attempted(() =>
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.tables.contents,
+          Key: { contentId },
+          ConditionExpression: '#state = :deleting',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':deleting': 'DELETING' },
         }),
       ),
     );

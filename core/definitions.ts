@@ -138,6 +138,13 @@ export const OBJECT_CREATED = {
   entry: 'lambdas/object-created.ts',
 } as const;
 
+/** The scheduled sweeper: abandoned uploads and unreferenced contents (core/sweeper.ts). */
+export const SWEEPER = {
+  id: 'Sweeper',
+  entry: 'lambdas/sweeper.ts',
+  access: { contents: 'readwrite', files: 'readwrite', bucket: ['put', 'read', 'delete'] },
+} as const satisfies { id: string; entry: string; access: RouteAccess };
+
 /** Tunables shared by the stack and the local runner (seconds). */
 export const DEFAULTS = {
   /** Lifetime of presigned PUT/UploadPart URLs. */
@@ -151,4 +158,16 @@ export const DEFAULTS = {
   attemptLeaseSeconds: 16 * 60,
   /** Most parts signed in one response: a 10,000-part upload asks in batches. */
   maxPartsPerBatch: 100,
+  /**
+   * An upload untouched for this long is abandoned. Clients renew the lease with every batch of
+   * part URLs, so a slow but moving upload is never swept.
+   */
+  uploadTtlSeconds: 24 * 60 * 60,
+  /**
+   * Unreferenced contents stay this long before deletion, so a delete followed by a re-upload
+   * of the same bytes (undo, overwrite with the same file) is still instant.
+   */
+  gcGraceSeconds: 60 * 60,
+  /** How often the sweeper runs. */
+  sweepIntervalSeconds: 60 * 60,
 } as const;

@@ -100,6 +100,23 @@ export interface Catalog {
   failAttempt(contentId: string, attempt: UploadAttempt, failure: string, now: number): Promise<void>;
   /** Deletes a PENDING content that nothing references any more. Returns whether it did. */
   deleteUnreferencedPending(contentId: string): Promise<boolean>;
+
+  // The sweeper's view (core/sweeper.ts).
+  /** Contents that may need sweeping: every one not READY, and READY ones no file references. */
+  sweepCandidates(): AsyncIterable<ContentRecord>;
+  /** Files waiting for some content whose last change is older than `before` (epoch ms). */
+  stalePendingFiles(before: number): AsyncIterable<FileRecord>;
+  /** Removes attempt `attempt` from its content, if it is still the content's attempt. */
+  endAttempt(contentId: string, attemptId: string, now: number): Promise<boolean>;
+  /**
+   * Deletes a PENDING file and releases its reference, unless its content has a live attempt
+   * again (someone resumed): the sweeper never drops a file whose upload is moving.
+   */
+  dropPendingFile(file: FileRecord, now: number): Promise<boolean>;
+  /** READY → DELETING, only while nothing references the content and it has not changed since `seenUpdatedAt`. */
+  beginDelete(contentId: string, seenUpdatedAt: number, now: number): Promise<boolean>;
+  /** Deletes a DELETING content's record (after its object is gone). */
+  deleteDeleting(contentId: string): Promise<boolean>;
 }
 
 export interface PresignedRequest {
@@ -157,6 +174,10 @@ export interface Settings {
   readonly downloadUrlTtlSeconds: number;
   readonly attemptLeaseSeconds: number;
   readonly maxPartsPerBatch: number;
+  /** An upload with no activity for this long is abandoned: the sweeper drops it. */
+  readonly uploadTtlSeconds: number;
+  /** How long an unreferenced content stays stored before the sweeper deletes it (invariant 3). */
+  readonly gcGraceSeconds: number;
 }
 
 export interface Deps {

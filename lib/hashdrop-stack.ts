@@ -1,6 +1,7 @@
 /**
  * hashdrop on AWS: an HTTP API with a JWT authorizer in front of one Lambda per route, the
- * Contents and Files tables, and the blob bucket whose ObjectCreated events publish contents.
+ * Contents and Files tables, the blob bucket whose ObjectCreated events publish contents, and
+ * an hourly sweeper.
  * Routes, tables and the bucket prefix come from core/definitions.ts, as in the local runner.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
@@ -9,6 +10,8 @@ import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccountRecovery, UserPool } from 'aws-cdk-lib/aws-cognito';
 import { type Attribute, AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { EventType } from 'aws-cdk-lib/aws-s3';
@@ -17,11 +20,13 @@ import type { Construct } from 'constructs';
 import {
   BUCKET,
   CONTENTS_TABLE,
+  DEFAULTS,
   FILES_TABLE,
   type KeyAttribute,
   OBJECT_CREATED,
   ROUTES,
   type RouteAccess,
+  SWEEPER,
   type TableDefinition,
 } from '#core/definitions';
 import { BlobBucket } from './constructs/blob-bucket.ts';
@@ -99,6 +104,19 @@ export class HashdropStack extends Stack {
     this.grant(objectCreated, { contents: 'readwrite', files: 'readwrite', bucket: ['put', 'read', 'delete'] });
     this.bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(objectCreated), {
       prefix: BUCKET.blobPrefix,
+    });
+
+    const sweeper = new HandlerFunction(this, SWEEPER.id, {
+      entry: SWEEPER.entry,
+      environment,
+      // One run walks every candidate; a large backlog is finished by the next run.
+      timeout: Duration.minutes(15),
+    });
+    this.grant(sweeper, SWEEPER.access);
+    new Rule(this, 'SweepSchedule', {
+      description: 'hashdrop: end abandoned uploads, delete unreferenced contents',
+      schedule: Schedule.rate(Duration.seconds(DEFAULTS.sweepIntervalSeconds)),
+      targets: [new LambdaFunction(sweeper, { retryAttempts: 2 })],
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });

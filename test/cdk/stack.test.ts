@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { BUCKET, ROUTES } from '#core/definitions';
+import { BUCKET, ROUTES, SWEEPER } from '#core/definitions';
 import { HashdropStack, type HashdropStackProps } from '../../lib/hashdrop-stack.ts';
 
 function synth(props: HashdropStackProps = {}): Template {
@@ -34,6 +34,8 @@ function statementsOf(template: Template, functionId: string): Statement[] {
 }
 
 const actionsOf = (statements: Statement[]) => statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+
+const FUNCTION_IDS = [...ROUTES.map((route) => route.id), 'ObjectCreated', SWEEPER.id];
 
 describe('HashdropStack', () => {
   const template = synth();
@@ -122,8 +124,20 @@ describe('HashdropStack', () => {
     });
   });
 
+  it('runs the sweeper on a schedule, with the rights to end uploads and delete objects', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)', // DEFAULTS.sweepIntervalSeconds
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${SWEEPER.id}`), 'Arn'] } })],
+    });
+    const actions = actionsOf(statementsOf(template, SWEEPER.id));
+    expect(actions).toEqual(
+      expect.arrayContaining(['s3:AbortMultipartUpload', 's3:DeleteObject', 'dynamodb:DeleteItem', 'dynamodb:Scan']),
+    );
+  });
+
   it('runs every function on Node.js 22, ARM64, with the table and bucket names', () => {
-    for (const id of [...ROUTES.map((route) => route.id), 'ObjectCreated']) {
+    for (const id of FUNCTION_IDS) {
       const functions = template.findResources('AWS::Lambda::Function', {
         Properties: { Runtime: 'nodejs22.x', Architectures: ['arm64'] },
       });
@@ -148,7 +162,7 @@ describe('HashdropStack', () => {
     expect(getFile).toContain('s3:GetObject');
     expect(getFile).not.toContain('s3:PutObject');
 
-    for (const id of [...ROUTES.map((route) => route.id), 'ObjectCreated']) {
+    for (const id of FUNCTION_IDS) {
       for (const statement of statementsOf(template, id)) {
         const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
         expect(actions, id).not.toContain('*');

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { getFile } from '#client/download';
-import { putFile } from '#client/upload';
+import { putFile, type UploadProgress } from '#client/upload';
 import { MiB } from '#core/content-id';
 import { clientFor, contentItem, fileItem, newUser, objectKeys, randomFile, scratchPath } from '../helpers.ts';
 
@@ -66,8 +66,19 @@ describe('instant upload', () => {
   it('round-trips a multipart file whose parts are its blocks', async () => {
     const user = newUser();
     const { path, bytes } = randomFile(2 * 8 * MiB + 3 * MiB + 1);
-    const put = await putFile(clientFor(user), path, { name: 'video.mp4' });
+    const events: UploadProgress[] = [];
+    const put = await putFile(clientFor(user), path, { name: 'video.mp4', onProgress: (event) => events.push(event) });
     expect(put).toMatchObject({ state: 'COMPLETE', bytesSent: bytes.length, deduplicated: false });
+    // Progress: hashing up to the whole file, then bytes and parts sent, never going backwards.
+    const hashed = events.flatMap((event) => (event.phase === 'hashing' ? [event.bytesHashed] : []));
+    const sent = events.flatMap((event) => (event.phase === 'uploading' ? [event] : []));
+    expect(hashed.at(-1)).toBe(bytes.length);
+    expect(hashed).toEqual([...hashed].sort((a, b) => a - b));
+    expect(sent.at(-1)).toMatchObject({ bytesSent: bytes.length, partsDone: 3, partCount: 3 });
+    expect(sent.map((event) => event.bytesSent)).toEqual(sent.map((event) => event.bytesSent).sort((a, b) => a - b));
+    expect(events.findIndex((event) => event.phase === 'uploading')).toBeGreaterThan(
+      events.findLastIndex((e) => e.phase === 'hashing'),
+    );
     const out = scratchPath('video.mp4');
     await getFile(clientFor(user), 'video.mp4', out);
     expect(readFileSync(out).equals(bytes)).toBe(true);

@@ -43,11 +43,16 @@ describe('resuming an interrupted upload', () => {
     // Second run: the same command completes, sending only what is missing.
     const second = runCli(['put', path, '--as', 'movie.mp4', '--json', '--quiet'], env);
     let stdout = '';
+    let stderr = '';
     second.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
     });
+    second.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const code = await new Promise<number | null>((done) => second.on('exit', done));
     expect(code).toBe(0);
+    expect(stderr, '--quiet prints no progress').toBe('');
     const result = JSON.parse(stdout.trim()) as { state: string; bytesSent: number; contentId: string };
     expect(result.state).toBe('COMPLETE');
     const missing = bytes.length - partsDoneAtKill * BLOCK;

@@ -1,0 +1,104 @@
+/**
+ * The sweeper (run on a schedule): ends abandoned uploads and deletes contents nobody owns.
+ *
+ * - An upload untouched for `uploadTtlSeconds` whose lease has run out is abandoned. If its
+ *   object landed but the event was lost, it is published after all; otherwise its multipart
+ *   upload is aborted, its waiting files are dropped (each releasing its reference in the same
+ *   transaction) and the reservation is deleted once nothing references it.
+ * - Files left PENDING on a READY content (a completion that never ran) are completed.
+ * - A READY content with no reference for `gcGraceSeconds` goes READY → DELETING, then its
+ *   object, then its record (invariant 3). A crash in between leaves a DELETING record that the
+ *   next run finishes.
+ *
+ * Every step is conditional on the state it read, so the sweeper may race clients, events and
+ * other sweeps: the loser of a race leaves the item for the next run.
+ */
+import type { ContentRecord, Deps, FileRecord } from './ports.ts';
+import { completeWaitingFiles, publishObject } from './publish.ts';
+
+export interface SweepReport {
+  /** Abandoned uploads whose object had landed unnoticed, now published. */
+  published: number;
+  /** Abandoned reservations removed. */
+  expired: number;
+  multipartAborted: number;
+  pendingFilesDropped: number;
+  pendingFilesCompleted: number;
+  /** Unreferenced contents deleted with their objects. */
+  collected: number;
+}
+
+export async function sweep(deps: Deps): Promise<SweepReport> {
+  const report: SweepReport = {
+    published: 0,
+    expired: 0,
+    multipartAborted: 0,
+    pendingFilesDropped: 0,
+    pendingFilesCompleted: 0,
+    collected: 0,
+  };
+  for await (const content of deps.catalog.sweepCandidates()) {
+    if (content.state === 'PENDING' && isAbandoned(deps, content)) await expireUpload(deps, content, report);
+    else if (content.state === 'READY' && isCollectable(deps, content)) await collect(deps, content, report);
+    else if (content.state === 'DELETING') await finishDelete(deps, content, report);
+  }
+  await completeStalePendingFiles(deps, report);
+  return report;
+}
+
+function isAbandoned(deps: Deps, content: ContentRecord): boolean {
+  const now = deps.now();
+  const idle = content.updatedAt < now - deps.settings.uploadTtlSeconds * 1000;
+  return idle && (!content.attempt || content.attempt.leaseUntil < now);
+}
+
+function isCollectable(deps: Deps, content: ContentRecord): boolean {
+  return content.refCount <= 0 && content.updatedAt < deps.now() - deps.settings.gcGraceSeconds * 1000;
+}
+
+async function expireUpload(deps: Deps, content: ContentRecord, report: SweepReport): Promise<void> {
+  const attempt = content.attempt;
+  if (attempt) {
+    // The object may be complete with its event lost: publishing keeps the upload's work.
+    const outcome = await publishObject(deps, attempt.objectKey);
+    if (outcome === 'ready') {
+      report.published++;
+      return;
+    }
+    if (outcome !== 'rejected') {
+      if (!(await deps.catalog.endAttempt(content.contentId, attempt.id, deps.now()))) return;
+      if (attempt.multipartUploadId) {
+        await deps.blobs.abortMultipartUpload(attempt.objectKey, attempt.multipartUploadId);
+        report.multipartAborted++;
+      }
+    }
+  }
+  for (const file of await deps.catalog.pendingFiles(content.contentId)) {
+    if (await deps.catalog.dropPendingFile(file, deps.now())) report.pendingFilesDropped++;
+  }
+  if (await deps.catalog.deleteUnreferencedPending(content.contentId)) report.expired++;
+}
+
+async function collect(deps: Deps, content: ContentRecord, report: SweepReport): Promise<void> {
+  // Conditional on the record being unchanged since it was read: a link or release in between
+  // (which bumps updatedAt) restarts the grace period.
+  if (!(await deps.catalog.beginDelete(content.contentId, content.updatedAt, deps.now()))) return;
+  await finishDelete(deps, { ...content, state: 'DELETING' }, report);
+}
+
+async function finishDelete(deps: Deps, content: ContentRecord, report: SweepReport): Promise<void> {
+  if (content.objectKey) await deps.blobs.delete(content.objectKey);
+  if (await deps.catalog.deleteDeleting(content.contentId)) report.collected++;
+}
+
+async function completeStalePendingFiles(deps: Deps, report: SweepReport): Promise<void> {
+  const before = deps.now() - deps.settings.attemptLeaseSeconds * 1000;
+  const byContent = new Map<string, FileRecord[]>();
+  for await (const file of deps.catalog.stalePendingFiles(before)) {
+    byContent.set(file.contentId, [...(byContent.get(file.contentId) ?? []), file]);
+  }
+  for (const contentId of byContent.keys()) {
+    const content = await deps.catalog.getContent(contentId);
+    if (content?.state === 'READY') report.pendingFilesCompleted += await completeWaitingFiles(deps, contentId);
+  }
+}

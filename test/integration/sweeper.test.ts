@@ -1,0 +1,173 @@
+/**
+ * The sweeper against its own real local stack, with a TTL of seconds and the bucket's events
+ * switched off (as if S3 had lost them), so that its timer runs exactly as under `npm start`
+ * without touching the uploads other test files have in flight on the shared stack.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ListObjectsV2Command, ListPartsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { HashdropClient } from '#client/api';
+import { putFile } from '#client/upload';
+import { MiB } from '#core/content-id';
+import type { ContentRecord, FileRecord } from '#core/ports';
+import { hashBuffer } from '#core/tree-hash';
+import type { UploadView } from '#core/uploads';
+import { LOCAL_CREDENTIALS, type LocalStack, startLocalStack } from '#local/stack';
+
+const LEASE_SECONDS = 2;
+const UPLOAD_TTL_SECONDS = 3;
+
+let stack: LocalStack;
+let dataDir: string;
+let s3: S3Client;
+let db: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'hashdrop-sweeper-'));
+  stack = await startLocalStack({
+    dataDir,
+    persist: false,
+    deliverBucketEvents: false,
+    sweepIntervalSeconds: 1,
+    env: {
+      HASHDROP_ATTEMPT_LEASE_SECONDS: String(LEASE_SECONDS),
+      HASHDROP_UPLOAD_URL_TTL_SECONDS: String(LEASE_SECONDS - 1),
+      HASHDROP_UPLOAD_TTL_SECONDS: String(UPLOAD_TTL_SECONDS),
+    },
+  });
+  const { s3Endpoint, dynamodbEndpoint, region } = stack.info;
+  s3 = new S3Client({ endpoint: s3Endpoint, region, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+  db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamodbEndpoint, region, credentials: LOCAL_CREDENTIALS }));
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const clientFor = (userId: string) => new HashdropClient({ endpoint: stack.info.endpoint, token: () => stack.mintToken(userId) });
+
+async function contentItem(contentId: string): Promise<ContentRecord | undefined> {
+  const { Item } = await db.send(
+    new GetCommand({ TableName: stack.info.tables.contents, Key: { contentId }, ConsistentRead: true }),
+  );
+  return Item as ContentRecord | undefined;
+}
+
+async function filesOf(userId: string): Promise<FileRecord[]> {
+  const { Items = [] } = await db.send(
+    new QueryCommand({
+      TableName: stack.info.tables.files,
+      KeyConditionExpression: 'userId = :u',
+      ExpressionAttributeValues: { ':u': userId },
+      ConsistentRead: true,
+    }),
+  );
+  return Items as FileRecord[];
+}
+
+async function objectKeys(contentId: string): Promise<string[]> {
+  const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: stack.info.bucket, Prefix: `blobs/${contentId}/` }));
+  return Contents.map((object) => object.Key ?? '');
+}
+
+function request(bytes: Buffer, name: string) {
+  const tree = hashBuffer(bytes);
+  return {
+    tree,
+    body: {
+      name,
+      size: bytes.length,
+      contentId: tree.contentId,
+      blockDigests: tree.blockDigests.map((digest) => digest.toString('hex')),
+    },
+  };
+}
+
+function expectUpload(view: UploadView): Extract<UploadView, { status: 'upload' }> {
+  if (view.status !== 'upload') throw new Error(`expected a permit, got ${view.status}`);
+  return view;
+}
+
+const SWEPT = { timeout: 20_000, interval: 250 };
+
+describe('sweeper', () => {
+  it('drops an abandoned multipart upload: parts aborted, files and reservation gone, counts exact', async () => {
+    const bytes = randomBytes(2 * 8 * MiB + 1);
+    const { tree, body } = request(bytes, 'abandoned.bin');
+    const uploader = `alice-${randomBytes(4).toString('hex')}`;
+    const waiter = `bob-${randomBytes(4).toString('hex')}`;
+    const view = expectUpload(await clientFor(uploader).requestUpload(body));
+    const first = view.permit.parts[0];
+    if (!first) throw new Error('no part permit');
+    const sent = await fetch(first.url, {
+      method: 'PUT',
+      headers: first.headers,
+      body: new Uint8Array(bytes.subarray(0, 8 * MiB)),
+    });
+    expect(sent.ok).toBe(true);
+    expect(await clientFor(waiter).requestUpload({ ...body, name: 'same.bin' })).toMatchObject({ status: 'pending' });
+
+    const reserved = await contentItem(tree.contentId);
+    expect(reserved).toMatchObject({ state: 'PENDING', refCount: 2 });
+    const attempt = reserved?.attempt;
+    if (!attempt?.multipartUploadId) throw new Error('no multipart attempt');
+    const parts = await s3.send(
+      new ListPartsCommand({ Bucket: stack.info.bucket, Key: attempt.objectKey, UploadId: attempt.multipartUploadId }),
+    );
+    expect(parts.Parts ?? []).toHaveLength(1);
+
+    await vi.waitFor(async () => expect(await contentItem(tree.contentId)).toBeUndefined(), SWEPT);
+    expect(await filesOf(uploader)).toEqual([]);
+    expect(await filesOf(waiter)).toEqual([]);
+    await expect(
+      s3.send(new ListPartsCommand({ Bucket: stack.info.bucket, Key: attempt.objectKey, UploadId: attempt.multipartUploadId })),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    expect(await objectKeys(tree.contentId)).toEqual([]);
+
+    // Nothing is left in the way: the same content uploads afresh.
+    const path = join(dataDir, 'again.bin');
+    writeFileSync(path, bytes);
+    const again = await putFile(clientFor(uploader), path, { name: 'abandoned.bin' });
+    expect(again).toMatchObject({ state: 'COMPLETE', deduplicated: false });
+    expect(await contentItem(tree.contentId)).toMatchObject({ state: 'READY', refCount: 1 });
+  });
+
+  it('publishes an upload whose bytes landed but whose completion never came', async () => {
+    const bytes = randomBytes(4096);
+    const { tree, body } = request(bytes, 'landed.bin');
+    const user = `carol-${randomBytes(4).toString('hex')}`;
+    const view = expectUpload(await clientFor(user).requestUpload(body));
+    const part = view.permit.parts[0];
+    if (!part) throw new Error('no permit');
+    expect((await fetch(part.url, { method: 'PUT', headers: part.headers, body: new Uint8Array(bytes) })).ok).toBe(true);
+    // No event (they are off here) and no completion call: only the sweeper can notice.
+
+    // READY first, then the waiting file completes (a read in between would settle it too).
+    await vi.waitFor(async () => {
+      expect(await contentItem(tree.contentId)).toMatchObject({ state: 'READY', refCount: 1 });
+      expect(await filesOf(user)).toEqual([expect.objectContaining({ name: 'landed.bin', state: 'COMPLETE' })]);
+    }, SWEPT);
+    expect(await objectKeys(tree.contentId)).toHaveLength(1);
+  });
+
+  it('leaves an upload alone while its client keeps it alive past the TTL', async () => {
+    const bytes = randomBytes(8 * MiB + 1);
+    const { tree, body } = request(bytes, 'slow.bin');
+    const client = clientFor(`dave-${randomBytes(4).toString('hex')}`);
+    const view = expectUpload(await client.requestUpload(body));
+    const deadline = Date.now() + (UPLOAD_TTL_SECONDS + 3) * 1000;
+    while (Date.now() < deadline) {
+      // Asking for more part URLs renews the lease, as a slow upload's client does between batches.
+      expectUpload(await client.signParts(view.uploadId, [{ partNumber: 2, sha256: body.blockDigests[1] ?? '' }]));
+      await new Promise((done) => setTimeout(done, 500));
+    }
+    await stack.sweep();
+    expect(await contentItem(tree.contentId)).toMatchObject({ state: 'PENDING', refCount: 1 });
+  });
+});
