@@ -34,12 +34,13 @@ export interface ClientOptions {
   readonly endpoint: string;
   /** A bearer token, or a function returning a fresh one. */
   readonly token: string | (() => Promise<string>);
+  /** Used for the API and for storage (presigned URLs) alike. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
 }
 
 export class HashdropClient {
   private readonly endpoint: string;
-  private readonly fetchImpl: typeof fetch;
+  readonly fetchImpl: typeof fetch;
 
   constructor(private readonly options: ClientOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, '');

@@ -17,7 +17,7 @@ export interface GetResult {
 
 export async function getFile(client: HashdropClient, name: string, outPath: string): Promise<GetResult> {
   const { file, download } = await client.getFile(name);
-  const response = await fetch(download.url);
+  const response = await client.fetchImpl(download.url);
   if (!response.ok || !response.body) throw new UploadFailedError('download_failed', `storage answered HTTP ${response.status}`);
   const partial = `${outPath}.partial`;
   const out = createWriteStream(partial);

@@ -36,6 +36,8 @@ export interface PutOptions {
   /** Longest wait for another client's upload of the same content. @default 30 minutes */
   readonly maxWaitMs?: number;
   readonly retry?: RetryPolicy;
+  /** Part URLs asked for per request (at most the server's 100). @default 100 */
+  readonly partsPerBatch?: number;
   readonly onProgress?: (progress: UploadProgress) => void;
 }
 
@@ -77,6 +79,9 @@ interface Session {
 
 const digestOf = (session: Session, partNumber: number): Buffer => session.digests[partNumber - 1] ?? Buffer.alloc(0);
 
+const batchSizeOf = (options: PutOptions): number =>
+  Math.min(Math.max(1, options.partsPerBatch ?? DEFAULTS.maxPartsPerBatch), DEFAULTS.maxPartsPerBatch);
+
 /** Sends what an `upload` answer asks for and completes the upload. */
 async function sendBytes(session: Session, view: Extract<UploadView, { status: 'upload' }>) {
   const { permit } = view;
@@ -95,8 +100,16 @@ async function sendBytes(session: Session, view: Extract<UploadView, { status: '
   }
   const bytesResumed = [...etags.keys()].reduce((sum, n) => sum + partSize(n), 0);
 
-  const permits = new Map(permit.parts.map((part) => [part.partNumber, { ...part, expiresAt: Date.parse(permit.expiresAt) }]));
-  const batchSize = DEFAULTS.maxPartsPerBatch;
+  /**
+   * A URL is replaced before use once most of its life is gone (at most 30 s before it
+   * expires), not after S3 refuses it; relative, because a deployment may sign short-lived URLs.
+   */
+  const renewalTime = (expiresAt: string): number => {
+    const expires = Date.parse(expiresAt);
+    return expires - Math.min(30_000, Math.max(0, expires - Date.now()) / 4);
+  };
+  const permits = new Map(permit.parts.map((part) => [part.partNumber, { ...part, renewAt: renewalTime(permit.expiresAt) }]));
+  const batchSize = batchSizeOf(session.options);
   const signing = new Map<number, Promise<void>>();
   /** Signs the batch of parts around `partNumber` (one request per batch, however many ask). */
   const sign = (partNumber: number): Promise<void> => {
@@ -110,8 +123,8 @@ async function sendBytes(session: Session, view: Extract<UploadView, { status: '
       pending = withBackoff(() => client.signParts(view.uploadId, numbers), isTransient, retry)
         .then((signed) => {
           if (signed.status !== 'upload') throw new UploadFailedError('upload_not_active', `the upload is ${signed.status}`);
-          const expiresAt = Date.parse(signed.permit.expiresAt);
-          for (const part of signed.permit.parts) permits.set(part.partNumber, { ...part, expiresAt });
+          const renewAt = renewalTime(signed.permit.expiresAt);
+          for (const part of signed.permit.parts) permits.set(part.partNumber, { ...part, renewAt });
         })
         .finally(() => signing.delete(first));
       signing.set(first, pending);
@@ -138,13 +151,12 @@ async function sendBytes(session: Session, view: Extract<UploadView, { status: '
     const etag = await withBackoff(
       async () => {
         let part = permits.get(partNumber);
-        // A URL about to expire is replaced before use, not after a refusal.
-        if (!part || part.expiresAt - Date.now() < 30_000) {
+        if (!part || Date.now() >= part.renewAt) {
           await sign(partNumber);
           part = permits.get(partNumber);
         }
         if (!part) throw new UploadFailedError('no_permit', `no upload URL for part ${partNumber}`);
-        const response = await fetch(part.url, {
+        const response = await client.fetchImpl(part.url, {
           method: 'PUT',
           headers: part.headers,
           body: new Uint8Array(block.buffer as ArrayBuffer, block.byteOffset, block.length),
@@ -204,7 +216,7 @@ export async function putFile(client: HashdropClient, path: string, options: Put
     name,
     size: tree.size,
     contentId: tree.contentId,
-    blockDigests: tree.blockDigests.slice(0, DEFAULTS.maxPartsPerBatch).map((digest) => digest.toString('hex')),
+    blockDigests: tree.blockDigests.slice(0, batchSizeOf(options)).map((digest) => digest.toString('hex')),
   };
   const session: Session = { client, path, size: tree.size, digests: tree.blockDigests, options };
   const retry = options.retry ?? DEFAULT_RETRY;
