@@ -19,13 +19,15 @@ export function requireEnv(env: Env, name: string): string {
   return value;
 }
 
-function positiveInt(env: Env, name: string, fallback: number): number {
+function wholeNumber(env: Env, name: string, fallback: number, minimum = 0): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new ConfigurationError(`${name} must be a positive integer`);
+  if (!Number.isSafeInteger(value) || value < minimum) throw new ConfigurationError(`${name} must be an integer ≥ ${minimum}`);
   return value;
 }
+
+const positiveInt = (env: Env, name: string, fallback: number): number => wholeNumber(env, name, fallback, 1);
 
 export interface RuntimeConfig {
   readonly contentsTable: string;
@@ -48,7 +50,8 @@ export function readConfig(env: Env = process.env): RuntimeConfig {
       attemptLeaseSeconds: positiveInt(env, 'HASHDROP_ATTEMPT_LEASE_SECONDS', DEFAULTS.attemptLeaseSeconds),
       maxPartsPerBatch: DEFAULTS.maxPartsPerBatch,
       uploadTtlSeconds: positiveInt(env, 'HASHDROP_UPLOAD_TTL_SECONDS', DEFAULTS.uploadTtlSeconds),
-      gcGraceSeconds: positiveInt(env, 'HASHDROP_GC_GRACE_SECONDS', DEFAULTS.gcGraceSeconds),
+      gcGraceSeconds: wholeNumber(env, 'HASHDROP_GC_GRACE_SECONDS', DEFAULTS.gcGraceSeconds),
+      defaultQuotaBytes: positiveInt(env, 'HASHDROP_DEFAULT_QUOTA_BYTES', DEFAULTS.defaultQuotaBytes),
     },
   };
 }

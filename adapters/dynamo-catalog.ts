@@ -17,9 +17,20 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { FILES_TABLE } from '#core/definitions';
+import { FILES_TABLE, USAGE_ITEM_NAME } from '#core/definitions';
 import { StaleWriteError, ValidationError } from '#core/errors';
-import type { Catalog, ContentRecord, FileOwner, FilePage, FileRecord, LinkChange, UploadAttempt } from '#core/ports';
+import type {
+  Catalog,
+  ContentRecord,
+  FileOwner,
+  FilePage,
+  FileRecord,
+  LinkChange,
+  QuotaGuard,
+  RenameChange,
+  UploadAttempt,
+  Usage,
+} from '#core/ports';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -27,6 +38,15 @@ const PENDING_INDEX = FILES_TABLE.indexes[0]?.indexName ?? 'pendingByContent';
 
 /** A file counts towards its content's refCount unless it failed. */
 const counts = (file: FileRecord | undefined): file is FileRecord => file !== undefined && file.state !== 'FAILED';
+
+/** What a file adds to its owner's usage. */
+const usageOf = (file: FileRecord | undefined) => (counts(file) ? { files: 1, bytes: file.size } : { files: 0, bytes: 0 });
+
+interface UsageDelta {
+  readonly files: number;
+  readonly bytes: number;
+  readonly savedBytes?: number;
+}
 
 function isConditionFailure(error: unknown): boolean {
   if (error instanceof ConditionalCheckFailedException) return true;
@@ -121,9 +141,13 @@ export class DynamoCatalog implements Catalog {
     const { Items = [], LastEvaluatedKey } = await this.db.send(
       new QueryCommand({
         TableName: this.tables.files,
-        KeyConditionExpression: options.prefix ? 'userId = :u AND begins_with(#name, :p)' : 'userId = :u',
-        ExpressionAttributeNames: options.prefix ? { '#name': 'name' } : undefined,
-        ExpressionAttributeValues: { ':u': userId, ...(options.prefix ? { ':p': options.prefix } : {}) },
+        // The usage item sorts first; names after it are the files.
+        KeyConditionExpression: options.prefix ? 'userId = :u AND begins_with(#name, :p)' : 'userId = :u AND #name > :usage',
+        ExpressionAttributeNames: { '#name': 'name' },
+        ExpressionAttributeValues: {
+          ':u': userId,
+          ...(options.prefix ? { ':p': options.prefix } : { ':usage': USAGE_ITEM_NAME }),
+        },
         Limit: options.limit,
         ExclusiveStartKey: start ? { ...start } : undefined,
       }),
@@ -131,7 +155,7 @@ export class DynamoCatalog implements Catalog {
     return { files: Items.map(toFile), ...(LastEvaluatedKey ? { cursor: encodeCursor(LastEvaluatedKey) } : {}) };
   }
 
-  async linkFile({ file, previous, content }: LinkChange): Promise<void> {
+  async linkFile({ file, previous, content, quota, savedBytes }: LinkChange): Promise<void> {
     const now = file.updatedAt;
     const items: TransactItem[] = [
       {
@@ -181,18 +205,131 @@ export class DynamoCatalog implements Catalog {
         },
       });
     }
-    if (counts(previous) && !alreadyCounted) {
-      items.push({
-        Update: {
-          TableName: this.tables.contents,
-          Key: { contentId: previous.contentId },
-          UpdateExpression: 'ADD refCount :minusOne SET updatedAt = :now',
-          ConditionExpression: 'attribute_exists(contentId)',
-          ExpressionAttributeValues: { ':minusOne': -1, ':now': now },
-        },
-      });
-    }
+    if (counts(previous) && !alreadyCounted) items.push(this.releaseReference(previous.contentId, now));
+    const added = usageOf(file);
+    const released = usageOf(previous);
+    const usage = this.usageUpdate(
+      file.userId,
+      { files: added.files - released.files, bytes: added.bytes - released.bytes, savedBytes: savedBytes ?? 0 },
+      now,
+      quota,
+    );
+    items.push(...this.optional(usage));
     await conditional(() => this.db.send(new TransactWriteCommand({ TransactItems: items })), 'link file');
+  }
+
+  /**
+   * The change of a user's usage item that goes into a file change's transaction. Growth is
+   * conditioned on the quota (DynamoDB conditions cannot add, so the limit is precomputed) and
+   * on the user's own quota being the one the decision read.
+   */
+  private usageUpdate(userId: string, delta: UsageDelta, now: number, quota?: QuotaGuard): TransactItem | undefined {
+    if (delta.files === 0 && delta.bytes === 0 && !delta.savedBytes) return undefined;
+    const guarded = quota && delta.bytes > 0;
+    return {
+      Update: {
+        TableName: this.tables.files,
+        Key: { userId, name: USAGE_ITEM_NAME },
+        UpdateExpression: 'ADD #files :files, #bytes :bytes, savedBytes :saved SET updatedAt = :now',
+        ...(guarded
+          ? {
+              ConditionExpression: `(attribute_not_exists(#bytes) OR #bytes <= :limit) AND ${
+                quota.override === undefined ? 'attribute_not_exists(quotaBytes)' : 'quotaBytes = :override'
+              }`,
+            }
+          : {}),
+        ExpressionAttributeNames: { '#files': 'files', '#bytes': 'bytes' },
+        ExpressionAttributeValues: {
+          ':files': delta.files,
+          ':bytes': delta.bytes,
+          ':saved': delta.savedBytes ?? 0,
+          ':now': now,
+          ...(guarded ? { ':limit': quota.maxBytes - delta.bytes } : {}),
+          ...(guarded && quota.override !== undefined ? { ':override': quota.override } : {}),
+        },
+      },
+    };
+  }
+
+  private optional(item: TransactItem | undefined): TransactItem[] {
+    return item ? [item] : [];
+  }
+
+  /** The content update that releases one reference. */
+  private releaseReference(contentId: string, now: number): TransactItem {
+    return {
+      Update: {
+        TableName: this.tables.contents,
+        Key: { contentId },
+        UpdateExpression: 'ADD refCount :minusOne SET updatedAt = :now',
+        ConditionExpression: 'attribute_exists(contentId)',
+        ExpressionAttributeValues: { ':minusOne': -1, ':now': now },
+      },
+    };
+  }
+
+  /** A condition that the file under its name is still exactly the one read. */
+  private unchanged(file: FileRecord) {
+    return {
+      ConditionExpression: 'uploadId = :upload AND #state = :state AND contentId = :content',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':upload': file.uploadId, ':state': file.state, ':content': file.contentId },
+    };
+  }
+
+  async renameFile({ from, to, overwritten }: RenameChange): Promise<void> {
+    const now = to.updatedAt;
+    const items: TransactItem[] = [
+      { Delete: { TableName: this.tables.files, Key: { userId: from.userId, name: from.name }, ...this.unchanged(from) } },
+      {
+        Put: {
+          TableName: this.tables.files,
+          Item: fileItem(to),
+          ...(overwritten ? this.unchanged(overwritten) : { ConditionExpression: 'attribute_not_exists(userId)' }),
+        },
+      },
+    ];
+    if (counts(overwritten)) {
+      items.push(this.releaseReference(overwritten.contentId, now));
+      items.push(...this.optional(this.usageUpdate(to.userId, { files: -1, bytes: -overwritten.size }, now)));
+    }
+    await conditional(() => this.db.send(new TransactWriteCommand({ TransactItems: items })), 'rename file');
+  }
+
+  async deleteFile(file: FileRecord, now: number): Promise<void> {
+    const items: TransactItem[] = [
+      { Delete: { TableName: this.tables.files, Key: { userId: file.userId, name: file.name }, ...this.unchanged(file) } },
+    ];
+    if (counts(file)) {
+      items.push(this.releaseReference(file.contentId, now));
+      items.push(...this.optional(this.usageUpdate(file.userId, { files: -1, bytes: -file.size }, now)));
+    }
+    await conditional(() => this.db.send(new TransactWriteCommand({ TransactItems: items })), 'delete file');
+  }
+
+  async getUsage(userId: string): Promise<Usage> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tables.files, Key: { userId, name: USAGE_ITEM_NAME }, ConsistentRead: true }),
+    );
+    const item = (Item ?? {}) as Partial<Usage>;
+    return {
+      files: item.files ?? 0,
+      bytes: item.bytes ?? 0,
+      savedBytes: item.savedBytes ?? 0,
+      ...(item.quotaBytes !== undefined ? { quotaBytes: item.quotaBytes } : {}),
+    };
+  }
+
+  async setQuota(userId: string, quotaBytes: number | undefined): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.files,
+        Key: { userId, name: USAGE_ITEM_NAME },
+        ...(quotaBytes === undefined
+          ? { UpdateExpression: 'REMOVE quotaBytes' }
+          : { UpdateExpression: 'SET quotaBytes = :quota', ExpressionAttributeValues: { ':quota': quotaBytes } }),
+      }),
+    );
   }
 
   async setAttempt(contentId: string, attempt: UploadAttempt, expectedAttemptId: string | undefined): Promise<void> {
@@ -274,7 +411,13 @@ export class DynamoCatalog implements Catalog {
     return files;
   }
 
-  async failAttempt(contentId: string, attempt: UploadAttempt, failure: string, now: number): Promise<void> {
+  async failAttempt(
+    { contentId, size }: Pick<ContentRecord, 'contentId' | 'size'>,
+    attempt: UploadAttempt,
+    failure: string,
+    now: number,
+  ): Promise<void> {
+    const usage = this.usageUpdate(attempt.owner.userId, { files: -1, bytes: -size }, now);
     const releaseAndFail = (): Promise<unknown> =>
       this.db.send(
         new TransactWriteCommand({
@@ -305,6 +448,7 @@ export class DynamoCatalog implements Catalog {
                 },
               },
             },
+            ...this.optional(usage),
           ],
         }),
       );
@@ -405,6 +549,7 @@ export class DynamoCatalog implements Catalog {
                 ExpressionAttributeValues: { ':minusOne': -1, ':now': now, ':pending': 'PENDING' },
               },
             },
+            ...this.optional(this.usageUpdate(file.userId, { files: -1, bytes: -file.size }, now)),
           ],
         }),
       ),

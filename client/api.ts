@@ -2,10 +2,11 @@
  * A typed client of the hashdrop HTTP API. It uses only `fetch`, so it runs in Node, browsers
  * and React Native alike.
  */
-import type { FileDownload, FileListing } from '#core/files';
+import type { FileDownload, FileListing, UsageView } from '#core/files';
 import type { PartDigest, UploadRequest, UploadView } from '#core/uploads';
+import type { FileView } from '#core/views';
 
-export type { FileDownload, FileListing, PartDigest, UploadRequest, UploadView };
+export type { FileDownload, FileListing, FileView, PartDigest, UploadRequest, UploadView, UsageView };
 
 export class ApiError extends Error {
   constructor(
@@ -101,6 +102,20 @@ export class HashdropClient {
 
   async getFile(name: string): Promise<FileDownload> {
     return (await this.call<FileDownload>('GET', `/v1/files/${encodeFileName(name)}`)).data;
+  }
+
+  /** Renames a file; refuses (`file_exists`) to replace another unless `overwrite`. */
+  async renameFile(name: string, to: string, options: { overwrite?: boolean } = {}): Promise<FileView> {
+    const body = { name: to, ...(options.overwrite ? { overwrite: true } : {}) };
+    return (await this.call<{ file: FileView }>('PATCH', `/v1/files/${encodeFileName(name)}`, body)).data.file;
+  }
+
+  async deleteFile(name: string): Promise<void> {
+    await this.call('DELETE', `/v1/files/${encodeFileName(name)}`);
+  }
+
+  async usage(): Promise<UsageView> {
+    return (await this.call<UsageView>('GET', '/v1/usage')).data;
   }
 }
 

@@ -4,6 +4,9 @@
  *   hashdrop put <file> [--as <name>]     upload (instant when storage has the content)
  *   hashdrop get <name> [-o <path>]       download and verify
  *   hashdrop ls [--prefix <p>]            list your files
+ *   hashdrop mv <name> <new-name> [--force]
+ *   hashdrop rm <name>
+ *   hashdrop usage
  *   hashdrop hash <file>                  print the content id
  *   hashdrop token <user>                 mint a dev token for the local stack
  *
@@ -23,8 +26,13 @@ commands:
   put <file> [--as <name>] [--concurrency <n>]
                               upload a file; instant when storage already holds its content;
                               run it again after an interruption and it resumes
-  get <name> [-o <path>]      download a file and check its bytes against its content id
+  get <name> [-o <path>]      download a file and check its bytes against its content id;
+                              run it again after an interruption and it resumes
   ls [--prefix <p>]           list your files
+  mv <name> <new-name> [--force]
+                              rename a file (--force: replace a file under the new name)
+  rm <name>                   delete a file
+  usage                       your files, bytes, quota, and bytes deduplication spared you
   hash <file>                 print a file's content id (tree SHA-256) and size
   token <user>                print a dev token for the local stack (sub=<user>)
 
@@ -47,11 +55,12 @@ const { values: flags, positionals } = parseArgs({
     user: { type: 'string' },
     json: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
+    force: { type: 'boolean', short: 'f', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
-const [command, argument] = positionals;
+const [command, argument, secondArgument] = positionals;
 
 function print(human: string, data: unknown): void {
   if (flags.json) console.log(JSON.stringify(data));
@@ -100,7 +109,32 @@ async function run(): Promise<void> {
       const name = requireArgument('<name>');
       const out = flags.output ?? name.slice(name.lastIndexOf('/') + 1);
       const result = await getFile(client(), name, out);
-      print(`${result.name} -> ${result.path}  ${formatBytes(result.size)}  (verified)`, result);
+      const resumed =
+        result.bytesReceived < result.size ? `, resumed: ${formatBytes(result.size - result.bytesReceived)} were here` : '';
+      print(`${result.name} -> ${result.path}  ${formatBytes(result.size)}  (verified${resumed})`, result);
+      return;
+    }
+    case 'mv': {
+      const name = requireArgument('<name>');
+      if (!secondArgument) throw new UsageError(`missing <new-name>\n\n${USAGE}`);
+      const file = await client().renameFile(name, secondArgument, { overwrite: flags.force });
+      print(`${name} -> ${file.name}`, file);
+      return;
+    }
+    case 'rm': {
+      const name = requireArgument('<name>');
+      await client().deleteFile(name);
+      print(`deleted ${name}`, { deleted: name });
+      return;
+    }
+    case 'usage': {
+      const usage = await client().usage();
+      const share = usage.quotaBytes > 0 ? ((usage.bytes / usage.quotaBytes) * 100).toFixed(1) : '0';
+      print(
+        `${usage.files} files, ${formatBytes(usage.bytes)} of ${formatBytes(usage.quotaBytes)} (${share}%); ` +
+          `deduplication spared you sending ${formatBytes(usage.savedBytes)}`,
+        usage,
+      );
       return;
     }
     case 'ls': {
@@ -115,6 +149,7 @@ async function run(): Promise<void> {
       if (flags.json) {
         for (const file of files) console.log(JSON.stringify(file));
       } else if (!flags.quiet) {
+        if (files.length > 0) console.log(`${'modified'.padEnd(24)}  ${'size'.padStart(10)}  ${'state'.padEnd(8)}  name`);
         for (const file of files) {
           console.log(
             `${file.updatedAt}  ${formatBytes(file.size).padStart(10)}  ${file.state.toLowerCase().padEnd(8)}  ${file.name}`,

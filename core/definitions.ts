@@ -55,6 +55,13 @@ export const FILES_TABLE: TableDefinition = {
   ],
 };
 
+/**
+ * Each user's usage (files, bytes, saved bytes, own quota) lives in the Files table under this
+ * reserved name, so that it changes in the same transactions as the files. File names cannot
+ * contain control characters, so no file can ever take it.
+ */
+export const USAGE_ITEM_NAME = '\u0000usage';
+
 export const TABLES = [CONTENTS_TABLE, FILES_TABLE] as const;
 
 export const BUCKET = {
@@ -65,11 +72,11 @@ export const BUCKET = {
   blobPrefix: 'blobs/',
 } as const;
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** What a route's function may touch; the stack turns it into least-privilege grants. */
 export interface RouteAccess {
-  readonly contents: 'read' | 'readwrite';
+  readonly contents: 'none' | 'read' | 'readwrite';
   readonly files: 'read' | 'readwrite';
   /** put: presign PUT/UploadPart, create/complete/abort multipart; read: HEAD/GET; delete: remove objects. */
   readonly bucket: readonly ('put' | 'read' | 'delete')[];
@@ -130,6 +137,28 @@ export const ROUTES: readonly RouteDefinition[] = [
     entry: 'lambdas/get-file.ts',
     access: { contents: 'read', files: 'read', bucket: ['read'] },
   },
+  {
+    id: 'RenameFile',
+    method: 'PATCH',
+    path: '/v1/files/{name+}',
+    entry: 'lambdas/rename-file.ts',
+    access: { contents: 'readwrite', files: 'readwrite', bucket: [] },
+  },
+  {
+    id: 'DeleteFile',
+    method: 'DELETE',
+    path: '/v1/files/{name+}',
+    entry: 'lambdas/delete-file.ts',
+    // Only releases the reference: the sweeper deletes unreferenced objects after a grace period.
+    access: { contents: 'readwrite', files: 'readwrite', bucket: [] },
+  },
+  {
+    id: 'GetUsage',
+    method: 'GET',
+    path: '/v1/usage',
+    entry: 'lambdas/get-usage.ts',
+    access: { contents: 'none', files: 'read', bucket: [] },
+  },
 ];
 
 /** The S3 ObjectCreated handler. */
@@ -168,6 +197,8 @@ export const DEFAULTS = {
    * of the same bytes (undo, overwrite with the same file) is still instant.
    */
   gcGraceSeconds: 60 * 60,
+  /** Logical bytes per user (the sum of their files' sizes, deduplicated or not). */
+  defaultQuotaBytes: 100 * 1024 ** 3,
   /** How often the sweeper runs. */
   sweepIntervalSeconds: 60 * 60,
 } as const;

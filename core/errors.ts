@@ -52,6 +52,17 @@ export class BusyError extends DomainError {
   }
 }
 
+export class QuotaExceededError extends DomainError {
+  constructor(quotaBytes: number, usedBytes: number, requestedBytes: number) {
+    super('too_large', 'quota_exceeded', `this upload needs ${requestedBytes} bytes; ${quotaBytes - usedBytes} are left`, {
+      quotaBytes,
+      usedBytes,
+      requestedBytes,
+    });
+    this.name = 'QuotaExceededError';
+  }
+}
+
 /**
  * Raised by a store when a conditional write lost a race (DynamoDB ConditionalCheckFailed or a
  * cancelled transaction). Domain operations re-read and retry; it never reaches a caller as is.

@@ -1,6 +1,11 @@
-/** Reading a user's files: list and download. */
-import { ConflictError, NotFoundError } from './errors.ts';
-import type { Deps } from './ports.ts';
+/**
+ * A user's files once uploaded: list, download, rename, delete, usage. Rename and delete change
+ * references in the same write as the file (invariant 2); contents nobody references any more
+ * are left to the sweeper, after a grace period (invariant 3).
+ */
+import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
+import type { Deps, FileRecord } from './ports.ts';
+import { withRetries } from './retries.ts';
 import { type FileView, fileView } from './views.ts';
 
 export interface FileListing {
@@ -38,5 +43,60 @@ export async function getFileDownload(deps: Deps, userId: string, name: string):
   return {
     file: fileView(file),
     download: { url: request.url, method: 'GET', expiresAt: new Date(deps.now() + ttl * 1000).toISOString() },
+  };
+}
+
+async function ownFile(deps: Deps, userId: string, name: string): Promise<FileRecord> {
+  const file = await deps.catalog.getFile(userId, name);
+  if (!file) throw new NotFoundError('file_not_found', 'no such file');
+  return file;
+}
+
+export interface RenameRequest {
+  readonly to: string;
+  /** Replace a file already under the new name (releasing its content). */
+  readonly overwrite: boolean;
+}
+
+/** Atomically moves a COMPLETE file to a new name; its content's refCount does not change. */
+export function renameFile(deps: Deps, userId: string, from: string, request: RenameRequest): Promise<FileView> {
+  if (request.to === from) throw new ValidationError('same_name', 'the new name is the current one');
+  return withRetries(async () => {
+    const [file, target] = await Promise.all([ownFile(deps, userId, from), deps.catalog.getFile(userId, request.to)]);
+    // An upload in progress is owned by its name (its attempt and upload id point at it).
+    if (file.state !== 'COMPLETE') throw new ConflictError('file_not_complete', `the file is ${file.state.toLowerCase()}`);
+    if (target && !request.overwrite) {
+      throw new ConflictError('file_exists', 'a file already has that name; ask to overwrite it');
+    }
+    const moved: FileRecord = { ...file, name: request.to, updatedAt: deps.now() };
+    await deps.catalog.renameFile({ from: file, to: moved, overwritten: target });
+    return fileView(moved);
+  });
+}
+
+/** Deletes a file and releases its content in one write; the bytes go later, if nobody else owns them. */
+export function deleteFile(deps: Deps, userId: string, name: string): Promise<void> {
+  return withRetries(async () => {
+    const file = await ownFile(deps, userId, name);
+    await deps.catalog.deleteFile(file, deps.now());
+  });
+}
+
+export interface UsageView {
+  readonly files: number;
+  /** Logical bytes: the sum of the sizes of the user's files. */
+  readonly bytes: number;
+  /** Bytes the user did not have to send thanks to deduplication. */
+  readonly savedBytes: number;
+  readonly quotaBytes: number;
+}
+
+export async function usageOf(deps: Deps, userId: string): Promise<UsageView> {
+  const usage = await deps.catalog.getUsage(userId);
+  return {
+    files: usage.files,
+    bytes: usage.bytes,
+    savedBytes: usage.savedBytes,
+    quotaBytes: usage.quotaBytes ?? deps.settings.defaultQuotaBytes,
   };
 }

@@ -64,6 +64,34 @@ export interface LinkChange {
   /** The file under that name as read before the change; the write fails if it changed since. */
   readonly previous: FileRecord | undefined;
   readonly content: ContentLink;
+  /** The user's quota as read; the write fails if it would take usage beyond it. */
+  readonly quota: QuotaGuard;
+  /** Bytes this link spared the user from sending (an instant upload). */
+  readonly savedBytes?: number;
+}
+
+/** A user's counted files (PENDING or COMPLETE) and their logical bytes, kept with every file change. */
+export interface Usage {
+  readonly files: number;
+  readonly bytes: number;
+  /** Bytes the user did not have to send: instant uploads of contents storage held. */
+  readonly savedBytes: number;
+  /** The user's own quota, where one is set; else the default applies. */
+  readonly quotaBytes?: number;
+}
+
+export interface QuotaGuard {
+  readonly maxBytes: number;
+  /** The per-user override as read (undefined: none); the write fails if it changed since. */
+  readonly override: number | undefined;
+}
+
+export interface RenameChange {
+  readonly from: FileRecord;
+  /** The same file under its new name. */
+  readonly to: FileRecord;
+  /** The file the rename replaces (only when asked to overwrite), as read. */
+  readonly overwritten: FileRecord | undefined;
 }
 
 export interface FilePage {
@@ -82,6 +110,13 @@ export interface Catalog {
   listFiles(userId: string, options: { prefix?: string; limit: number; cursor?: string }): Promise<FilePage>;
   /** Puts `file` under its name, references its content and releases the previous file's content. */
   linkFile(change: LinkChange): Promise<void>;
+  /** Moves a file to a new name in one write; releases the reference of a file it overwrites. */
+  renameFile(change: RenameChange): Promise<void>;
+  /** Deletes a file (as read) and releases its reference in one write. */
+  deleteFile(file: FileRecord, now: number): Promise<void>;
+  getUsage(userId: string): Promise<Usage>;
+  /** Sets (or with undefined, removes) a user's own quota. */
+  setQuota(userId: string, quotaBytes: number | undefined): Promise<void>;
   /**
    * Installs `attempt` on a PENDING content whose current attempt has id `expectedAttemptId`
    * (undefined: none). Used to take over and to extend a lease.
@@ -97,7 +132,12 @@ export interface Catalog {
    * Ends a failed attempt: removes it from the content and, if its owner file still waits for it,
    * marks that file FAILED with `failure` and releases its reference.
    */
-  failAttempt(contentId: string, attempt: UploadAttempt, failure: string, now: number): Promise<void>;
+  failAttempt(
+    content: Pick<ContentRecord, 'contentId' | 'size'>,
+    attempt: UploadAttempt,
+    failure: string,
+    now: number,
+  ): Promise<void>;
   /** Deletes a PENDING content that nothing references any more. Returns whether it did. */
   deleteUnreferencedPending(contentId: string): Promise<boolean>;
 
@@ -178,6 +218,8 @@ export interface Settings {
   readonly uploadTtlSeconds: number;
   /** How long an unreferenced content stays stored before the sweeper deletes it (invariant 3). */
   readonly gcGraceSeconds: number;
+  /** Logical bytes a user may hold unless their own quota says otherwise. */
+  readonly defaultQuotaBytes: number;
 }
 
 export interface Deps {

@@ -74,7 +74,7 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
     // (a concurrent completion) also finds the file failed. Each attempt writes its own key:
     // deleting this object can only undo the attempt that wrote it.
     if (content.attempt?.id === parsed.attemptId) {
-      await deps.catalog.failAttempt(content.contentId, content.attempt, verdict.reason, now);
+      await deps.catalog.failAttempt(content, content.attempt, verdict.reason, now);
       await deps.catalog.deleteUnreferencedPending(content.contentId);
     }
     await deps.blobs.delete(key);

@@ -11,10 +11,21 @@
  * Every write is conditional on what was read; a lost race re-reads and decides again.
  */
 import { blockCount, blockSize, isMultipart } from './content-id.ts';
-import { BusyError, ConflictError, NotFoundError, StaleWriteError, ValidationError } from './errors.ts';
+import { BusyError, ConflictError, NotFoundError, QuotaExceededError, ValidationError } from './errors.ts';
 import { objectKeyFor } from './object-keys.ts';
-import type { CompletedPart, ContentRecord, Deps, FileOwner, FileRecord, StoredPart, UploadAttempt } from './ports.ts';
+import type {
+  CompletedPart,
+  ContentRecord,
+  Deps,
+  FileOwner,
+  FileRecord,
+  QuotaGuard,
+  StoredPart,
+  UploadAttempt,
+  Usage,
+} from './ports.ts';
 import { publishObject } from './publish.ts';
+import { withRetries } from './retries.ts';
 import { contentIdFromBlockDigests, hexToBase64 } from './tree-hash.ts';
 import { decodeUploadRef, encodeUploadRef, type FileView, fileView } from './views.ts';
 
@@ -60,23 +71,6 @@ export type UploadView =
   | { readonly status: 'pending'; readonly uploadId: string; readonly file: FileView; readonly retryAfterSeconds: number }
   | { readonly status: 'failed'; readonly uploadId: string; readonly file: FileView; readonly failure: string };
 
-const MAX_DECISION_ROUNDS = 6;
-
-/** Runs `decide` again when a conditional write lost a race, up to a bound. */
-async function withRetries<T>(decide: () => Promise<T>): Promise<T> {
-  for (let round = 1; ; round++) {
-    try {
-      return await decide();
-    } catch (error) {
-      if (!(error instanceof StaleWriteError) || round >= MAX_DECISION_ROUNDS) {
-        if (error instanceof StaleWriteError)
-          throw new BusyError('contention', 'too many concurrent changes; retry', { cause: error });
-        throw error;
-      }
-    }
-  }
-}
-
 export function requestUpload(deps: Deps, userId: string, request: UploadRequest): Promise<UploadView> {
   checkDigestList(request);
   return withRetries(() => decide(deps, userId, request));
@@ -99,9 +93,10 @@ function checkDigestList(request: UploadRequest): void {
 }
 
 async function decide(deps: Deps, userId: string, request: UploadRequest): Promise<UploadView> {
-  const [content, existing] = await Promise.all([
+  const [content, existing, usage] = await Promise.all([
     deps.catalog.getContent(request.contentId),
     deps.catalog.getFile(userId, request.name),
+    deps.catalog.getUsage(userId),
   ]);
   if (content && content.size !== request.size) {
     throw new ConflictError('size_mismatch', 'this contentId is stored with another size');
@@ -111,6 +106,9 @@ async function decide(deps: Deps, userId: string, request: UploadRequest): Promi
     return continueFile(deps, existing, content, request.blockDigests);
   }
 
+  // Checked before anything is written; the write itself is conditioned on the same quota, so
+  // concurrent uploads cannot overshoot it together.
+  const quota = checkQuota(deps, usage, request.size - (existing && existing.state !== 'FAILED' ? existing.size : 0));
   const now = deps.now();
   const file: FileRecord = {
     userId,
@@ -123,12 +121,18 @@ async function decide(deps: Deps, userId: string, request: UploadRequest): Promi
     updatedAt: now,
   };
 
-  if (!content) return reserve(deps, file, existing, request.blockDigests);
+  if (!content) return reserve(deps, file, existing, quota, request.blockDigests);
 
   switch (content.state) {
     case 'READY': {
       const linked: FileRecord = { ...file, state: 'COMPLETE' };
-      await deps.catalog.linkFile({ file: linked, previous: existing, content: { op: 'reference', requireState: 'READY' } });
+      await deps.catalog.linkFile({
+        file: linked,
+        previous: existing,
+        content: { op: 'reference', requireState: 'READY' },
+        quota,
+        savedBytes: linked.size,
+      });
       return {
         status: 'complete',
         uploadId: encodeUploadRef(file.name, file.uploadId),
@@ -137,11 +141,20 @@ async function decide(deps: Deps, userId: string, request: UploadRequest): Promi
       };
     }
     case 'PENDING':
-      await deps.catalog.linkFile({ file, previous: existing, content: { op: 'reference', requireState: 'PENDING' } });
+      await deps.catalog.linkFile({ file, previous: existing, content: { op: 'reference', requireState: 'PENDING' }, quota });
       return continueFile(deps, file, content, request.blockDigests);
     case 'DELETING':
       throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
   }
+}
+
+/** The quota a new file of `growth` more bytes must fit in; refuses it at once if it cannot. */
+function checkQuota(deps: Deps, usage: Usage, growth: number): QuotaGuard {
+  const maxBytes = usage.quotaBytes ?? deps.settings.defaultQuotaBytes;
+  if (growth > 0 && usage.bytes + growth > maxBytes) {
+    throw new QuotaExceededError(maxBytes, usage.bytes, growth);
+  }
+  return { maxBytes, override: usage.quotaBytes };
 }
 
 /** A new content: reserve it with an attempt owned by `file`, and hand out the permit. */
@@ -149,6 +162,7 @@ async function reserve(
   deps: Deps,
   file: FileRecord,
   previous: FileRecord | undefined,
+  quota: QuotaGuard,
   blockDigests: readonly string[],
 ): Promise<UploadView> {
   const attempt = newAttempt(deps, file);
@@ -162,7 +176,7 @@ async function reserve(
     updatedAt: file.createdAt,
   };
   // Storage is touched only once the reservation is won: concurrent losers cost no S3 call.
-  await deps.catalog.linkFile({ file, previous, content: { op: 'create', record } });
+  await deps.catalog.linkFile({ file, previous, content: { op: 'create', record }, quota });
   const active = await install(deps, file, attempt, attempt.id);
   return uploadView(deps, file, active, blockDigestsAsParts(blockDigests));
 }

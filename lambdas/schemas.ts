@@ -60,9 +60,20 @@ export const completeUploadBody = z.strictObject({
 });
 
 export const listFilesQuery = z.strictObject({
-  prefix: z.string().max(MAX_NAME_BYTES).optional(),
+  prefix: z
+    .string()
+    .max(MAX_NAME_BYTES)
+    .transform((prefix) => prefix.normalize('NFC'))
+    .refine((prefix) => !CONTROL.test(prefix), 'prefix must not contain control characters')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(4096).optional(),
 });
 
 export const filePath = z.strictObject({ name: fileName });
+
+export const renameFileBody = z.strictObject({
+  /** The new name. */
+  name: fileName,
+  overwrite: z.boolean().default(false),
+});

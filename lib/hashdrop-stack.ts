@@ -75,7 +75,7 @@ export class HashdropStack extends Stack {
       corsPreflight: {
         allowOrigins: ['*'],
         allowHeaders: ['authorization', 'content-type'],
-        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PUT, CorsHttpMethod.DELETE],
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PUT, CorsHttpMethod.PATCH, CorsHttpMethod.DELETE],
         maxAge: Duration.hours(1),
       },
     });
@@ -167,7 +167,7 @@ export class HashdropStack extends Stack {
       [this.files, access.files],
     ] as const) {
       if (level === 'readwrite') table.grantReadWriteData(fn);
-      else table.grantReadData(fn);
+      else if (level === 'read') table.grantReadData(fn);
     }
     const blobs = this.bucket.arnForObjects(`${BUCKET.blobPrefix}*`);
     const actions = new Set<string>();

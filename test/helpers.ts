@@ -7,8 +7,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
+import { createDeps } from '#adapters/deps';
 import { HashdropClient } from '#client/api';
-import type { ContentRecord, FileRecord } from '#core/ports';
+import { USAGE_ITEM_NAME } from '#core/definitions';
+import type { ContentRecord, Deps, FileRecord, Usage } from '#core/ports';
 import { mintToken } from '#local/auth';
 import { handlerEnvironment, LOCAL_CREDENTIALS } from '#local/stack';
 
@@ -82,7 +84,7 @@ export async function filesOf(userId: string): Promise<FileRecord[]> {
       ConsistentRead: true,
     }),
   );
-  return Items as FileRecord[];
+  return (Items as FileRecord[]).filter((item) => item.name !== USAGE_ITEM_NAME);
 }
 
 /** Raw HTTP against the API, for inputs the typed client would never send. */
@@ -102,4 +104,16 @@ export async function rawRequest(
   });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : {} };
+}
+
+/** The domain's own stores on the test stack, for what no route does (setting a user's quota). */
+export function testDeps(): Deps {
+  // The SDK reads its endpoints from the environment, exactly as in a handler.
+  Object.assign(process.env, handlerEnv);
+  return createDeps(handlerEnv);
+}
+
+/** Counted files and usage straight from the tables, to check the usage item against. */
+export async function usageItem(userId: string): Promise<Usage> {
+  return testDeps().catalog.getUsage(userId);
 }

@@ -158,6 +158,10 @@ describe('HashdropStack', () => {
     expect(listFiles.some((action) => action.startsWith('s3:'))).toBe(false);
     expect(listFiles).not.toContain('dynamodb:PutItem');
 
+    // Deleting a file only releases a reference; the sweeper alone deletes objects.
+    const deleteFile = actionsOf(statementsOf(template, 'DeleteFile'));
+    expect(deleteFile.some((action) => action.startsWith('s3:'))).toBe(false);
+
     const getFile = actionsOf(statementsOf(template, 'GetFile'));
     expect(getFile).toContain('s3:GetObject');
     expect(getFile).not.toContain('s3:PutObject');

@@ -1,19 +1,22 @@
 /**
- * The sweeper against its own real local stack, with a TTL of seconds and the bucket's events
- * switched off (as if S3 had lost them), so that its timer runs exactly as under `npm start`
- * without touching the uploads other test files have in flight on the shared stack.
+ * The sweeper against its own real local stack, with a TTL of seconds, no GC grace period and
+ * the bucket's events switched off (as if S3 had lost them), so that its timer runs exactly as
+ * under `npm start` without touching the uploads other test files have in flight on the shared
+ * stack.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, ListPartsCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HashdropClient } from '#client/api';
+import { getFile } from '#client/download';
 import { putFile } from '#client/upload';
 import { MiB } from '#core/content-id';
+import { USAGE_ITEM_NAME } from '#core/definitions';
 import type { ContentRecord, FileRecord } from '#core/ports';
 import { hashBuffer } from '#core/tree-hash';
 import type { UploadView } from '#core/uploads';
@@ -38,6 +41,8 @@ beforeAll(async () => {
       HASHDROP_ATTEMPT_LEASE_SECONDS: String(LEASE_SECONDS),
       HASHDROP_UPLOAD_URL_TTL_SECONDS: String(LEASE_SECONDS - 1),
       HASHDROP_UPLOAD_TTL_SECONDS: String(UPLOAD_TTL_SECONDS),
+      // No grace: an unreferenced content is collectable at once, the hardest case for links.
+      HASHDROP_GC_GRACE_SECONDS: '0',
     },
   });
   const { s3Endpoint, dynamodbEndpoint, region } = stack.info;
@@ -68,7 +73,18 @@ async function filesOf(userId: string): Promise<FileRecord[]> {
       ConsistentRead: true,
     }),
   );
-  return Items as FileRecord[];
+  return (Items as FileRecord[]).filter((item) => item.name !== USAGE_ITEM_NAME);
+}
+
+async function scanAll(table: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: startKey }));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
 }
 
 async function objectKeys(contentId: string): Promise<string[]> {
@@ -170,4 +186,89 @@ describe('sweeper', () => {
     await stack.sweep();
     expect(await contentItem(tree.contentId)).toMatchObject({ state: 'PENDING', refCount: 1 });
   });
+
+  it('collects a content once its last reference is gone: object first, then record', async () => {
+    const bytes = randomBytes(3000);
+    const path = join(dataDir, 'collect.bin');
+    writeFileSync(path, bytes);
+    const user = `erin-${randomBytes(4).toString('hex')}`;
+    const put = await putFile(clientFor(user), path, { name: 'collect.bin' });
+    expect(await objectKeys(put.contentId)).toHaveLength(1);
+    await clientFor(user).deleteFile('collect.bin');
+    await vi.waitFor(async () => expect(await contentItem(put.contentId)).toBeUndefined(), SWEPT);
+    expect(await objectKeys(put.contentId)).toEqual([]);
+    // Gone for good, so the next upload of these bytes sends them again.
+    const again = await putFile(clientFor(user), path, { name: 'collect.bin' });
+    expect(again).toMatchObject({ state: 'COMPLETE', deduplicated: false, bytesSent: bytes.length });
+  });
+
+  it('never deletes a blob someone links to: 200 rounds racing last-reference deletes, hits and sweeps', async () => {
+    const CHAINS = 4;
+    const ROUNDS_PER_CHAIN = 50;
+    const users = [`race-a-${randomBytes(3).toString('hex')}`, `race-b-${randomBytes(3).toString('hex')}`];
+    const stats = { rounds: 0, hits: 0, uploads: 0, collected: 0 };
+    const sweepNow = async () => {
+      stats.collected += (await stack.sweep()).collected;
+    };
+
+    const chains = Array.from({ length: CHAINS }, async (_, chain) => {
+      const bytes = randomBytes(2048 + chain);
+      const path = join(dataDir, `race-${chain}.bin`);
+      writeFileSync(path, bytes);
+      let holder = { user: users[0] ?? '', name: `chain${chain}-start` };
+      await putFile(clientFor(holder.user), path, { name: holder.name });
+      for (let round = 0; round < ROUNDS_PER_CHAIN; round++) {
+        const next = { user: users[round % 2] ?? '', name: `chain${chain}-r${round}` };
+        const link = () =>
+          putFile(clientFor(next.user), path, { name: next.name, retry: { attempts: 20, baseDelayMs: 20, maxDelayMs: 200 } });
+        let put: Awaited<ReturnType<typeof putFile>>;
+        if (round % 5 === 4) {
+          // Deterministic variant: the content is surely collected before the next upload.
+          await clientFor(holder.user).deleteFile(holder.name);
+          await sweepNow();
+          put = await link();
+        } else {
+          // The race: the last reference goes while a hit links to the content and a sweep runs.
+          [, put] = await Promise.all([clientFor(holder.user).deleteFile(holder.name), link(), sweepNow()]);
+        }
+        expect(put.state).toBe('COMPLETE');
+        if (put.deduplicated) stats.hits++;
+        else stats.uploads++;
+        stats.rounds++;
+        holder = next;
+      }
+      return { holder, bytes, contentId: hashBuffer(bytes).contentId };
+    });
+    const finals = await Promise.all(chains);
+    await stack.sweep();
+
+    expect(stats.rounds).toBe(CHAINS * ROUNDS_PER_CHAIN);
+    expect(stats.hits, 'some rounds linked instantly').toBeGreaterThan(0);
+    expect(stats.collected, 'some contents were collected mid-race').toBeGreaterThan(0);
+    expect(stats.uploads).toBeGreaterThanOrEqual(stats.collected);
+
+    // Every surviving file downloads its own bytes.
+    for (const { holder, bytes, contentId } of finals) {
+      expect(await contentItem(contentId)).toMatchObject({ state: 'READY', refCount: 1 });
+      const out = join(dataDir, `${holder.name}.out`);
+      await getFile(clientFor(holder.user), holder.name, out);
+      expect(readFileSync(out).equals(bytes)).toBe(true);
+    }
+    // Whole-store invariants: refCount = counted files; no READY content without its object.
+    const files = (await scanAll(stack.info.tables.files)).filter((item) => item.name !== USAGE_ITEM_NAME);
+    const contents = await scanAll(stack.info.tables.contents);
+    for (const content of contents) {
+      const referencing = files.filter((file) => file.contentId === content.contentId && file.state !== 'FAILED');
+      expect(content.refCount, String(content.contentId)).toBe(referencing.length);
+      if (content.state === 'READY') {
+        const { Contents = [] } = await s3.send(
+          new ListObjectsV2Command({ Bucket: stack.info.bucket, Prefix: String(content.objectKey) }),
+        );
+        expect(Contents, String(content.objectKey)).toHaveLength(1);
+      }
+    }
+    for (const file of files.filter((item) => item.state === 'COMPLETE')) {
+      expect(contents.find((content) => content.contentId === file.contentId)?.state).toBe('READY');
+    }
+  }, 240_000);
 });
