@@ -5,7 +5,7 @@
  * no code path of their own.
  */
 import { BUCKET, CONTENTS_TABLE, DEFAULTS, FILES_TABLE } from '#core/definitions';
-import type { Settings } from '#core/ports';
+import type { ProofMode, Settings } from '#core/ports';
 
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
@@ -28,6 +28,15 @@ function wholeNumber(env: Env, name: string, fallback: number, minimum = 0): num
 }
 
 const positiveInt = (env: Env, name: string, fallback: number): number => wholeNumber(env, name, fallback, 1);
+
+const PROOF_MODES: readonly ProofMode[] = ['off', 'on-hit', 'always'];
+
+function proofMode(raw: string | undefined): ProofMode {
+  if (raw === undefined || raw === '') return 'on-hit';
+  const mode = PROOF_MODES.find((candidate) => candidate === raw);
+  if (!mode) throw new ConfigurationError(`HASHDROP_PROOF_MODE must be one of ${PROOF_MODES.join(', ')}`);
+  return mode;
+}
 
 export interface RuntimeConfig {
   readonly contentsTable: string;
@@ -52,6 +61,8 @@ export function readConfig(env: Env = process.env): RuntimeConfig {
       uploadTtlSeconds: positiveInt(env, 'HASHDROP_UPLOAD_TTL_SECONDS', DEFAULTS.uploadTtlSeconds),
       gcGraceSeconds: wholeNumber(env, 'HASHDROP_GC_GRACE_SECONDS', DEFAULTS.gcGraceSeconds),
       defaultQuotaBytes: positiveInt(env, 'HASHDROP_DEFAULT_QUOTA_BYTES', DEFAULTS.defaultQuotaBytes),
+      proofMode: proofMode(env.HASHDROP_PROOF_MODE),
+      proofTtlSeconds: positiveInt(env, 'HASHDROP_PROOF_TTL_SECONDS', DEFAULTS.proofTtlSeconds),
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Deps } from '#core/ports';
 import { createDocumentClient, createS3Client } from './clients.ts';
 import { readConfig } from './config.ts';
 import { DynamoCatalog } from './dynamo-catalog.ts';
+import { proofSecretSource } from './proof-secret.ts';
 import { S3BlobStore } from './s3-blob-store.ts';
 
 /** The real stores, configured from the environment. */
@@ -14,5 +15,6 @@ export function createDeps(env: Record<string, string | undefined> = process.env
     settings: config.settings,
     now: Date.now,
     newId,
+    proofSecret: proofSecretSource(env),
   };
 }

@@ -10,6 +10,7 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   ScanCommand,
   type ScanCommandInput,
@@ -17,7 +18,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { FILES_TABLE, USAGE_ITEM_NAME } from '#core/definitions';
+import { FILES_TABLE, FIRST_FILE_NAME, RESERVED_NAME_PREFIX, USAGE_ITEM_NAME } from '#core/definitions';
 import { StaleWriteError, ValidationError } from '#core/errors';
 import type {
   Catalog,
@@ -33,6 +34,8 @@ import type {
 } from '#core/ports';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+const TTL_ATTRIBUTE = FILES_TABLE.timeToLiveAttribute ?? 'expiresAt';
 
 const PENDING_INDEX = FILES_TABLE.indexes[0]?.indexName ?? 'pendingByContent';
 
@@ -141,12 +144,12 @@ export class DynamoCatalog implements Catalog {
     const { Items = [], LastEvaluatedKey } = await this.db.send(
       new QueryCommand({
         TableName: this.tables.files,
-        // The usage item sorts first; names after it are the files.
-        KeyConditionExpression: options.prefix ? 'userId = :u AND begins_with(#name, :p)' : 'userId = :u AND #name > :usage',
+        // Reserved items (usage, answered challenges) sort before every file name.
+        KeyConditionExpression: options.prefix ? 'userId = :u AND begins_with(#name, :p)' : 'userId = :u AND #name >= :first',
         ExpressionAttributeNames: { '#name': 'name' },
         ExpressionAttributeValues: {
           ':u': userId,
-          ...(options.prefix ? { ':p': options.prefix } : { ':usage': USAGE_ITEM_NAME }),
+          ...(options.prefix ? { ':p': options.prefix } : { ':first': FIRST_FILE_NAME }),
         },
         Limit: options.limit,
         ExclusiveStartKey: start ? { ...start } : undefined,
@@ -586,6 +589,19 @@ export class DynamoCatalog implements Catalog {
           ConditionExpression: '#state = :deleting',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: { ':deleting': 'DELETING' },
+        }),
+      ),
+    );
+  }
+
+  consumeChallenge(userId: string, nonce: string, expiresAt: number): Promise<boolean> {
+    return attempted(() =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tables.files,
+          // Kept until the challenge expires (the table's TTL attribute), after which it is refused anyway.
+          Item: { userId, name: `${RESERVED_NAME_PREFIX}challenge:${nonce}`, [TTL_ATTRIBUTE]: Math.ceil(expiresAt / 1000) },
+          ConditionExpression: 'attribute_not_exists(userId)',
         }),
       ),
     );

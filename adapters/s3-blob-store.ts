@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConflictError, ValidationError } from '#core/errors';
-import type { BlobStore, CompletedPart, PresignedRequest, StoredObject, StoredPart } from '#core/ports';
+import type { BlobStore, ByteRange, CompletedPart, PresignedRequest, StoredObject, StoredPart } from '#core/ports';
 
 const CHECKSUM_HEADER = 'x-amz-checksum-sha256';
 const SIGNED_CHECKSUM = { unhoistableHeaders: new Set([CHECKSUM_HEADER]) };
@@ -165,9 +165,15 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async read(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+  async read(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | undefined> {
     try {
-      const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const { Body } = await this.s3.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ...(range ? { Range: `bytes=${range.start}-${range.start + range.length - 1}` } : {}),
+        }),
+      );
       if (!Body || !(Symbol.asyncIterator in Body)) throw new Error(`GetObject ${key} returned no stream`);
       return Body as AsyncIterable<Uint8Array>;
     } catch (error) {

@@ -1,4 +1,5 @@
-/** Node file helpers for the SDK: hashing a file and reading one block of it. */
+/** Node file helpers for the SDK: hashing a file, reading a block of it, answering a challenge. */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { blockRange } from '#core/content-id';
@@ -10,9 +11,20 @@ export async function hashFile(path: string): Promise<TreeHash> {
   return hashStream(createReadStream(path, { highWaterMark: 1024 * 1024 }), size);
 }
 
-export async function readBlock(path: string, size: number, partNumber: number): Promise<Buffer> {
+export function readBlock(path: string, size: number, partNumber: number): Promise<Buffer> {
   const { start, end } = blockRange(size, partNumber);
-  const buffer = Buffer.allocUnsafe(end - start);
+  return readRange(path, start, end - start);
+}
+
+/** The answer to a proof-of-ownership challenge: SHA-256 of the asked ranges, in order. */
+export async function answerChallenge(path: string, ranges: readonly { start: number; length: number }[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const range of ranges) hash.update(await readRange(path, range.start, range.length));
+  return hash.digest('hex');
+}
+
+async function readRange(path: string, start: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
   const handle = await open(path, 'r');
   try {
     let offset = 0;

@@ -9,7 +9,7 @@ import { blockRange, MAX_OBJECT_SIZE, SizeOutOfRangeError } from '#core/content-
 import { DEFAULTS } from '#core/definitions';
 import { sha256 } from '#core/tree-hash';
 import { ApiError, type HashdropClient, type PartDigest, type UploadView } from './api.ts';
-import { readBlock } from './files.ts';
+import { answerChallenge, readBlock } from './files.ts';
 import { hashFileParallel } from './hash-pool.ts';
 import { DEFAULT_RETRY, type RetryPolicy, sleep, TransientError, withBackoff } from './retry.ts';
 
@@ -220,7 +220,8 @@ export async function putFile(client: HashdropClient, path: string, options: Put
   };
   const session: Session = { client, path, size: tree.size, digests: tree.blockDigests, options };
   const retry = options.retry ?? DEFAULT_RETRY;
-  const ask = () => withBackoff(() => client.requestUpload(request), isTransient, retry);
+  const ask = (proof?: { token: string; sha256: string }) =>
+    withBackoff(() => client.requestUpload(proof ? { ...request, proof } : request), isTransient, retry);
   const deadline = Date.now() + (options.maxWaitMs ?? 30 * 60_000);
 
   let bytesSent = 0;
@@ -245,6 +246,14 @@ export async function putFile(client: HashdropClient, path: string, options: Put
         view = sent.view;
         break;
       }
+      case 'challenge': {
+        // Prove we hold the bytes: hash the ranges the server picked, and ask again with the answer.
+        const sha256 = await answerChallenge(path, view.challenge.ranges);
+        view = await ask({ token: view.challenge.token, sha256 });
+        if (view.status === 'challenge') throw new UploadFailedError('proof_failed', 'the server challenged the answer again');
+        break;
+      }
+      case 'wait':
       case 'pending':
         // Another client is sending this content. Asking again completes the file once it is
         // stored, or takes the upload over if that client gave up.

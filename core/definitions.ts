@@ -19,6 +19,8 @@ export interface TableDefinition {
   readonly localName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  /** Attribute (epoch seconds) after which DynamoDB deletes an item. */
+  readonly timeToLiveAttribute?: string;
   readonly indexes: readonly {
     readonly indexName: string;
     readonly partitionKey: KeyAttribute;
@@ -46,6 +48,7 @@ export const FILES_TABLE: TableDefinition = {
   localName: 'hashdrop-files',
   partitionKey: { name: 'userId', type: 'S' },
   sortKey: { name: 'name', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
   indexes: [
     {
       indexName: 'pendingByContent',
@@ -60,7 +63,10 @@ export const FILES_TABLE: TableDefinition = {
  * reserved name, so that it changes in the same transactions as the files. File names cannot
  * contain control characters, so no file can ever take it.
  */
-export const USAGE_ITEM_NAME = '\u0000usage';
+export const RESERVED_NAME_PREFIX = '\u0000';
+export const USAGE_ITEM_NAME = `${RESERVED_NAME_PREFIX}usage`;
+/** A lower bound of every file name and an upper bound of every reserved one. */
+export const FIRST_FILE_NAME = '\u0001';
 
 export const TABLES = [CONTENTS_TABLE, FILES_TABLE] as const;
 
@@ -80,6 +86,8 @@ export interface RouteAccess {
   readonly files: 'read' | 'readwrite';
   /** put: presign PUT/UploadPart, create/complete/abort multipart; read: HEAD/GET; delete: remove objects. */
   readonly bucket: readonly ('put' | 'read' | 'delete')[];
+  /** Reads the proof-of-ownership key (to issue and check challenges). */
+  readonly proofSecret?: boolean;
 }
 
 export interface RouteDefinition {
@@ -99,7 +107,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     method: 'POST',
     path: '/v1/uploads',
     entry: 'lambdas/create-upload.ts',
-    access: { contents: 'readwrite', files: 'readwrite', bucket: ['put'] },
+    // read: a proof of ownership is checked with range GETs of the stored object.
+    access: { contents: 'readwrite', files: 'readwrite', bucket: ['put', 'read'], proofSecret: true },
   },
   {
     id: 'SignParts',
@@ -167,6 +176,13 @@ export const OBJECT_CREATED = {
   entry: 'lambdas/object-created.ts',
 } as const;
 
+/** Where functions find the proof-of-ownership key: a Secrets Manager ARN in AWS, a file locally. */
+export const PROOF_SECRET = {
+  id: 'ProofSecret',
+  arnEnvVar: 'HASHDROP_PROOF_SECRET_ARN',
+  fileEnvVar: 'HASHDROP_PROOF_SECRET_FILE',
+} as const;
+
 /** The scheduled sweeper: abandoned uploads and unreferenced contents (core/sweeper.ts). */
 export const SWEEPER = {
   id: 'Sweeper',
@@ -199,6 +215,8 @@ export const DEFAULTS = {
   gcGraceSeconds: 60 * 60,
   /** Logical bytes per user (the sum of their files' sizes, deduplicated or not). */
   defaultQuotaBytes: 100 * 1024 ** 3,
+  /** How long a proof-of-ownership challenge may be answered. */
+  proofTtlSeconds: 5 * 60,
   /** How often the sweeper runs. */
   sweepIntervalSeconds: 60 * 60,
 } as const;

@@ -6,6 +6,7 @@
 export type ErrorKind =
   | 'invalid' // the request is malformed or breaks a rule: 400
   | 'unauthenticated' // 401
+  | 'forbidden' // authenticated, but not allowed (a failed proof of ownership): 403
   | 'not_found' // 404
   | 'conflict' // the request clashes with the current state: 409
   | 'too_large' // 413

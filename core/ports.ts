@@ -117,6 +117,8 @@ export interface Catalog {
   getUsage(userId: string): Promise<Usage>;
   /** Sets (or with undefined, removes) a user's own quota. */
   setQuota(userId: string, quotaBytes: number | undefined): Promise<void>;
+  /** Records a proof-of-ownership challenge as answered; false if it was already (a replay). */
+  consumeChallenge(userId: string, nonce: string, expiresAt: number): Promise<boolean>;
   /**
    * Installs `attempt` on a PENDING content whose current attempt has id `expectedAttemptId`
    * (undefined: none). Used to take over and to extend a lease.
@@ -166,6 +168,11 @@ export interface PresignedRequest {
   readonly headers: Record<string, string>;
 }
 
+export interface ByteRange {
+  readonly start: number;
+  readonly length: number;
+}
+
 export interface StoredObject {
   readonly size: number;
   /** S3's ChecksumSHA256 when the store keeps one. */
@@ -203,8 +210,8 @@ export interface BlobStore {
   /** Best effort: a missing upload is not an error. */
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   head(key: string): Promise<StoredObject | undefined>;
-  /** The object's bytes, or undefined if it is gone. */
-  read(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+  /** The object's bytes (or those of one range of it), or undefined if it is gone. */
+  read(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | undefined>;
   delete(key: string): Promise<void>;
   presignGet(key: string, options: { fileName: string; expiresInSeconds: number }): Promise<PresignedRequest>;
 }
@@ -220,7 +227,13 @@ export interface Settings {
   readonly gcGraceSeconds: number;
   /** Logical bytes a user may hold unless their own quota says otherwise. */
   readonly defaultQuotaBytes: number;
+  /** When a request must prove it holds the bytes (DESIGN §4). */
+  readonly proofMode: ProofMode;
+  /** How long a proof-of-ownership challenge may be answered. */
+  readonly proofTtlSeconds: number;
 }
+
+export type ProofMode = 'off' | 'on-hit' | 'always';
 
 export interface Deps {
   readonly catalog: Catalog;
@@ -228,4 +241,6 @@ export interface Deps {
   readonly settings: Settings;
   readonly now: () => number;
   readonly newId: () => string;
+  /** The key that signs proof-of-ownership challenges; fetched once, when first needed. */
+  readonly proofSecret: () => Promise<Uint8Array>;
 }

@@ -24,6 +24,7 @@ import type {
   UploadAttempt,
   Usage,
 } from './ports.ts';
+import { type Challenge, issueChallenge, type Proof, verifyProof } from './proof.ts';
 import { publishObject } from './publish.ts';
 import { withRetries } from './retries.ts';
 import { contentIdFromBlockDigests, hexToBase64 } from './tree-hash.ts';
@@ -35,6 +36,8 @@ export interface UploadRequest {
   readonly contentId: string;
   /** Hex SHA-256 of the first blocks, so that a miss is answered with permits in one round trip. */
   readonly blockDigests: readonly string[];
+  /** The answer to a proof-of-ownership challenge this server issued for the same request. */
+  readonly proof?: Proof | undefined;
 }
 
 export interface PartDigest {
@@ -69,11 +72,18 @@ export type UploadView =
   | { readonly status: 'complete'; readonly uploadId: string; readonly file: FileView; readonly deduplicated?: boolean }
   | { readonly status: 'upload'; readonly uploadId: string; readonly file: FileView; readonly permit: UploadPermit }
   | { readonly status: 'pending'; readonly uploadId: string; readonly file: FileView; readonly retryAfterSeconds: number }
-  | { readonly status: 'failed'; readonly uploadId: string; readonly file: FileView; readonly failure: string };
+  | { readonly status: 'failed'; readonly uploadId: string; readonly file: FileView; readonly failure: string }
+  /** Prove you hold the bytes: ask again with `proof` (DESIGN §4). Nothing was written. */
+  | { readonly status: 'challenge'; readonly challenge: Challenge }
+  /** Someone else is uploading this content right now: ask again later. Nothing was written. */
+  | { readonly status: 'wait'; readonly retryAfterSeconds: number };
 
 export function requestUpload(deps: Deps, userId: string, request: UploadRequest): Promise<UploadView> {
   checkDigestList(request);
-  return withRetries(() => decide(deps, userId, request));
+  // A proof is checked (and its challenge consumed) once; a decision decided again after a lost
+  // race must not refuse it as a replay.
+  const proven = new Set<string>();
+  return withRetries(() => decide(deps, userId, request, proven));
 }
 
 /** The digests a client sends must be a prefix of the file's blocks; all of them must match the id. */
@@ -92,7 +102,7 @@ function checkDigestList(request: UploadRequest): void {
   }
 }
 
-async function decide(deps: Deps, userId: string, request: UploadRequest): Promise<UploadView> {
+async function decide(deps: Deps, userId: string, request: UploadRequest, proven: Set<string>): Promise<UploadView> {
   const [content, existing, usage] = await Promise.all([
     deps.catalog.getContent(request.contentId),
     deps.catalog.getFile(userId, request.name),
@@ -121,10 +131,26 @@ async function decide(deps: Deps, userId: string, request: UploadRequest): Promi
     updatedAt: now,
   };
 
+  const proving = deps.settings.proofMode !== 'off' && request.size > 0;
+  // In 'always' mode every new file is challenged first, so that the answer to a request never
+  // tells whether storage holds the content before ownership is proven.
+  if (proving && deps.settings.proofMode === 'always' && !request.proof) {
+    return { status: 'challenge', challenge: await issueChallenge(deps, userId, request.contentId, request.size) };
+  }
+  // A miss needs no proof: the bytes will be uploaded and verified.
   if (!content) return reserve(deps, file, existing, quota, request.blockDigests);
 
   switch (content.state) {
     case 'READY': {
+      if (proving && content.objectKey) {
+        if (!request.proof) {
+          return { status: 'challenge', challenge: await issueChallenge(deps, userId, content.contentId, content.size) };
+        }
+        if (!proven.has(content.contentId)) {
+          await verifyProof(deps, userId, { ...content, objectKey: content.objectKey }, request.proof);
+          proven.add(content.contentId);
+        }
+      }
       const linked: FileRecord = { ...file, state: 'COMPLETE' };
       await deps.catalog.linkFile({
         file: linked,
@@ -141,6 +167,12 @@ async function decide(deps: Deps, userId: string, request: UploadRequest): Promi
       };
     }
     case 'PENDING':
+      // Joining an upload in progress would hand over the file without any proof: a caller
+      // that must prove ownership waits for the content to be READY (or for the upload to be
+      // abandoned, and then uploads the bytes itself).
+      if (proving && content.attempt && content.attempt.leaseUntil > deps.now()) {
+        return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
+      }
       await deps.catalog.linkFile({ file, previous: existing, content: { op: 'reference', requireState: 'PENDING' }, quota });
       return continueFile(deps, file, content, request.blockDigests);
     case 'DELETING':

@@ -4,8 +4,8 @@ import { json, route } from './http.ts';
 import { deps } from './runtime.ts';
 import { createUploadBody } from './schemas.ts';
 
-/** 200 when the file is complete; 202 when bytes are still to come (upload, or wait for another's). */
-export const statusCodeOf = (view: UploadView): number => (view.status === 'upload' || view.status === 'pending' ? 202 : 200);
+/** 200 when the upload ended (complete or failed); 202 while the client still has something to do. */
+export const statusCodeOf = (view: UploadView): number => (view.status === 'complete' || view.status === 'failed' ? 200 : 202);
 
 export const handler = route({ body: createUploadBody }, async ({ userId, body }) => {
   const view = await requestUpload(deps, userId, body);

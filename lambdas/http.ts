@@ -18,6 +18,7 @@ export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const STATUS: Record<ErrorKind, number> = {
   invalid: 400,
   unauthenticated: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   too_large: 413,

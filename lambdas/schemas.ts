@@ -41,6 +41,7 @@ export const createUploadBody = z.strictObject({
   size: z.number().int().min(0).max(MAX_OBJECT_SIZE),
   contentId: sha256Hex,
   blockDigests: z.array(sha256Hex).max(DEFAULTS.maxPartsPerBatch).default([]),
+  proof: z.strictObject({ token: z.string().min(1).max(2048), sha256: sha256Hex }).optional(),
 });
 
 export const uploadPath = z.strictObject({ uploadId: z.string().min(1).max(2000) });

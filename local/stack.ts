@@ -5,7 +5,8 @@
  * object-created handler as S3 records. `npm start` and the integration tests both run on it.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +19,7 @@ import {
   CONTENTS_TABLE,
   FILES_TABLE,
   OBJECT_CREATED,
+  PROOF_SECRET,
   ROUTES,
   SWEEPER,
   TABLES,
@@ -59,6 +61,8 @@ export interface LocalStackInfo {
   readonly tables: { readonly contents: string; readonly files: string };
   readonly issuer: string;
   readonly audience: string;
+  /** Where the key that signs proof-of-ownership challenges is kept (never the key itself). */
+  readonly proofSecretFile: string;
 }
 
 /**
@@ -66,7 +70,7 @@ export interface LocalStackInfo {
  * from the shared definitions, endpoints through the SDK's standard AWS_ENDPOINT_URL_* variables.
  */
 export function handlerEnvironment(
-  info: Pick<LocalStackInfo, 'region' | 's3Endpoint' | 'dynamodbEndpoint'>,
+  info: Pick<LocalStackInfo, 'region' | 's3Endpoint' | 'dynamodbEndpoint' | 'proofSecretFile'>,
 ): Record<string, string> {
   return {
     AWS_REGION: info.region,
@@ -75,6 +79,7 @@ export function handlerEnvironment(
     AWS_ENDPOINT_URL_S3: info.s3Endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: info.dynamodbEndpoint,
     HASHDROP_S3_FORCE_PATH_STYLE: 'true',
+    [PROOF_SECRET.fileEnvVar]: info.proofSecretFile,
     [BUCKET.envVar]: BUCKET.localName,
     ...Object.fromEntries(TABLES.map((table) => [table.envVar, table.localName])),
   };
@@ -89,6 +94,12 @@ export interface LocalStack {
   /** Runs the sweeper handler now (the timer runs it too). */
   sweep(): Promise<SweepReport>;
   stop(): Promise<void>;
+}
+
+/** The local stack's challenge-signing key: made once, kept with its data, readable by its owner only. */
+function ensureProofSecret(path: string): string {
+  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return path;
 }
 
 async function freePort(preferred: number | undefined): Promise<number> {
@@ -238,7 +249,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     throw error;
   }
 
-  Object.assign(process.env, handlerEnvironment({ region: REGION, s3Endpoint, dynamodbEndpoint }), options.env);
+  const proofSecretFile = ensureProofSecret(join(dataDir, 'proof-secret'));
+  Object.assign(process.env, handlerEnvironment({ region: REGION, s3Endpoint, dynamodbEndpoint, proofSecretFile }), options.env);
 
   const routes: BoundRoute[] = await Promise.all(
     ROUTES.map(async (definition) => ({ definition, handler: await importHandler<HttpHandler>(definition.entry) })),
@@ -271,6 +283,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tables: { contents: CONTENTS_TABLE.localName, files: FILES_TABLE.localName },
       issuer: LOCAL_ISSUER,
       audience: LOCAL_AUDIENCE,
+      proofSecretFile,
     },
     signingKey,
     mintToken: (userId, ttlSeconds) => mintToken(signingKey, userId, ttlSeconds ? { ttlSeconds } : {}),

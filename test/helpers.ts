@@ -9,7 +9,7 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-d
 import { inject } from 'vitest';
 import { createDeps } from '#adapters/deps';
 import { HashdropClient } from '#client/api';
-import { USAGE_ITEM_NAME } from '#core/definitions';
+import { RESERVED_NAME_PREFIX } from '#core/definitions';
 import type { ContentRecord, Deps, FileRecord, Usage } from '#core/ports';
 import { mintToken } from '#local/auth';
 import { handlerEnvironment, LOCAL_CREDENTIALS } from '#local/stack';
@@ -84,7 +84,7 @@ export async function filesOf(userId: string): Promise<FileRecord[]> {
       ConsistentRead: true,
     }),
   );
-  return (Items as FileRecord[]).filter((item) => item.name !== USAGE_ITEM_NAME);
+  return (Items as FileRecord[]).filter((item) => !String(item.name).startsWith(RESERVED_NAME_PREFIX));
 }
 
 /** Raw HTTP against the API, for inputs the typed client would never send. */

@@ -152,7 +152,8 @@ describe('HashdropStack', () => {
     const createUpload = actionsOf(statementsOf(template, 'CreateUpload'));
     expect(createUpload).toEqual(expect.arrayContaining(['s3:PutObject', 's3:AbortMultipartUpload']));
     expect(createUpload).not.toContain('s3:DeleteObject');
-    expect(createUpload).not.toContain('s3:GetObject');
+    // GetObject: a proof of ownership is checked with range reads of the stored object.
+    expect(createUpload).toContain('s3:GetObject');
 
     const listFiles = actionsOf(statementsOf(template, 'ListFiles'));
     expect(listFiles.some((action) => action.startsWith('s3:'))).toBe(false);

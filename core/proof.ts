@@ -1,0 +1,122 @@
+/**
+ * Proof of ownership (DESIGN §4). Knowing a content's hash and size must not be enough to get
+ * the file (the "hash as credential" attack on client-side deduplication). Before a hit is
+ * linked, the server asks for the SHA-256 of a few byte ranges of the content, chosen from a
+ * server secret so that they cannot be predicted, and checks the answer against the stored object.
+ *
+ * A challenge is stateless until answered: a token carries user, content, size, a nonce and an
+ * expiry under an HMAC, and the ranges are derived from the same secret. An answered challenge
+ * is recorded so that it cannot be replayed.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { BusyError, DomainError } from './errors.ts';
+import type { ByteRange, Deps } from './ports.ts';
+
+/** Ranges per challenge and their length: 256 KiB to read, out of any part of the file. */
+const RANGE_COUNT = 4;
+const RANGE_LENGTH = 64 * 1024;
+
+export interface Challenge {
+  readonly token: string;
+  /** The client answers with the hex SHA-256 of these ranges' bytes, concatenated in order. */
+  readonly ranges: ByteRange[];
+  readonly expiresAt: string;
+}
+
+export interface Proof {
+  readonly token: string;
+  readonly sha256: string;
+}
+
+interface ChallengeClaims {
+  readonly v: 1;
+  readonly user: string;
+  readonly contentId: string;
+  readonly size: number;
+  readonly nonce: string;
+  /** Epoch ms. */
+  readonly expires: number;
+}
+
+export class ProofError extends DomainError {
+  constructor(code: string, message: string) {
+    super('forbidden', code, message);
+    this.name = 'ProofError';
+  }
+}
+
+const mac = (secret: Uint8Array, label: string, body: string): Buffer =>
+  createHmac('sha256', secret).update(`${label}:${body}`).digest();
+
+/** Ranges spread over the content, unpredictable without the secret. */
+function rangesFor(secret: Uint8Array, body: string, size: number): ByteRange[] {
+  if (size === 0) return [];
+  const length = Math.min(RANGE_LENGTH, size);
+  const seed = mac(secret, 'ranges', body);
+  return Array.from({ length: RANGE_COUNT }, (_, index) => ({
+    start: seed.readUIntBE(index * 6, 6) % (size - length + 1),
+    length,
+  }));
+}
+
+export async function issueChallenge(deps: Deps, userId: string, contentId: string, size: number): Promise<Challenge> {
+  const secret = await deps.proofSecret();
+  const claims: ChallengeClaims = {
+    v: 1,
+    user: userId,
+    contentId,
+    size,
+    nonce: randomBytes(16).toString('hex'),
+    expires: deps.now() + deps.settings.proofTtlSeconds * 1000,
+  };
+  const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  return {
+    token: `${body}.${mac(secret, 'token', body).toString('base64url')}`,
+    ranges: rangesFor(secret, body, size),
+    expiresAt: new Date(claims.expires).toISOString(),
+  };
+}
+
+function readClaims(secret: Uint8Array, token: string): { claims: ChallengeClaims; body: string } {
+  const [body = '', signature = '', ...rest] = token.split('.');
+  const expected = mac(secret, 'token', body);
+  const given = Buffer.from(signature, 'base64url');
+  if (rest.length > 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new ProofError('invalid_challenge', 'the challenge token is not one this server issued');
+  }
+  return { claims: JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as ChallengeClaims, body };
+}
+
+/**
+ * Checks a proof for (user, content, size) against the stored object and consumes its
+ * challenge. Throws ProofError unless the caller demonstrably holds the bytes.
+ */
+export async function verifyProof(
+  deps: Deps,
+  userId: string,
+  content: { readonly contentId: string; readonly size: number; readonly objectKey: string },
+  proof: Proof,
+): Promise<void> {
+  const secret = await deps.proofSecret();
+  const { claims, body } = readClaims(secret, proof.token);
+  if (claims.user !== userId || claims.contentId !== content.contentId || claims.size !== content.size) {
+    throw new ProofError('challenge_mismatch', 'the challenge was issued for another request');
+  }
+  if (claims.expires < deps.now()) throw new ProofError('challenge_expired', 'the challenge expired; ask again');
+
+  const hash = createHash('sha256');
+  for (const range of rangesFor(secret, body, content.size)) {
+    const bytes = await deps.blobs.read(content.objectKey, range);
+    // Only the sweeper removes a READY content's object: it is being deleted. Retryable.
+    if (!bytes) throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
+    for await (const chunk of bytes) hash.update(chunk);
+  }
+  const expected = hash.digest();
+  const given = Buffer.from(proof.sha256, 'hex');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new ProofError('proof_failed', 'the answer does not match the content');
+  }
+  if (!(await deps.catalog.consumeChallenge(userId, claims.nonce, claims.expires))) {
+    throw new ProofError('challenge_used', 'this challenge was answered already; ask again');
+  }
+}
