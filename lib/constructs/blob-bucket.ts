@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { BUCKET } from '#core/definitions';
 
@@ -8,6 +8,8 @@ export interface BlobBucketProps {
   readonly allowedOrigins?: string[];
   /** Days after which S3 aborts an unfinished multipart upload: the backstop to the sweeper. @default 2 */
   readonly abortIncompleteUploadsAfterDays?: number;
+  /** Where S3 writes the bucket's server access logs. */
+  readonly accessLogs?: IBucket;
 }
 
 /**
@@ -22,6 +24,7 @@ export class BlobBucket extends Bucket {
       encryption: BucketEncryption.S3_MANAGED,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
+      ...(props.accessLogs ? { serverAccessLogsBucket: props.accessLogs, serverAccessLogsPrefix: 'blobs-access/' } : {}),
       lifecycleRules: [
         {
           id: 'abort-incomplete-multipart-uploads',

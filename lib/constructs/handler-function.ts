@@ -18,7 +18,7 @@ export interface HandlerFunctionProps {
 }
 
 /**
- * Every hashdrop function is fixed the same way here: Node.js 22 on ARM64, bundled and minified
+ * Every hashdrop function is fixed the same way here: Node.js 24 on ARM64, bundled and minified
  * by the local esbuild (no Docker), ESM with source maps, its own log group with a retention.
  */
 export class HandlerFunction extends NodejsFunction {
@@ -28,7 +28,7 @@ export class HandlerFunction extends NodejsFunction {
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.seconds(10),
@@ -36,7 +36,7 @@ export class HandlerFunction extends NodejsFunction {
       logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
+        target: 'node24',
         minify: true,
         sourceMap: true,
         // The SDK is bundled, not taken from the runtime, so the presigner behaves as tested.

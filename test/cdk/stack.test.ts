@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { BUCKET, ROUTES, SWEEPER } from '#core/definitions';
+import { BUCKET, PROOF_SECRET, ROUTES, SWEEPER } from '#core/definitions';
 import { HashdropStack, type HashdropStackProps } from '../../lib/hashdrop-stack.ts';
 
 function synth(props: HashdropStackProps = {}): Template {
@@ -124,6 +124,38 @@ describe('HashdropStack', () => {
     });
   });
 
+  it('keeps the proof-of-ownership key out of the template and the environment', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
+    });
+    const functions = template.findResources('AWS::Lambda::Function');
+    const variables = Object.entries(functions).map(([id, fn]) => ({
+      id,
+      vars: ((fn.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment?.Variables ?? {}) as Record<
+        string,
+        unknown
+      >,
+    }));
+    const withKey = variables.filter(({ vars }) => PROOF_SECRET.arnEnvVar in vars);
+    expect(withKey.map(({ id }) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(['CreateUpload']);
+    // Only a reference to the secret (its ARN), never a value.
+    expect(withKey[0]?.vars[PROOF_SECRET.arnEnvVar]).toEqual({ Ref: expect.stringMatching(/^ProofSecret/) });
+    const createUpload = actionsOf(statementsOf(template, 'CreateUpload'));
+    expect(createUpload).toContain('secretsmanager:GetSecretValue');
+    for (const id of FUNCTION_IDS.filter((fn) => fn !== 'CreateUpload')) {
+      expect(actionsOf(statementsOf(template, id)), id).not.toContain('secretsmanager:GetSecretValue');
+    }
+  });
+
+  it('logs API access and the bucket’s object access', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: Match.objectLike({ DestinationBucketName: Match.anyValue() }),
+    });
+  });
+
   it('runs the sweeper on a schedule, with the rights to end uploads and delete objects', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 hour)', // DEFAULTS.sweepIntervalSeconds
@@ -136,13 +168,13 @@ describe('HashdropStack', () => {
     );
   });
 
-  it('runs every function on Node.js 22, ARM64, with the table and bucket names', () => {
+  it('runs every function on Node.js 24, ARM64, with the table and bucket names', () => {
     for (const id of FUNCTION_IDS) {
       const functions = template.findResources('AWS::Lambda::Function', {
-        Properties: { Runtime: 'nodejs22.x', Architectures: ['arm64'] },
+        Properties: { Runtime: 'nodejs24.x', Architectures: ['arm64'] },
       });
       const fn = Object.entries(functions).find(([logicalId]) => logicalId.startsWith(id))?.[1];
-      if (!fn) throw new Error(`no function ${id} on nodejs22.x/arm64`);
+      if (!fn) throw new Error(`no function ${id} on nodejs24.x/arm64`);
       const variables = (fn.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
       expect(Object.keys(variables)).toEqual(expect.arrayContaining(['CONTENTS_TABLE', 'FILES_TABLE', 'BUCKET_NAME']));
     }
