@@ -77,7 +77,7 @@ export class HashdropClient {
   }
 
   async requestUpload(request: UploadRequest): Promise<UploadView> {
-    return (await this.call<UploadView>('POST', '/v1/uploads', request)).data;
+    return (await this.call<UploadView>('POST', '/v1/uploads', { ...request, name: request.name.normalize('NFC') })).data;
   }
 
   async signParts(uploadId: string, parts: readonly PartDigest[]): Promise<UploadView> {
@@ -106,7 +106,7 @@ export class HashdropClient {
 
   /** Renames a file; refuses (`file_exists`) to replace another unless `overwrite`. */
   async renameFile(name: string, to: string, options: { overwrite?: boolean } = {}): Promise<FileView> {
-    const body = { name: to, ...(options.overwrite ? { overwrite: true } : {}) };
+    const body = { name: to.normalize('NFC'), ...(options.overwrite ? { overwrite: true } : {}) };
     return (await this.call<{ file: FileView }>('PATCH', `/v1/files/${encodeFileName(name)}`, body)).data.file;
   }
 
@@ -119,7 +119,10 @@ export class HashdropClient {
   }
 }
 
-/** Each segment encoded, the slashes kept: `{name+}` is a greedy path parameter. */
+/**
+ * Each segment encoded, the slashes kept: `{name+}` is a greedy path parameter. Names go out in
+ * NFC, as the server requires (macOS file systems hand out decomposed names).
+ */
 export function encodeFileName(name: string): string {
-  return name.split('/').map(encodeURIComponent).join('/');
+  return name.normalize('NFC').split('/').map(encodeURIComponent).join('/');
 }

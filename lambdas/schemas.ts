@@ -12,16 +12,16 @@ export const MAX_NAME_BYTES = 1024;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
- * A file name: NFC-normalised (so that visually identical names are one file), 1–1,024 UTF-8
- * bytes, no control characters, `/`-separated segments none of which is empty, `.` or `..`.
+ * A file name: in Unicode NFC (a decomposed twin would look identical yet be another file; the
+ * SDK normalises before sending), 1–1,024 UTF-8 bytes, no control characters, `/`-separated
+ * segments none of which is empty, `.` or `..`.
  */
-export const fileName = z
-  .string()
-  .transform((name) => name.normalize('NFC'))
-  .superRefine((name, ctx) => {
-    const problem =
-      name.length === 0
-        ? 'must not be empty'
+export const fileName = z.string().superRefine((name, ctx) => {
+  const problem =
+    name.length === 0
+      ? 'must not be empty'
+      : name !== name.normalize('NFC')
+        ? 'must be in Unicode NFC (normalise it first)'
         : Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES
           ? `must be at most ${MAX_NAME_BYTES} bytes in UTF-8`
           : CONTROL.test(name)
@@ -29,8 +29,8 @@ export const fileName = z
             : name.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')
               ? 'must not start or end with "/", nor hold empty, "." or ".." segments'
               : undefined;
-    if (problem) ctx.addIssue({ code: 'custom', message: `name ${problem}` });
-  });
+  if (problem) ctx.addIssue({ code: 'custom', message: `name ${problem}` });
+});
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
 const sha256Base64 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be a base64 SHA-256');

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 
 export const LOCAL_ISSUER = 'https://hashdrop.local/issuer';
 export const LOCAL_AUDIENCE = 'hashdrop';
@@ -49,9 +49,17 @@ export async function mintToken(
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<JWTPayload | undefined>;
 
-/** Returns the verified claims of a `Bearer` token, or undefined (then the request gets 401). */
+/** The key set the local stack publishes at /.well-known/jwks.json, as an OIDC issuer does. */
+export function publishedKeySet(key: SigningKey): { keys: JWK[] } {
+  return { keys: [key.publicJwk] };
+}
+
+/**
+ * Returns the verified claims of a `Bearer` token, or undefined (then the request gets 401).
+ * Keys are looked up by `kid` in the published key set, as API Gateway's JWT authorizer does.
+ */
 export async function createVerifier(key: SigningKey): Promise<TokenVerifier> {
-  const publicKey = await importJWK(key.publicJwk, ALG);
+  const publicKey = createLocalJWKSet(publishedKeySet(key));
   return async (authorization) => {
     const token = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(authorization ?? '')?.[1];
     if (!token) return undefined;

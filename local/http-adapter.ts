@@ -147,11 +147,14 @@ function decodePathParameters(names: readonly string[], values: readonly string[
   return decoded;
 }
 
-export function createApiServer(routes: readonly BoundRoute[], verify: TokenVerifier): Server {
+export function createApiServer(routes: readonly BoundRoute[], verify: TokenVerifier, keySet: { keys: unknown[] }): Server {
   const compiled = routes.map(compile);
   return createServer(async (request, response) => {
     try {
       const url = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
+      if (request.method === 'GET' && url.pathname === '/.well-known/jwks.json') {
+        return send(response, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(keySet) });
+      }
       let match: { route: CompiledRoute; values: string[] } | undefined;
       for (const route of compiled) {
         if (route.definition.method !== request.method) continue;

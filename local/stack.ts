@@ -26,7 +26,15 @@ import {
   type TableDefinition,
 } from '#core/definitions';
 import type { SweepReport } from '#core/sweeper';
-import { createVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateSigningKey, mintToken, type SigningKey } from './auth.ts';
+import {
+  createVerifier,
+  LOCAL_AUDIENCE,
+  LOCAL_ISSUER,
+  loadOrCreateSigningKey,
+  mintToken,
+  publishedKeySet,
+  type SigningKey,
+} from './auth.ts';
 import { type BoundRoute, createApiServer, type HttpHandler, lambdaContext } from './http-adapter.ts';
 import { addMultipartExtensions } from './s3rver-multipart.ts';
 
@@ -270,7 +278,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
 
   const signingKey = await loadOrCreateSigningKey(join(dataDir, 'dev-signing-key.json'));
-  const api = createApiServer(routes, await createVerifier(signingKey));
+  const api = createApiServer(routes, await createVerifier(signingKey), publishedKeySet(signingKey));
   await new Promise<void>((done) => api.listen(apiPort, '127.0.0.1', done));
 
   return {

@@ -1,10 +1,10 @@
 /** Authentication at the edge and per-user isolation. */
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, type JSONWebKeySet, jwtVerify, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { encodeFileName } from '#client/api';
 import { putFile } from '#client/upload';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, mintToken } from '#local/auth';
-import { clientFor, newUser, randomFile, rawRequest, stack } from '../helpers.ts';
+import { clientFor, fileItem, newUser, randomFile, rawRequest, stack } from '../helpers.ts';
 
 async function forgedToken(claims: { sub: string; iss?: string; aud?: string; exp?: number }): Promise<string> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -39,6 +39,22 @@ describe('authentication', () => {
   });
 });
 
+describe('the local issuer', () => {
+  it('publishes its JWKS, against which its tokens verify by the authorizer’s rules', async () => {
+    const response = await fetch(`${stack.endpoint}/.well-known/jwks.json`);
+    expect(response.status).toBe(200);
+    const keySet = (await response.json()) as { keys: { kid?: string; d?: string }[] };
+    expect(keySet.keys).toHaveLength(1);
+    expect(keySet.keys[0]?.d, 'no private part is published').toBeUndefined();
+    const user = newUser();
+    const { payload } = await jwtVerify(await mintToken(stack.signingKey, user), createLocalJWKSet(keySet as JSONWebKeySet), {
+      issuer: LOCAL_ISSUER,
+      audience: LOCAL_AUDIENCE,
+    });
+    expect(payload.sub).toBe(user);
+  });
+});
+
 describe('isolation', () => {
   it('user B can neither see nor fetch user A’s files or uploads', async () => {
     const alice = newUser('alice');
@@ -52,9 +68,24 @@ describe('isolation', () => {
     expect(status).toMatchObject({ status: 404, body: { error: { code: 'upload_not_found' } } });
     expect((await clientFor(bob).listFiles()).files).toEqual([]);
 
-    // Alice herself gets the file and a presigned URL scoped to its one object.
+    // Bob can neither rename nor delete it, and his upload under the same name is his own file.
+    const rename = await rawRequest('PATCH', `/v1/files/${encodeFileName('private/diary.txt')}`, {
+      userId: bob,
+      body: JSON.stringify({ name: 'mine.txt' }),
+    });
+    expect(rename).toMatchObject({ status: 404, body: { error: { code: 'file_not_found' } } });
+    const remove = await rawRequest('DELETE', `/v1/files/${encodeFileName('private/diary.txt')}`, { userId: bob });
+    expect(remove).toMatchObject({ status: 404, body: { error: { code: 'file_not_found' } } });
+    await putFile(clientFor(bob), randomFile(99).path, { name: 'private/diary.txt' });
+    expect(await fileItem(alice, 'private/diary.txt')).toMatchObject({ contentId: put.contentId, state: 'COMPLETE' });
+
+    // Alice herself gets the file and a presigned URL scoped to its one object, one method and minutes.
     const own = await clientFor(alice).getFile('private/diary.txt');
     expect(own.file.contentId).toBe(put.contentId);
-    expect(new URL(own.download.url).pathname).toContain(`/blobs/${put.contentId}/`);
+    const url = new URL(own.download.url);
+    expect(url.pathname).toContain(`/blobs/${put.contentId}/`);
+    expect(Number(url.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(300);
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('host');
+    expect(own.download.method).toBe('GET');
   });
 });

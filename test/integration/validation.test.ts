@@ -1,54 +1,157 @@
 /** Bad input gets a 4xx with a stable error code, and nothing is written anywhere. */
 import { describe, expect, it } from 'vitest';
+import { putFile } from '#client/upload';
 import { hashBuffer } from '#core/tree-hash';
-import { contentItem, filesOf, newUser, objectKeys, rawRequest } from '../helpers.ts';
+import { clientFor, contentItem, filesOf, newUser, objectKeys, randomFile, rawRequest, usageItem } from '../helpers.ts';
 
 const id = hashBuffer(Buffer.from('validation')).contentId;
 const digest = 'ab'.repeat(32);
 const ok = { name: 'ok.txt', size: 10, contentId: id };
 const body = (value: unknown) => JSON.stringify(value);
 
-const cases: [label: string, payload: string, status: number, code: string][] = [
+type Case = [label: string, payload: string, status: number, code: string];
+
+const uploadCases: Case[] = [
   ['malformed JSON', '{"name":', 400, 'invalid_json'],
   ['a JSON array', '[]', 400, 'invalid_body'],
   ['a JSON string', '"upload"', 400, 'invalid_body'],
+  ['JSON null', 'null', 400, 'invalid_body'],
+  ['a JSON number', '42', 400, 'invalid_body'],
   ['an unknown field', body({ ...ok, userId: 'someone-else' }), 400, 'unknown_field'],
   ['no name', body({ size: 10, contentId: id }), 400, 'invalid_name'],
   ['an empty name', body({ ...ok, name: '' }), 400, 'invalid_name'],
   ['a NUL in the name', body({ ...ok, name: 'a\u0000b' }), 400, 'invalid_name'],
   ['a control character', body({ ...ok, name: 'a\u001bb' }), 400, 'invalid_name'],
+  ['a DEL character', body({ ...ok, name: 'a\u007fb' }), 400, 'invalid_name'],
+  ['a C1 control character', body({ ...ok, name: 'a\u0085b' }), 400, 'invalid_name'],
+  ['a newline', body({ ...ok, name: 'a\nb' }), 400, 'invalid_name'],
   ['a ".." segment', body({ ...ok, name: '../etc/passwd' }), 400, 'invalid_name'],
+  ['a ".." segment inside', body({ ...ok, name: 'a/../b' }), 400, 'invalid_name'],
+  ['a "." segment', body({ ...ok, name: 'a/./b' }), 400, 'invalid_name'],
   ['a leading slash', body({ ...ok, name: '/abs' }), 400, 'invalid_name'],
+  ['a trailing slash', body({ ...ok, name: 'dir/' }), 400, 'invalid_name'],
+  ['an empty segment', body({ ...ok, name: 'a//b' }), 400, 'invalid_name'],
   ['a name over 1,024 UTF-8 bytes', body({ ...ok, name: '€'.repeat(342) }), 400, 'invalid_name'],
+  ['a non-NFC name (it would collide with its NFC twin)', body({ ...ok, name: 'cafe\u0301.txt' }), 400, 'invalid_name'],
   ['a number as name', body({ ...ok, name: 5 }), 400, 'invalid_name'],
+  ['null as name', body({ ...ok, name: null }), 400, 'invalid_name'],
   ['a negative size', body({ ...ok, size: -1 }), 400, 'invalid_size'],
   ['a fractional size', body({ ...ok, size: 1.5 }), 400, 'invalid_size'],
   ['a size as a string', body({ ...ok, size: '10' }), 400, 'invalid_size'],
+  ['an infinite size', `{"name":"x","size":1e400,"contentId":"${id}"}`, 400, 'invalid_size'],
+  ['no size', body({ name: 'x', contentId: id }), 400, 'invalid_size'],
   ['a size above S3’s largest object', body({ ...ok, size: 53_687_091_200_001 }), 400, 'invalid_size'],
   ['an uppercase id', body({ ...ok, contentId: id.toUpperCase() }), 400, 'invalid_content_id'],
   ['a short id', body({ ...ok, contentId: id.slice(1) }), 400, 'invalid_content_id'],
+  ['a long id', body({ ...ok, contentId: `${id}0` }), 400, 'invalid_content_id'],
+  ['an id that is not hex', body({ ...ok, contentId: 'g'.repeat(64) }), 400, 'invalid_content_id'],
   ['no id', body({ name: 'x', size: 1 }), 400, 'invalid_content_id'],
+  ['digests that are not a list', body({ ...ok, blockDigests: digest }), 400, 'invalid_block_digests'],
   ['a digest that is not hex', body({ ...ok, blockDigests: ['zz'.repeat(32)] }), 400, 'invalid_block_digests'],
   ['101 digests', body({ ...ok, blockDigests: Array(101).fill(digest) }), 400, 'invalid_block_digests'],
   ['more digests than blocks', body({ ...ok, blockDigests: [digest, digest] }), 400, 'too_many_block_digests'],
   ['digests that do not hash to the id', body({ ...ok, blockDigests: [digest] }), 400, 'block_digests_mismatch'],
+  ['a proof without its token', body({ ...ok, proof: { sha256: digest } }), 400, 'invalid_proof'],
+  ['a proof whose answer is not hex', body({ ...ok, proof: { token: 'x.y', sha256: 'nope' } }), 400, 'invalid_proof'],
+  ['a proof with an unknown field', body({ ...ok, proof: { token: 'x.y', sha256: digest, ranges: [] } }), 400, 'unknown_field'],
   ['a body over 2 MiB', body({ ...ok, name: 'x'.repeat(3 * 1024 * 1024) }), 413, 'body_too_large'],
 ];
 
-describe('POST /v1/uploads refuses bad input and writes nothing', () => {
-  it.each(cases)('%s', async (_label, payload, status, code) => {
+const fakeUpload = '/v1/uploads/YQ.00000000000000000000000000000000';
+const part = (partNumber: unknown, sha256: unknown = digest) => ({ partNumber, sha256 });
+const otherCases: [label: string, method: string, path: string, payload: string | undefined, code: string][] = [
+  ['parts: an empty list', 'POST', `${fakeUpload}/parts`, body({ parts: [] }), 'invalid_parts'],
+  ['parts: part number 0', 'POST', `${fakeUpload}/parts`, body({ parts: [part(0)] }), 'invalid_parts'],
+  ['parts: part number 10,001', 'POST', `${fakeUpload}/parts`, body({ parts: [part(10_001)] }), 'invalid_parts'],
+  ['parts: a fractional part number', 'POST', `${fakeUpload}/parts`, body({ parts: [part(1.5)] }), 'invalid_parts'],
+  ['parts: a digest that is not hex', 'POST', `${fakeUpload}/parts`, body({ parts: [part(1, 'xyz')] }), 'invalid_parts'],
+  ['parts: 101 parts', 'POST', `${fakeUpload}/parts`, body({ parts: Array(101).fill(part(1)) }), 'invalid_parts'],
+  ['parts: no list', 'POST', `${fakeUpload}/parts`, body({}), 'invalid_parts'],
+  [
+    'complete: an empty ETag',
+    'POST',
+    `${fakeUpload}/complete`,
+    body({ parts: [{ partNumber: 1, etag: '', sha256: `${'A'.repeat(43)}=` }] }),
+    'invalid_parts',
+  ],
+  [
+    'complete: a checksum that is not base64',
+    'POST',
+    `${fakeUpload}/complete`,
+    body({ parts: [{ partNumber: 1, etag: 'e', sha256: 'nope' }] }),
+    'invalid_parts',
+  ],
+  ['complete: parts that are not a list', 'POST', `${fakeUpload}/complete`, body({ parts: 'all' }), 'invalid_parts'],
+  ['complete: an unknown field', 'POST', `${fakeUpload}/complete`, body({ parts: [], force: true }), 'unknown_field'],
+  ['list: a limit of 0', 'GET', '/v1/files?limit=0', undefined, 'invalid_limit'],
+  ['list: a limit of 1,001', 'GET', '/v1/files?limit=1001', undefined, 'invalid_limit'],
+  ['list: a limit that is not a number', 'GET', '/v1/files?limit=abc', undefined, 'invalid_limit'],
+  ['list: an unknown parameter', 'GET', '/v1/files?owner=victim', undefined, 'unknown_field'],
+  ['list: a prefix with a control character', 'GET', '/v1/files?prefix=%01', undefined, 'invalid_prefix'],
+  [
+    'list: a forged cursor',
+    'GET',
+    `/v1/files?cursor=${Buffer.from(JSON.stringify({ userId: 'victim', name: 'a' })).toString('base64url')}`,
+    undefined,
+    'invalid_cursor',
+  ],
+  ['rename: no new name', 'PATCH', '/v1/files/a.txt', body({}), 'invalid_name'],
+  ['rename: a new name with ".."', 'PATCH', '/v1/files/a.txt', body({ name: '../b' }), 'invalid_name'],
+  [
+    'rename: overwrite that is not a boolean',
+    'PATCH',
+    '/v1/files/a.txt',
+    body({ name: 'b', overwrite: 'yes' }),
+    'invalid_overwrite',
+  ],
+  ['rename: an unknown field', 'PATCH', '/v1/files/a.txt', body({ name: 'b', owner: 'x' }), 'unknown_field'],
+  ['rename: malformed JSON', 'PATCH', '/v1/files/a.txt', '{', 'invalid_json'],
+  ['path: a NUL in the name', 'GET', '/v1/files/a%00b', undefined, 'invalid_name'],
+  ['path: an empty segment', 'DELETE', '/v1/files/a%2F%2Fb', undefined, 'invalid_name'],
+  ['path: a ".." segment', 'GET', '/v1/files/x/%2E%2E%2Fb', undefined, 'invalid_name'],
+  ['path: a non-NFC name', 'DELETE', '/v1/files/cafe%CC%81', undefined, 'invalid_name'],
+];
+
+describe('bad input is refused with a stable code, and nothing is written', () => {
+  it('covers at least 50 cases', () => {
+    expect(uploadCases.length + otherCases.length).toBeGreaterThanOrEqual(50);
+  });
+
+  it.each(uploadCases)('POST /v1/uploads: %s', async (_label, payload, status, code) => {
     const user = newUser('bad');
     const response = await rawRequest('POST', '/v1/uploads', { userId: user, body: payload });
     expect(response.status).toBe(status);
     expect(response.body.error?.code).toBe(code);
     expect(response.body.error?.message).toEqual(expect.any(String));
-    expect(await filesOf(user)).toEqual([]);
-    expect(await contentItem(id)).toBeUndefined();
-    expect(await objectKeys(`blobs/${id}/`)).toEqual([]);
+    await expectNothingWritten(user);
+  });
+
+  it.each(otherCases)('%s', async (_label, method, path, payload, code) => {
+    const user = newUser('bad');
+    const response = await rawRequest(method, path, { userId: user, ...(payload === undefined ? {} : { body: payload }) });
+    expect(response.status).toBe(400);
+    expect(response.body.error?.code).toBe(code);
+    await expectNothingWritten(user);
   });
 });
 
+async function expectNothingWritten(user: string): Promise<void> {
+  expect(await filesOf(user)).toEqual([]);
+  expect(await usageItem(user)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+  expect(await contentItem(id)).toBeUndefined();
+  expect(await objectKeys(`blobs/${id}/`)).toEqual([]);
+}
 describe('other routes refuse bad input', () => {
+  it('the SDK sends names in NFC, so a decomposed name (as macOS gives) is one file with its composed twin', async () => {
+    const user = newUser();
+    const { path } = randomFile(10);
+    const put = await putFile(clientFor(user), path, { name: 'cafe\u0301.txt' });
+    expect(put.name).toBe('caf\u00e9.txt');
+    await putFile(clientFor(user), path, { name: 'caf\u00e9.txt' });
+    expect((await filesOf(user)).map((file) => file.name)).toEqual(['caf\u00e9.txt']);
+    expect((await clientFor(user).getFile('cafe\u0301.txt')).file.name).toBe('caf\u00e9.txt');
+  });
+
   it('an upload id that is not one of the caller’s: 404 upload_not_found', async () => {
     const user = newUser();
     for (const uploadId of ['nonsense', 'YQ.00000000000000000000000000000000']) {
@@ -68,22 +171,7 @@ describe('other routes refuse bad input', () => {
     expect(response).toMatchObject({ status: 400, body: { error: { code: 'invalid_parts' } } });
   });
 
-  it('a listing with a bad limit or a forged cursor: 400', async () => {
-    const user = newUser();
-    expect((await rawRequest('GET', '/v1/files?limit=0', { userId: user })).body.error?.code).toBe('invalid_limit');
-    expect((await rawRequest('GET', '/v1/files?limit=abc', { userId: user })).body.error?.code).toBe('invalid_limit');
-    const forged = Buffer.from(JSON.stringify({ userId: 'victim', name: 'a' })).toString('base64url');
-    expect((await rawRequest('GET', `/v1/files?cursor=${forged}`, { userId: user })).body.error?.code).toBe('invalid_cursor');
-  });
-
   it('a path with a malformed escape: 400 before any handler', async () => {
     expect((await rawRequest('GET', '/v1/files/a%zz', { userId: newUser() })).status).toBe(400);
-  });
-
-  it('a file path that decodes to a bad name: 400 invalid_name', async () => {
-    for (const path of ['a%00b', 'a%2F%2Fb', 'x/%2E%2E%2Fb']) {
-      const response = await rawRequest('GET', `/v1/files/${path}`, { userId: newUser() });
-      expect(response).toMatchObject({ status: 400, body: { error: { code: 'invalid_name' } } });
-    }
   });
 });
