@@ -397,7 +397,11 @@ export async function completeUpload(
   const content = await deps.catalog.getContent(file.contentId);
   if (content?.state === 'READY') return settle(deps, file);
   const attempt = content?.attempt;
-  if (!content || !attempt || !sameOwner(attempt.owner, file)) return statusView(file);
+  if (!content || !attempt || !sameOwner(attempt.owner, file)) {
+    // The attempt ended between the two reads (most often: the object-created event has just
+    // verified or rejected these bytes): the file, read again, says how.
+    return statusView((await deps.catalog.getFile(userId, file.name)) ?? file);
+  }
 
   if (attempt.multipartUploadId) {
     checkCompletedParts(parts, blockCount(content.size));

@@ -69,8 +69,9 @@ describe('the HTTP edge', () => {
 });
 
 describe('file names', () => {
-  it('normalises to NFC so that one visible name is one file', () => {
-    expect(fileName.parse('Cafe\u0301.txt')).toBe('Café.txt');
+  it('accepts only NFC, so that one visible name is one file (the SDK normalises)', () => {
+    expect(fileName.parse('Caf\u00e9.txt')).toBe('Café.txt');
+    expect(fileName.safeParse('Cafe\u0301.txt').success).toBe(false);
   });
 
   it.each([

@@ -1,0 +1,64 @@
+/** 6. Cold-start proxy: each function's minified bundle, and the time to import it in a fresh Node. */
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { OBJECT_CREATED, ROUTES, SWEEPER } from '#core/definitions';
+import { handlerEnvironment, type LocalStack } from '#local/stack';
+import { BUNDLING } from '../lib/constructs/bundling.ts';
+import { fmt, quantile } from './measure.ts';
+import type { Row } from './run.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const IMPORTS = 5;
+const TARGET_BYTES = 500 * 1000;
+
+function importMs(bundle: string, env: Record<string, string>): Promise<number> {
+  const script = `const t = performance.now(); await import(${JSON.stringify(bundle)}); console.log(performance.now() - t);`;
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.on('exit', (code) => (code === 0 ? done(Number(out.trim())) : fail(new Error(`import of ${bundle} failed`))));
+  });
+}
+
+export async function benchColdStart(stack: LocalStack, dir: string) {
+  const functions = [...ROUTES, OBJECT_CREATED, SWEEPER].map(({ id, entry }) => ({ id, entry }));
+  const env = handlerEnvironment(stack.info);
+  const measured = [];
+  for (const { id, entry } of functions) {
+    const outfile = join(dir, 'bundles', `${id}.mjs`);
+    await build({
+      entryPoints: [join(ROOT, entry)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: BUNDLING.target,
+      minify: BUNDLING.minify,
+      mainFields: [...BUNDLING.mainFields],
+      banner: { js: BUNDLING.banner },
+      logLevel: 'error',
+    });
+    const bytes = statSync(outfile).size;
+    const times = [];
+    for (let round = 0; round < IMPORTS; round++) times.push(await importMs(outfile, env));
+    measured.push({ id, bytes, importMs: quantile(times, 0.5) });
+  }
+  const largest = Math.max(...measured.map((fn) => fn.bytes));
+  const rows: Row[] = measured.map((fn, index) => ({
+    benchmark: index === 0 ? `6. bundle, import (median of ${IMPORTS}): ${fn.id}` : `   ${fn.id}`,
+    hashdrop: `${fmt.kb(fn.bytes)}, ${fmt.ms(fn.importMs)}`,
+    limit: '',
+    ratio: fmt.ratio(fn.bytes / TARGET_BYTES),
+    target: '≤ 500 KB',
+    met: fn.bytes <= TARGET_BYTES,
+  }));
+  return { rows, figures: { functions: measured, largestBytes: largest } };
+}

@@ -1,0 +1,93 @@
+/**
+ * `npm run bench`: hashdrop measured against its physical limits, side by side in one run on
+ * one machine, so that a noisy machine moves both sides of each ratio alike. Prints a table and
+ * writes bench/results.json. Benchmarks print; they never fail.
+ *
+ *   BENCH_SCALE=0.25 npm run bench    # smaller files, for a quick look
+ */
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { startLocalStack } from '#local/stack';
+import { benchColdStart } from './cold-start.ts';
+import { benchHashing } from './hashing.ts';
+import { fmt, GiB, MiB, run } from './measure.ts';
+import { benchRace, benchRequestPath } from './requests.ts';
+import { benchMemory, benchUploads } from './uploads.ts';
+
+export interface Row {
+  readonly benchmark: string;
+  readonly hashdrop: string;
+  readonly limit: string;
+  readonly ratio: string;
+  readonly target: string;
+  readonly met?: boolean;
+}
+
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const sizes = { hash: Math.round(GiB * scale), race: 32 * MiB, memory: Math.round(2 * GiB * scale) };
+
+const work = mkdtempSync(join(tmpdir(), 'hashdrop-bench-'));
+console.error(`hashdrop bench: working in ${work} (scale ${scale})`);
+const stack = await startLocalStack({
+  dataDir: join(work, 'stack'),
+  persist: false,
+  env: { HASHDROP_DEFAULT_QUOTA_BYTES: String(1024 * GiB) },
+});
+
+const rows: Row[] = [];
+const figures: Record<string, unknown> = {};
+try {
+  const hashing = await benchHashing(work, sizes.hash);
+  figures.hashing = hashing.figures;
+  rows.push(...hashing.rows);
+
+  const uploads = await benchUploads(stack, work, sizes.hash);
+  figures.uploads = uploads.figures;
+  rows.push(...uploads.rows);
+
+  const requests = await benchRequestPath(stack, work);
+  figures.requestPath = requests.figures;
+  rows.push(...requests.rows);
+
+  const race = await benchRace(stack, work, sizes.race);
+  figures.race = race.figures;
+  rows.push(...race.rows);
+
+  const coldStart = await benchColdStart(stack, work);
+  figures.coldStart = coldStart.figures;
+  rows.push(...coldStart.rows);
+
+  const memory = await benchMemory(stack, work, sizes.memory);
+  figures.memory = memory.figures;
+  rows.push(...memory.rows);
+} finally {
+  await stack.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: availableParallelism(),
+  memoryGiB: Math.round(totalmem() / GiB),
+  node: process.version,
+  openssl: (await run('openssl', ['version'])).stdout.trim(),
+  date: new Date().toISOString(),
+  scale,
+};
+
+const header: Row = { benchmark: 'benchmark', hashdrop: 'hashdrop', limit: 'limit (same run)', ratio: 'ratio', target: 'target' };
+const columns = ['benchmark', 'hashdrop', 'limit', 'ratio', 'target'] as const;
+const widths = columns.map((column) => Math.max(...[header, ...rows].map((row) => row[column].length)));
+const line = (row: Row) =>
+  `| ${columns.map((column, index) => row[column].padEnd(widths[index] ?? 0)).join(' | ')} | ${
+    row === header ? 'met' : row.met === undefined ? '' : row.met ? 'yes' : 'no'
+  }`;
+console.log(`\nhashdrop benchmarks — ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}\n`);
+console.log(line(header));
+console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|-----`);
+for (const row of rows) console.log(line(row));
+
+const out = join(import.meta.dirname, 'results.json');
+writeFileSync(out, `${JSON.stringify({ machine, rows, figures }, null, 2)}\n`);
+console.log(`\nwrote ${out} (${fmt.kb(statSync(out).size)})`);

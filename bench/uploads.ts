@@ -1,0 +1,147 @@
+/**
+ * 2. Instant upload: a hit vs the first upload of the same file.
+ * 3. Upload throughput on a miss (hash excluded) vs raw multipart PUTs of the same bytes.
+ * 7. Peak RSS of the CLI uploading a large file.
+ */
+import { spawn } from 'node:child_process';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { HashdropClient } from '#client/api';
+import { type PutResult, putFile } from '#client/upload';
+import { blockCount, blockRange } from '#core/content-id';
+import { LOCAL_CREDENTIALS, type LocalStack } from '#local/stack';
+import { fmt, MiB, pool, timed, warmPageCache, writeRandomFile } from './measure.ts';
+import type { Row } from './run.ts';
+
+const CONCURRENCY = 4;
+
+export const clientOf = (stack: LocalStack, user: string) =>
+  new HashdropClient({ endpoint: stack.info.endpoint, token: () => stack.mintToken(user) });
+
+/** A put, timed in its phases: hashing ends when the last block is hashed. */
+async function timedPut(stack: LocalStack, user: string, path: string, name: string) {
+  const start = performance.now();
+  let hashedAt = start;
+  const result: PutResult = await putFile(clientOf(stack, user), path, {
+    name,
+    concurrency: CONCURRENCY,
+    onProgress: (event) => {
+      if (event.phase === 'hashing' && event.bytesHashed === event.size) hashedAt = performance.now();
+    },
+  });
+  const end = performance.now();
+  return { result, totalMs: end - start, hashMs: hashedAt - start, afterHashMs: end - hashedAt };
+}
+
+/** The same bytes, in the same parts and with the same concurrency, straight to S3. */
+async function rawMultipartUpload(stack: LocalStack, path: string, size: number): Promise<number> {
+  const s3 = new S3Client({
+    endpoint: stack.info.s3Endpoint,
+    region: stack.info.region,
+    credentials: LOCAL_CREDENTIALS,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  const Bucket = stack.info.bucket;
+  const Key = 'bench/raw-upload';
+  const { ms } = await timed(async () => {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+    const handle = await open(path, 'r');
+    try {
+      const parts = await pool(
+        Array.from({ length: blockCount(size) }, (_, index) => index + 1),
+        CONCURRENCY,
+        async (PartNumber) => {
+          const { start, end } = blockRange(size, PartNumber);
+          const body = Buffer.allocUnsafe(end - start);
+          await handle.read(body, 0, body.length, start);
+          const { ETag } = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: body }));
+          return { PartNumber, ETag };
+        },
+      );
+      await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
+    } finally {
+      await handle.close();
+    }
+  });
+  s3.destroy();
+  return ms;
+}
+
+export async function benchUploads(stack: LocalStack, dir: string, size: number) {
+  const path = join(dir, 'upload.bin');
+  await writeRandomFile(path, size);
+  await warmPageCache(path);
+  const miss = await timedPut(stack, 'bench-alice', path, 'video.bin');
+  await warmPageCache(path);
+  const hit = await timedPut(stack, 'bench-bob', path, 'same-video.bin');
+  await warmPageCache(path);
+  const rawMs = await rawMultipartUpload(stack, path, size);
+
+  const instant = miss.totalMs / hit.totalMs;
+  const protocolMs = hit.afterHashMs;
+  const throughput = rawMs / miss.afterHashMs;
+  const rows: Row[] = [
+    {
+      benchmark: `2. put ${fmt.mb(size)}, already stored`,
+      hashdrop: `${fmt.ms(hit.totalMs)} (${hit.result.bytesSent} B sent)`,
+      limit: `first upload ${fmt.ms(miss.totalMs)}`,
+      ratio: fmt.ratio(instant),
+      target: '≥ 20×',
+      met: instant >= 20,
+    },
+    {
+      benchmark: '   hit minus its hash (protocol)',
+      hashdrop: fmt.ms(protocolMs),
+      limit: '',
+      ratio: '',
+      target: '≤ 50 ms',
+      met: protocolMs <= 50,
+    },
+    {
+      benchmark: `3. miss: upload ${fmt.mb(size)}, hash excluded`,
+      hashdrop: fmt.rate(size, miss.afterHashMs),
+      limit: `raw multipart ${fmt.rate(size, rawMs)}`,
+      ratio: fmt.ratio(throughput),
+      target: '≥ 0.90×',
+      met: throughput >= 0.9,
+    },
+  ];
+  return {
+    rows,
+    figures: {
+      size,
+      miss: { totalMs: miss.totalMs, hashMs: miss.hashMs, uploadMs: miss.afterHashMs, bytesSent: miss.result.bytesSent },
+      hit: { totalMs: hit.totalMs, hashMs: hit.hashMs, protocolMs, bytesSent: hit.result.bytesSent },
+      rawMultipartMs: rawMs,
+    },
+  };
+}
+
+/** The CLI in a process of its own, reporting its peak resident set size when it exits. */
+export async function benchMemory(stack: LocalStack, dir: string, size: number) {
+  const path = join(dir, 'memory.bin');
+  await writeRandomFile(path, size);
+  const wrapper = join(import.meta.dirname, 'rss-wrapper.mjs');
+  const env = { ...process.env, HASHDROP_ENDPOINT: stack.info.endpoint, HASHDROP_TOKEN: await stack.mintToken('bench-memory') };
+  const child = spawn(process.execPath, [wrapper, 'put', path, '--quiet', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise<number | null>((done) => child.on('exit', done));
+  const maxRssKb = Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? Number.NaN);
+  const peak = maxRssKb * 1024;
+  const rows: Row[] = [
+    {
+      benchmark: `7. CLI put ${fmt.mb(size)}: peak RSS`,
+      hashdrop: code === 0 ? fmt.mb(peak) : `failed (${code})`,
+      limit: `file ${fmt.mb(size)}`,
+      ratio: fmt.ratio(peak / size),
+      target: '≤ 200 MB',
+      met: code === 0 && peak <= 200 * MiB,
+    },
+  ];
+  return { rows, figures: { size, peakRssBytes: peak, exitCode: code } };
+}
