@@ -44,6 +44,7 @@ export async function benchColdStart(stack: LocalStack, dir: string) {
       minify: BUNDLING.minify,
       mainFields: [...BUNDLING.mainFields],
       banner: { js: BUNDLING.banner },
+      external: [...BUNDLING.lazyCredentialProviders],
       logLevel: 'error',
     });
     const bytes = statSync(outfile).size;

@@ -16,8 +16,11 @@ import type { Row } from './run.ts';
 
 const CONCURRENCY = 4;
 
-export const clientOf = (stack: LocalStack, user: string) =>
-  new HashdropClient({ endpoint: stack.info.endpoint, token: () => stack.mintToken(user) });
+/** A client with one token for its session, as an app holds one. */
+export function clientOf(stack: LocalStack, user: string): HashdropClient {
+  let token: Promise<string> | undefined;
+  return new HashdropClient({ endpoint: stack.info.endpoint, token: () => (token ??= stack.mintToken(user)) });
+}
 
 /** A put, timed in its phases: hashing ends when the last block is hashed. */
 async function timedPut(stack: LocalStack, user: string, path: string, name: string) {

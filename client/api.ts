@@ -42,10 +42,13 @@ export interface ClientOptions {
 export class HashdropClient {
   private readonly endpoint: string;
   readonly fetchImpl: typeof fetch;
+  /** Whether the app supplied its own fetch (then storage requests use it too). */
+  readonly customFetch: boolean;
 
   constructor(private readonly options: ClientOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, '');
     this.fetchImpl = options.fetch ?? fetch;
+    this.customFetch = options.fetch !== undefined;
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> {

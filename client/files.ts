@@ -11,9 +11,13 @@ export async function hashFile(path: string): Promise<TreeHash> {
   return hashStream(createReadStream(path, { highWaterMark: 1024 * 1024 }), size);
 }
 
-export function readBlock(path: string, size: number, partNumber: number): Promise<Buffer> {
+/**
+ * Reads one block, into `into` when given (a buffer of at least the block's size, reused from
+ * part to part so that an upload's memory stays at its concurrency times the block size).
+ */
+export function readBlock(path: string, size: number, partNumber: number, into?: Buffer): Promise<Buffer> {
   const { start, end } = blockRange(size, partNumber);
-  return readRange(path, start, end - start);
+  return readRange(path, start, end - start, into);
 }
 
 /** The answer to a proof-of-ownership challenge: SHA-256 of the asked ranges, in order. */
@@ -23,8 +27,8 @@ export async function answerChallenge(path: string, ranges: readonly { start: nu
   return hash.digest('hex');
 }
 
-async function readRange(path: string, start: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
+async function readRange(path: string, start: number, length: number, into?: Buffer): Promise<Buffer> {
+  const buffer = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   const handle = await open(path, 'r');
   try {
     let offset = 0;

@@ -12,6 +12,7 @@ import { ApiError, type HashdropClient, type PartDigest, type UploadView } from 
 import { answerChallenge, readBlock } from './files.ts';
 import { hashFileParallel } from './hash-pool.ts';
 import { DEFAULT_RETRY, type RetryPolicy, sleep, TransientError, withBackoff } from './retry.ts';
+import { fetchPut, nodePut, type StoragePut } from './storage-put.ts';
 
 export type UploadProgress =
   | { readonly phase: 'hashing'; readonly bytesHashed: number; readonly size: number }
@@ -36,6 +37,8 @@ export interface PutOptions {
   /** Longest wait for another client's upload of the same content. @default 30 minutes */
   readonly maxWaitMs?: number;
   readonly retry?: RetryPolicy;
+  /** How part bytes reach storage. @default node:http(s), or the client's fetch if it was given one */
+  readonly storagePut?: StoragePut;
   /** Part URLs asked for per request (at most the server's 100). @default 100 */
   readonly partsPerBatch?: number;
   readonly onProgress?: (progress: UploadProgress) => void;
@@ -65,6 +68,8 @@ export class UploadFailedError extends Error {
 
 /** A presigned URL that S3 refused as expired or no longer valid: sign again, then retry. */
 class StalePermitError extends TransientError {}
+
+const STALE_CHALLENGE = new Set(['challenge_used', 'challenge_expired']);
 
 const isTransient = (error: unknown): boolean =>
   error instanceof TransientError || (error instanceof ApiError && error.retryable) || error instanceof TypeError; // fetch's network errors
@@ -143,8 +148,9 @@ async function sendBytes(session: Session, view: Extract<UploadView, { status: '
       size,
     });
 
-  const sendPart = async (partNumber: number): Promise<void> => {
-    const block = await readBlock(session.path, size, partNumber);
+  const put = session.options.storagePut ?? (client.customFetch ? fetchPut(client.fetchImpl) : nodePut);
+  const sendPart = async (partNumber: number, slot: Buffer): Promise<void> => {
+    const block = await readBlock(session.path, size, partNumber, slot);
     if (!sha256(block).equals(digestOf(session, partNumber))) {
       throw new UploadFailedError('file_changed', `${session.path} changed while it was being uploaded`);
     }
@@ -156,14 +162,10 @@ async function sendBytes(session: Session, view: Extract<UploadView, { status: '
           part = permits.get(partNumber);
         }
         if (!part) throw new UploadFailedError('no_permit', `no upload URL for part ${partNumber}`);
-        const response = await client.fetchImpl(part.url, {
-          method: 'PUT',
-          headers: part.headers,
-          body: new Uint8Array(block.buffer as ArrayBuffer, block.byteOffset, block.length),
-        });
+        const response = await put(part.url, part.headers, block);
         bytesSent += block.length;
-        if (response.ok) return response.headers.get('etag') ?? '';
-        const detail = (await response.text()).slice(0, 300);
+        if (response.status >= 200 && response.status < 300) return response.etag ?? '';
+        const { detail } = response;
         if (response.status === 403) {
           permits.delete(partNumber);
           throw new StalePermitError(`storage refused part ${partNumber} (403): ${detail}`);
@@ -186,7 +188,9 @@ async function sendBytes(session: Session, view: Extract<UploadView, { status: '
   const concurrency = Math.max(1, session.options.concurrency ?? 4);
   await Promise.all(
     Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-      for (let next = queue.shift(); next !== undefined; next = queue.shift()) await sendPart(next);
+      // One block buffer per sender, reused: a part's bytes are sent before the next is read.
+      const slot = Buffer.allocUnsafe(permit.blockSize);
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) await sendPart(next, slot);
     }),
   );
 
@@ -225,6 +229,7 @@ export async function putFile(client: HashdropClient, path: string, options: Put
   const deadline = Date.now() + (options.maxWaitMs ?? 30 * 60_000);
 
   let bytesSent = 0;
+  let staleChallenges = 0;
   let view = await ask();
   for (;;) {
     switch (view.status) {
@@ -249,7 +254,14 @@ export async function putFile(client: HashdropClient, path: string, options: Put
       case 'challenge': {
         // Prove we hold the bytes: hash the ranges the server picked, and ask again with the answer.
         const sha256 = await answerChallenge(path, view.challenge.ranges);
-        view = await ask({ token: view.challenge.token, sha256 });
+        try {
+          view = await ask({ token: view.challenge.token, sha256 });
+        } catch (error) {
+          // A challenge that went stale meanwhile (answered by a retry, expired): ask for a new one.
+          if (!(error instanceof ApiError && STALE_CHALLENGE.has(error.code)) || ++staleChallenges > 3) throw error;
+          view = await ask();
+          break;
+        }
         if (view.status === 'challenge') throw new UploadFailedError('proof_failed', 'the server challenged the answer again');
         break;
       }

@@ -87,6 +87,23 @@ function readClaims(secret: Uint8Array, token: string): { claims: ChallengeClaim
   return { claims: JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as ChallengeClaims, body };
 }
 
+/** SHA-256 of the object's ranges, in order; the ranges are read in parallel. */
+async function rangesDigest(deps: Deps, objectKey: string, ranges: readonly ByteRange[]): Promise<Buffer> {
+  const parts = await Promise.all(
+    ranges.map(async (range) => {
+      const bytes = await deps.blobs.read(objectKey, range);
+      // Only the sweeper removes a READY content's object: it is being deleted. Retryable.
+      if (!bytes) throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of bytes) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    }),
+  );
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest();
+}
+
 /**
  * Checks a proof for (user, content, size) against the stored object and consumes its
  * challenge. Throws ProofError unless the caller demonstrably holds the bytes.
@@ -104,19 +121,14 @@ export async function verifyProof(
   }
   if (claims.expires < deps.now()) throw new ProofError('challenge_expired', 'the challenge expired; ask again');
 
-  const hash = createHash('sha256');
-  for (const range of rangesFor(secret, body, content.size)) {
-    const bytes = await deps.blobs.read(content.objectKey, range);
-    // Only the sweeper removes a READY content's object: it is being deleted. Retryable.
-    if (!bytes) throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
-    for await (const chunk of bytes) hash.update(chunk);
-  }
-  const expected = hash.digest();
+  // The challenge is consumed while the ranges are read: an answer is checked once, right or wrong.
+  const [fresh, expected] = await Promise.all([
+    deps.catalog.consumeChallenge(userId, claims.nonce, claims.expires),
+    rangesDigest(deps, content.objectKey, rangesFor(secret, body, content.size)),
+  ]);
+  if (!fresh) throw new ProofError('challenge_used', 'this challenge was answered already; ask again');
   const given = Buffer.from(proof.sha256, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw new ProofError('proof_failed', 'the answer does not match the content');
-  }
-  if (!(await deps.catalog.consumeChallenge(userId, claims.nonce, claims.expires))) {
-    throw new ProofError('challenge_used', 'this challenge was answered already; ask again');
   }
 }

@@ -209,7 +209,8 @@ async function reserve(
   };
   // Storage is touched only once the reservation is won: concurrent losers cost no S3 call.
   await deps.catalog.linkFile({ file, previous, content: { op: 'create', record }, quota });
-  const active = await install(deps, file, attempt, attempt.id);
+  // A single PUT needs nothing more; a multipart upload is created now and recorded.
+  const active = isMultipart(file.size) ? await install(deps, file, attempt, attempt.id) : attempt;
   return uploadView(deps, file, active, blockDigestsAsParts(blockDigests));
 }
 

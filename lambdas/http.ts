@@ -6,7 +6,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { DomainError, type ErrorKind } from '#core/errors';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -50,7 +50,7 @@ function userOf(event: HttpEvent): string {
   return sub;
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'path' | 'query'): T {
+function parse<T>(schema: z.ZodMiniType<T>, value: unknown, where: 'body' | 'path' | 'query'): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -85,9 +85,9 @@ export interface RouteInput<B, P, Q> {
 }
 
 export interface RouteSchemas<B, P, Q> {
-  readonly body?: z.ZodType<B>;
-  readonly path?: z.ZodType<P>;
-  readonly query?: z.ZodType<Q>;
+  readonly body?: z.ZodMiniType<B>;
+  readonly path?: z.ZodMiniType<P>;
+  readonly query?: z.ZodMiniType<Q>;
 }
 
 /** Builds a Lambda handler: authenticate, validate, run the domain call, map errors. */

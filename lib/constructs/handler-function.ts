@@ -41,7 +41,7 @@ export class HandlerFunction extends NodejsFunction {
         minify: BUNDLING.minify,
         sourceMap: true,
         // The SDK is bundled, not taken from the runtime, so the presigner behaves as tested.
-        externalModules: [],
+        externalModules: [...BUNDLING.lazyCredentialProviders],
         mainFields: [...BUNDLING.mainFields],
         banner: BUNDLING.banner,
       },

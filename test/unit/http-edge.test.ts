@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ConflictError } from '#core/errors';
 import { type HttpEvent, json, route } from '#lambdas/http';
 import { createUploadBody, fileName } from '#lambdas/schemas';
