@@ -109,7 +109,8 @@ function decodeCursor(cursor: string, userId: string): Cursor {
       'userId' in parsed &&
       'name' in parsed &&
       parsed.userId === userId &&
-      typeof parsed.name === 'string'
+      typeof parsed.name === 'string' &&
+      parsed.name >= FIRST_FILE_NAME
     ) {
       return { userId, name: parsed.name };
     }
@@ -460,14 +461,16 @@ export class DynamoCatalog implements Catalog {
     await this.endAttempt(contentId, attempt.id, now);
   }
 
-  endAttempt(contentId: string, attemptId: string, now: number): Promise<boolean> {
+  endAttempt(contentId: string, attemptId: string, now: number, options: { onlyIfExpired?: boolean } = {}): Promise<boolean> {
     return attempted(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.contents,
           Key: { contentId },
           UpdateExpression: 'REMOVE attempt SET updatedAt = :now',
-          ConditionExpression: 'attempt.id = :attempt',
+          ConditionExpression: options.onlyIfExpired
+            ? 'attempt.id = :attempt AND attempt.leaseUntil < :now'
+            : 'attempt.id = :attempt',
           ExpressionAttributeValues: { ':attempt': attemptId, ':now': now },
         }),
       ),
@@ -524,7 +527,7 @@ export class DynamoCatalog implements Catalog {
     } while (startKey);
   }
 
-  dropPendingFile(file: FileRecord, now: number): Promise<boolean> {
+  dropPendingFile(file: FileRecord, now: number, staleBefore: number): Promise<boolean> {
     return attempted(() =>
       this.db.send(
         new TransactWriteCommand({
@@ -533,12 +536,14 @@ export class DynamoCatalog implements Catalog {
               Delete: {
                 TableName: this.tables.files,
                 Key: { userId: file.userId, name: file.name },
-                ConditionExpression: '#state = :pending AND contentId = :content AND uploadId = :upload',
+                ConditionExpression:
+                  '#state = :pending AND contentId = :content AND uploadId = :upload AND updatedAt < :staleBefore',
                 ExpressionAttributeNames: { '#state': 'state' },
                 ExpressionAttributeValues: {
                   ':pending': 'PENDING',
                   ':content': file.contentId,
                   ':upload': file.uploadId,
+                  ':staleBefore': staleBefore,
                 },
               },
             },

@@ -25,6 +25,8 @@ export function fetchPut(fetchImpl: typeof fetch): StoragePut {
   };
 }
 
+const IDLE_TIMEOUT_MS = 60_000;
+
 /** Network failures reject with a TypeError, as fetch's do, so that retries treat them alike. */
 export const nodePut: StoragePut = (url, headers, body) =>
   new Promise((resolve, reject) => {
@@ -47,5 +49,7 @@ export const nodePut: StoragePut = (url, headers, body) =>
       },
     );
     request.on('error', (error) => reject(new TypeError(`storage request failed: ${error.message}`, { cause: error })));
+    // A stalled or half-open connection fails like a lost one (and is retried) instead of hanging.
+    request.setTimeout(IDLE_TIMEOUT_MS, () => request.destroy(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000} s`)));
     request.end(body);
   });

@@ -148,13 +148,13 @@ export interface Catalog {
   sweepCandidates(): AsyncIterable<ContentRecord>;
   /** Files waiting for some content whose last change is older than `before` (epoch ms). */
   stalePendingFiles(before: number): AsyncIterable<FileRecord>;
-  /** Removes attempt `attempt` from its content, if it is still the content's attempt. */
-  endAttempt(contentId: string, attemptId: string, now: number): Promise<boolean>;
+  /** Removes an attempt from its content, if it is still the content's attempt (and, if asked, expired). */
+  endAttempt(contentId: string, attemptId: string, now: number, options?: { onlyIfExpired?: boolean }): Promise<boolean>;
   /**
-   * Deletes a PENDING file and releases its reference, unless its content has a live attempt
-   * again (someone resumed): the sweeper never drops a file whose upload is moving.
+   * Deletes a PENDING file unchanged since `staleBefore` and releases its reference, unless its
+   * content has a live attempt again (someone resumed): the sweeper never drops a moving upload.
    */
-  dropPendingFile(file: FileRecord, now: number): Promise<boolean>;
+  dropPendingFile(file: FileRecord, now: number, staleBefore: number): Promise<boolean>;
   /** READY → DELETING, only while nothing references the content and it has not changed since `seenUpdatedAt`. */
   beginDelete(contentId: string, seenUpdatedAt: number, now: number): Promise<boolean>;
   /** Deletes a DELETING content's record (after its object is gone). */

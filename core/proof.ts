@@ -104,6 +104,35 @@ async function rangesDigest(deps: Deps, objectKey: string, ranges: readonly Byte
   return hash.digest();
 }
 
+/** The claims of a genuine, unexpired challenge issued to this user for this content and size. */
+async function validClaims(
+  deps: Deps,
+  userId: string,
+  content: { readonly contentId: string; readonly size: number },
+  proof: Proof,
+): Promise<{ secret: Uint8Array; claims: ChallengeClaims; body: string }> {
+  const secret = await deps.proofSecret();
+  const { claims, body } = readClaims(secret, proof.token);
+  if (claims.user !== userId || claims.contentId !== content.contentId || claims.size !== content.size) {
+    throw new ProofError('challenge_mismatch', 'the challenge was issued for another request');
+  }
+  if (claims.expires < deps.now()) throw new ProofError('challenge_expired', 'the challenge expired; ask again');
+  return { secret, claims, body };
+}
+
+/**
+ * Checks that a proof answers a challenge issued for this request, without the stored object
+ * (there may be none yet): what 'always' mode asks of a request before answering it.
+ */
+export async function checkChallenge(
+  deps: Deps,
+  userId: string,
+  content: { readonly contentId: string; readonly size: number },
+  proof: Proof,
+): Promise<void> {
+  await validClaims(deps, userId, content, proof);
+}
+
 /**
  * Checks a proof for (user, content, size) against the stored object and consumes its
  * challenge. Throws ProofError unless the caller demonstrably holds the bytes.
@@ -114,13 +143,7 @@ export async function verifyProof(
   content: { readonly contentId: string; readonly size: number; readonly objectKey: string },
   proof: Proof,
 ): Promise<void> {
-  const secret = await deps.proofSecret();
-  const { claims, body } = readClaims(secret, proof.token);
-  if (claims.user !== userId || claims.contentId !== content.contentId || claims.size !== content.size) {
-    throw new ProofError('challenge_mismatch', 'the challenge was issued for another request');
-  }
-  if (claims.expires < deps.now()) throw new ProofError('challenge_expired', 'the challenge expired; ask again');
-
+  const { secret, claims, body } = await validClaims(deps, userId, content, proof);
   // The challenge is consumed while the ranges are read: an answer is checked once, right or wrong.
   const [fresh, expected] = await Promise.all([
     deps.catalog.consumeChallenge(userId, claims.nonce, claims.expires),

@@ -48,7 +48,7 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
     }
     if (content.state !== 'PENDING') {
       if (content.objectKey === key) {
-        if (content.state === 'READY') await completeWaitingFiles(deps, content.contentId);
+        if (content.state === 'READY' && !proofRequired(deps)) await completeWaitingFiles(deps, content.contentId);
         return 'ready';
       }
       await deps.blobs.delete(key);
@@ -67,7 +67,12 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
       if (superseded && superseded.objectKey !== key && superseded.multipartUploadId) {
         await deps.blobs.abortMultipartUpload(superseded.objectKey, superseded.multipartUploadId);
       }
-      await completeWaitingFiles(deps, content.contentId);
+      if (!proofRequired(deps)) await completeWaitingFiles(deps, content.contentId);
+      else if (superseded?.id === parsed.attemptId) {
+        // Sending bytes that verify is a proof of ownership; waiting for someone else's is not:
+        // the other waiting files prove theirs when they next ask (core/uploads.ts).
+        await deps.catalog.completeFile(superseded.owner, content.contentId, now);
+      }
       return 'ready';
     }
     // The attempt is failed before its object is deleted, so that whoever finds the object gone
@@ -109,7 +114,13 @@ export async function verifyObject(
   }
 }
 
-/** PENDING → COMPLETE for every file waiting for a READY content; each step is idempotent. */
+/** Whether files must prove they hold a content's bytes before they complete (DESIGN §4). */
+export const proofRequired = (deps: Pick<Deps, 'settings'>): boolean => deps.settings.proofMode !== 'off';
+
+/**
+ * PENDING → COMPLETE for every file waiting for a READY content; each step is idempotent. Only
+ * without proofs of ownership: with them, a waiting file completes by proving or uploading.
+ */
 export async function completeWaitingFiles(deps: Deps, contentId: string): Promise<number> {
   const waiting = await deps.catalog.pendingFiles(contentId);
   let completed = 0;

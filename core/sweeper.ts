@@ -14,7 +14,7 @@
  * other sweeps: the loser of a race leaves the item for the next run.
  */
 import type { ContentRecord, Deps, FileRecord } from './ports.ts';
-import { completeWaitingFiles, publishObject } from './publish.ts';
+import { completeWaitingFiles, proofRequired, publishObject } from './publish.ts';
 
 export interface SweepReport {
   /** Abandoned uploads whose object had landed unnoticed, now published. */
@@ -66,15 +66,18 @@ async function expireUpload(deps: Deps, content: ContentRecord, report: SweepRep
       return;
     }
     if (outcome !== 'rejected') {
-      if (!(await deps.catalog.endAttempt(content.contentId, attempt.id, deps.now()))) return;
+      // Only if still expired: its client may have come back since the scan and renewed it.
+      if (!(await deps.catalog.endAttempt(content.contentId, attempt.id, deps.now(), { onlyIfExpired: true }))) return;
       if (attempt.multipartUploadId) {
         await deps.blobs.abortMultipartUpload(attempt.objectKey, attempt.multipartUploadId);
         report.multipartAborted++;
       }
     }
   }
+  const staleBefore = deps.now() - deps.settings.uploadTtlSeconds * 1000;
   for (const file of await deps.catalog.pendingFiles(content.contentId)) {
-    if (await deps.catalog.dropPendingFile(file, deps.now())) report.pendingFilesDropped++;
+    // A file that joined since the scan is not abandoned: it stays (and may take the upload over).
+    if (await deps.catalog.dropPendingFile(file, deps.now(), staleBefore)) report.pendingFilesDropped++;
   }
   if (await deps.catalog.deleteUnreferencedPending(content.contentId)) report.expired++;
 }
@@ -92,6 +95,8 @@ async function finishDelete(deps: Deps, content: ContentRecord, report: SweepRep
 }
 
 async function completeStalePendingFiles(deps: Deps, report: SweepReport): Promise<void> {
+  // With proofs of ownership, a waiting file completes only by proving it holds the bytes.
+  if (proofRequired(deps)) return;
   const before = deps.now() - deps.settings.attemptLeaseSeconds * 1000;
   const byContent = new Map<string, FileRecord[]>();
   for await (const file of deps.catalog.stalePendingFiles(before)) {

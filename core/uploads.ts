@@ -24,8 +24,8 @@ import type {
   UploadAttempt,
   Usage,
 } from './ports.ts';
-import { type Challenge, issueChallenge, type Proof, verifyProof } from './proof.ts';
-import { publishObject } from './publish.ts';
+import { type Challenge, checkChallenge, issueChallenge, type Proof, verifyProof } from './proof.ts';
+import { proofRequired, publishObject } from './publish.ts';
 import { withRetries } from './retries.ts';
 import { contentIdFromBlockDigests, hexToBase64 } from './tree-hash.ts';
 import { decodeUploadRef, encodeUploadRef, type FileView, fileView } from './views.ts';
@@ -113,7 +113,7 @@ async function decide(deps: Deps, userId: string, request: UploadRequest, proven
   }
   if (existing && existing.contentId === request.contentId && existing.state !== 'FAILED' && content) {
     // The same upload asked again: a retry, a resume, or a waiting file polling.
-    return continueFile(deps, existing, content, request.blockDigests);
+    return continueFile(deps, existing, content, request, proven);
   }
 
   // Checked before anything is written; the write itself is conditioned on the same quota, so
@@ -131,26 +131,21 @@ async function decide(deps: Deps, userId: string, request: UploadRequest, proven
     updatedAt: now,
   };
 
-  const proving = deps.settings.proofMode !== 'off' && request.size > 0;
+  const proving = proofRequired(deps) && request.size > 0;
   // In 'always' mode every new file is challenged first, so that the answer to a request never
-  // tells whether storage holds the content before ownership is proven.
-  if (proving && deps.settings.proofMode === 'always' && !request.proof) {
-    return { status: 'challenge', challenge: await issueChallenge(deps, userId, request.contentId, request.size) };
+  // tells whether storage holds the content before ownership is proven; a miss then carries a
+  // genuine challenge for this very request (its answer is checked once there are bytes).
+  if (proving && deps.settings.proofMode === 'always') {
+    if (!request.proof) return challengeFor(deps, userId, request);
+    await checkChallenge(deps, userId, request, request.proof);
   }
   // A miss needs no proof: the bytes will be uploaded and verified.
   if (!content) return reserve(deps, file, existing, quota, request.blockDigests);
 
   switch (content.state) {
     case 'READY': {
-      if (proving && content.objectKey) {
-        if (!request.proof) {
-          return { status: 'challenge', challenge: await issueChallenge(deps, userId, content.contentId, content.size) };
-        }
-        if (!proven.has(content.contentId)) {
-          await verifyProof(deps, userId, { ...content, objectKey: content.objectKey }, request.proof);
-          proven.add(content.contentId);
-        }
-      }
+      const challenge = await proveOwnership(deps, userId, content, request, proven);
+      if (challenge) return challenge;
       const linked: FileRecord = { ...file, state: 'COMPLETE' };
       await deps.catalog.linkFile({
         file: linked,
@@ -174,10 +169,37 @@ async function decide(deps: Deps, userId: string, request: UploadRequest, proven
         return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
       }
       await deps.catalog.linkFile({ file, previous: existing, content: { op: 'reference', requireState: 'PENDING' }, quota });
-      return continueFile(deps, file, content, request.blockDigests);
+      return continueFile(deps, file, content, request, proven);
     case 'DELETING':
       throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
   }
+}
+
+/**
+ * The proof-of-ownership step for a READY content (DESIGN §4): nothing without proofs or for
+ * an empty file; a challenge when the request brings no answer; else the answer is checked
+ * (once per request, so a decision retried after a lost race does not count it as a replay).
+ */
+async function proveOwnership(
+  deps: Deps,
+  userId: string,
+  content: ContentRecord,
+  request: UploadRequest,
+  proven: Set<string>,
+): Promise<UploadView | undefined> {
+  if (!proofRequired(deps) || content.size === 0 || !content.objectKey || proven.has(content.contentId)) return undefined;
+  if (!request.proof) return challengeFor(deps, userId, content);
+  await verifyProof(deps, userId, { ...content, objectKey: content.objectKey }, request.proof);
+  proven.add(content.contentId);
+  return undefined;
+}
+
+async function challengeFor(
+  deps: Deps,
+  userId: string,
+  content: { readonly contentId: string; readonly size: number },
+): Promise<UploadView> {
+  return { status: 'challenge', challenge: await issueChallenge(deps, userId, content.contentId, content.size) };
 }
 
 /** The quota a new file of `growth` more bytes must fit in; refuses it at once if it cannot. */
@@ -219,11 +241,17 @@ async function continueFile(
   deps: Deps,
   file: FileRecord,
   content: ContentRecord,
-  blockDigests: readonly string[],
+  request: UploadRequest,
+  proven: Set<string>,
 ): Promise<UploadView> {
+  const { blockDigests } = request;
   const uploadId = encodeUploadRef(file.name, file.uploadId);
   if (file.state === 'COMPLETE') return { status: 'complete', uploadId, file: fileView(file) };
-  if (content.state === 'READY') return settle(deps, file);
+  if (content.state === 'READY') {
+    // A file that waited for someone else's bytes proves it holds them, like a hit.
+    const challenge = await proveOwnership(deps, file.userId, content, request, proven);
+    return challenge ?? settle(deps, file, { proven: true });
+  }
   if (content.state === 'DELETING') throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
 
   const current = content.attempt;
@@ -330,8 +358,13 @@ async function loadOwnUpload(deps: Deps, userId: string, uploadRef: string): Pro
   return file;
 }
 
-/** Completes a PENDING file whose content turned READY (the object-created handler may lag). */
-async function settle(deps: Deps, file: FileRecord): Promise<UploadView> {
+/**
+ * Without proofs of ownership, completes a PENDING file whose content turned READY (the
+ * object-created handler may lag). With them, only a request that proved may do so: callers
+ * that cannot prove (status, completion) just report the file as it stands.
+ */
+async function settle(deps: Deps, file: FileRecord, options: { proven?: boolean } = {}): Promise<UploadView> {
+  if (proofRequired(deps) && !options.proven) return statusView(file);
   await deps.catalog.completeFile(file, file.contentId, deps.now());
   const current = await deps.catalog.getFile(file.userId, file.name);
   return statusView(current ?? file);

@@ -134,6 +134,36 @@ describe('proof of ownership', () => {
     expect(await contentItem(tree.contentId)).toMatchObject({ state: 'PENDING', refCount: 1 });
   });
 
+  it('a requester who only claimed the content never gets it from someone else’s upload', async () => {
+    const file = randomFile(6000);
+    const tree = hashBuffer(file.bytes);
+    const request = { name: 'claimed.bin', size: file.bytes.length, contentId: tree.contentId, blockDigests: [] };
+    // The attacker reserves the content first (a miss needs no proof) and never sends a byte.
+    const attacker = newUser('attacker');
+    const claimed = await clientFor(attacker).requestUpload(request);
+    expect(claimed).toMatchObject({ status: 'upload' });
+    if (claimed.status !== 'upload') throw new Error('unreachable');
+
+    // The owner of the bytes waits out the attacker's lease, takes the upload over and sends them.
+    const owner = newUser('owner');
+    const put = await putFile(clientFor(owner), file.path, { name: 'mine.bin' });
+    expect(put).toMatchObject({ state: 'COMPLETE', bytesSent: file.bytes.length });
+    expect(await contentItem(tree.contentId)).toMatchObject({ state: 'READY' });
+
+    // The attacker's file did not complete with it: asked again, it is challenged, and fails.
+    expect(await fileItem(attacker, 'claimed.bin')).toMatchObject({ state: 'PENDING' });
+    const again = await clientFor(attacker).requestUpload(request);
+    expect(again.status).toBe('challenge');
+    if (again.status !== 'challenge') throw new Error('unreachable');
+    const guess = { token: again.challenge.token, sha256: randomBytes(32).toString('hex') };
+    expect(await refusal(clientFor(attacker).requestUpload({ ...request, proof: guess }))).toEqual({
+      status: 403,
+      code: 'proof_failed',
+    });
+    expect(await refusal(clientFor(attacker).getFile('claimed.bin'))).toEqual({ status: 409, code: 'file_not_ready' });
+    expect((await clientFor(attacker).uploadStatus(claimed.uploadId)).status).toBe('pending');
+  }, 60_000);
+
   it('in "always" mode challenges misses and hits alike, so an answer reveals nothing', async () => {
     const deps = testDeps();
     const always = { ...deps, settings: { ...deps.settings, proofMode: 'always' as const } };
@@ -150,6 +180,11 @@ describe('proof of ownership', () => {
     expect(Object.keys(hitView).sort()).toEqual(Object.keys(missView).sort());
     if (missView.status !== 'challenge') throw new Error('unreachable');
     expect(missView.challenge.ranges).toHaveLength(4);
+    expect(await contentItem(missTree.contentId)).toBeUndefined();
+
+    // A made-up answer is refused before anything is decided or written.
+    const madeUp = { token: 'e30.AAAA', sha256: randomBytes(32).toString('hex') };
+    await expect(requestUpload(always, user, { ...miss, proof: madeUp })).rejects.toMatchObject({ code: 'invalid_challenge' });
     expect(await contentItem(missTree.contentId)).toBeUndefined();
 
     // Answered, the miss gets its upload permit (its bytes will be verified when they land).
