@@ -4,10 +4,11 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { OBJECT_CREATED, ROUTES, SWEEPER } from '#core/definitions';
-import { handlerEnvironment, type LocalStack } from '#local/stack';
+import { handlerEnvironment } from '#local/stack';
 import { BUNDLING } from '../lib/constructs/bundling.ts';
 import { fmt, quantile } from './measure.ts';
 import type { Row } from './run.ts';
+import type { BenchStack } from './stack-process.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const IMPORTS = 5;
@@ -28,7 +29,7 @@ function importMs(bundle: string, env: Record<string, string>): Promise<number> 
   });
 }
 
-export async function benchColdStart(stack: LocalStack, dir: string) {
+export async function benchColdStart(stack: BenchStack, dir: string) {
   const functions = [...ROUTES, OBJECT_CREATED, SWEEPER].map(({ id, entry }) => ({ id, entry }));
   const env = handlerEnvironment(stack.info);
   const measured = [];

@@ -12,9 +12,10 @@ import { answerChallenge } from '#client/files';
 import { putFile } from '#client/upload';
 import { USAGE_ITEM_NAME } from '#core/definitions';
 import { hashBuffer } from '#core/tree-hash';
-import { LOCAL_CREDENTIALS, type LocalStack } from '#local/stack';
+import { LOCAL_CREDENTIALS } from '#local/stack';
 import { fmt, pool, quantile, timed, writeRandomFile } from './measure.ts';
 import type { Row } from './run.ts';
+import type { BenchStack } from './stack-process.ts';
 import { clientOf } from './uploads.ts';
 
 const CLIENTS = 32;
@@ -24,7 +25,7 @@ function summary(latencies: number[]) {
   return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), count: latencies.length };
 }
 
-export async function benchRequestPath(stack: LocalStack, dir: string) {
+export async function benchRequestPath(stack: BenchStack, dir: string) {
   const { info } = stack;
   const db = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: info.dynamodbEndpoint, region: info.region, credentials: LOCAL_CREDENTIALS }),
@@ -165,7 +166,7 @@ export async function benchRequestPath(stack: LocalStack, dir: string) {
   return { rows, figures: { clients: CLIENTS, requests: REQUESTS, miss, hit, bare } };
 }
 
-export async function benchRace(stack: LocalStack, dir: string, size: number) {
+export async function benchRace(stack: BenchStack, dir: string, size: number) {
   const path = join(dir, 'race.bin');
   await writeRandomFile(path, size);
   const UPLOADS = 100;

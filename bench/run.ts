@@ -8,11 +8,11 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { startLocalStack } from '#local/stack';
 import { benchColdStart } from './cold-start.ts';
 import { benchHashing } from './hashing.ts';
 import { fmt, GiB, MiB, run } from './measure.ts';
 import { benchRace, benchRequestPath } from './requests.ts';
+import { startStackProcess } from './stack-process.ts';
 import { benchMemory, benchUploads } from './uploads.ts';
 
 export interface Row {
@@ -29,11 +29,10 @@ const sizes = { hash: Math.round(GiB * scale), race: 32 * MiB, memory: Math.roun
 
 const work = mkdtempSync(join(tmpdir(), 'hashdrop-bench-'));
 console.error(`hashdrop bench: working in ${work} (scale ${scale})`);
-const stack = await startLocalStack({
-  dataDir: join(work, 'stack'),
-  persist: false,
-  env: { HASHDROP_DEFAULT_QUOTA_BYTES: String(1024 * GiB) },
-});
+const quota = { HASHDROP_DEFAULT_QUOTA_BYTES: String(1024 * GiB) };
+const stack = await startStackProcess(join(work, 'stack'), quota);
+// A second stack without proofs of ownership: the protocol's cost of an instant upload with one round trip.
+const plainStack = await startStackProcess(join(work, 'plain-stack'), { ...quota, HASHDROP_PROOF_MODE: 'off' });
 
 const rows: Row[] = [];
 const figures: Record<string, unknown> = {};
@@ -42,7 +41,7 @@ try {
   figures.hashing = hashing.figures;
   rows.push(...hashing.rows);
 
-  const uploads = await benchUploads(stack, work, sizes.hash);
+  const uploads = await benchUploads(stack, plainStack, work, sizes.hash);
   figures.uploads = uploads.figures;
   rows.push(...uploads.rows);
 
@@ -62,7 +61,7 @@ try {
   figures.memory = memory.figures;
   rows.push(...memory.rows);
 } finally {
-  await stack.stop();
+  await Promise.all([stack.stop(), plainStack.stop()]);
   rmSync(work, { recursive: true, force: true });
 }
 
