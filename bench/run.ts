@@ -36,30 +36,21 @@ const plainStack = await startStackProcess(join(work, 'plain-stack'), { ...quota
 
 const rows: Row[] = [];
 const figures: Record<string, unknown> = {};
+const benchmarks: [name: string, run: () => Promise<{ rows: Row[]; figures: unknown }>][] = [
+  ['hashing', () => benchHashing(work, sizes.hash)],
+  ['uploads', () => benchUploads(stack, plainStack, work, sizes.hash)],
+  ['requestPath', () => benchRequestPath(stack, work)],
+  ['race', () => benchRace(stack, work, sizes.race)],
+  ['coldStart', () => benchColdStart(stack, work)],
+  ['memory', () => benchMemory(stack, work, sizes.memory)],
+];
 try {
-  const hashing = await benchHashing(work, sizes.hash);
-  figures.hashing = hashing.figures;
-  rows.push(...hashing.rows);
-
-  const uploads = await benchUploads(stack, plainStack, work, sizes.hash);
-  figures.uploads = uploads.figures;
-  rows.push(...uploads.rows);
-
-  const requests = await benchRequestPath(stack, work);
-  figures.requestPath = requests.figures;
-  rows.push(...requests.rows);
-
-  const race = await benchRace(stack, work, sizes.race);
-  figures.race = race.figures;
-  rows.push(...race.rows);
-
-  const coldStart = await benchColdStart(stack, work);
-  figures.coldStart = coldStart.figures;
-  rows.push(...coldStart.rows);
-
-  const memory = await benchMemory(stack, work, sizes.memory);
-  figures.memory = memory.figures;
-  rows.push(...memory.rows);
+  for (const [name, bench] of benchmarks) {
+    console.error(`running ${name}...`);
+    const result = await bench();
+    figures[name] = result.figures;
+    rows.push(...result.rows);
+  }
 } finally {
   await Promise.all([stack.stop(), plainStack.stop()]);
   rmSync(work, { recursive: true, force: true });
