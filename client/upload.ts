@@ -75,6 +75,8 @@ const isTransient = (error: unknown): boolean =>
   error instanceof TransientError || (error instanceof ApiError && error.retryable) || error instanceof TypeError; // fetch's network errors
 
 interface Session {
+  /** Bytes of file content sent so far, across attempts (what `PutResult.bytesSent` reports). */
+  readonly sent: { bytes: number };
   readonly client: HashdropClient;
   readonly path: string;
   readonly size: number;
@@ -137,7 +139,7 @@ async function sendBytes(session: Session, view: Extract<UploadView, { status: '
     return pending;
   };
 
-  let bytesSent = 0;
+  let bytesSent = 0; // in this attempt, for progress
   const report = () =>
     session.options.onProgress?.({
       phase: 'uploading',
@@ -164,9 +166,11 @@ async function sendBytes(session: Session, view: Extract<UploadView, { status: '
         if (!part) throw new UploadFailedError('no_permit', `no upload URL for part ${partNumber}`);
         const response = await put(part.url, part.headers, block);
         bytesSent += block.length;
+        session.sent.bytes += block.length;
         if (response.status >= 200 && response.status < 300) return response.etag ?? '';
         const { detail } = response;
-        if (response.status === 403) {
+        // 403: the URL expired or no longer holds; 400 ExpiredToken: the signer's session did.
+        if (response.status === 403 || (response.status === 400 && /ExpiredToken|expired/i.test(detail))) {
           permits.delete(partNumber);
           throw new StalePermitError(`storage refused part ${partNumber} (403): ${detail}`);
         }
@@ -203,7 +207,7 @@ async function sendBytes(session: Session, view: Extract<UploadView, { status: '
         }))
       : undefined;
   const completed = await withBackoff(() => client.completeUpload(view.uploadId, parts), isTransient, retry);
-  return { view: completed, bytesSent };
+  return completed;
 }
 
 export async function putFile(client: HashdropClient, path: string, options: PutOptions = {}): Promise<PutResult> {
@@ -222,14 +226,14 @@ export async function putFile(client: HashdropClient, path: string, options: Put
     contentId: tree.contentId,
     blockDigests: tree.blockDigests.slice(0, batchSizeOf(options)).map((digest) => digest.toString('hex')),
   };
-  const session: Session = { client, path, size: tree.size, digests: tree.blockDigests, options };
+  const session: Session = { sent: { bytes: 0 }, client, path, size: tree.size, digests: tree.blockDigests, options };
   const retry = options.retry ?? DEFAULT_RETRY;
   const ask = (proof?: { token: string; sha256: string }) =>
     withBackoff(() => client.requestUpload(proof ? { ...request, proof } : request), isTransient, retry);
   const deadline = Date.now() + (options.maxWaitMs ?? 30 * 60_000);
 
-  let bytesSent = 0;
   let staleChallenges = 0;
+  let lostUploads = 0;
   let view = await ask();
   for (;;) {
     switch (view.status) {
@@ -240,15 +244,21 @@ export async function putFile(client: HashdropClient, path: string, options: Put
           contentId: view.file.contentId,
           state: view.file.state,
           uploadId: view.uploadId,
-          deduplicated: bytesSent === 0,
-          bytesSent,
+          deduplicated: session.sent.bytes === 0,
+          bytesSent: session.sent.bytes,
         };
       case 'failed':
         throw new UploadFailedError(view.failure, `upload of ${name} failed: ${view.failure}`);
       case 'upload': {
-        const sent = await sendBytes(session, view);
-        bytesSent += sent.bytesSent;
-        view = sent.view;
+        try {
+          view = await sendBytes(session, view);
+        } catch (error) {
+          // Another client took the upload over (ours had stalled past its lease): ask again,
+          // which waits for theirs or takes it back.
+          const code = error instanceof ApiError || error instanceof UploadFailedError ? error.code : undefined;
+          if (code !== 'upload_not_active' || ++lostUploads > 3) throw error;
+          view = await ask();
+        }
         break;
       }
       case 'challenge': {

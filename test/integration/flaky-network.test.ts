@@ -63,4 +63,31 @@ describe('uploading over a flaky network', () => {
     await getFile(client, 'commute.mp4', out);
     expect(readFileSync(out).equals(bytes)).toBe(true);
   });
+
+  it('asks again when its upload was taken over, and resumes from what storage holds', async () => {
+    const user = newUser('mobile');
+    const { path, bytes } = randomFile(2 * BLOCK + 1); // three parts
+    let refusedOnce = false;
+    let asks = 0;
+    const fetchWithTakeover: typeof fetch = async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (url.pathname === '/v1/uploads' && init?.method === 'POST') asks++;
+      if (url.pathname.endsWith('/parts') && !refusedOnce) {
+        refusedOnce = true;
+        const error = { error: { code: 'upload_not_active', message: 'this upload holds no active permit' } };
+        return new Response(JSON.stringify(error), { status: 409, headers: { 'content-type': 'application/json' } });
+      }
+      return fetch(input, init);
+    };
+    const client = new HashdropClient({ endpoint: stack.endpoint, token: () => token(user), fetch: fetchWithTakeover });
+    const put = await putFile(client, path, { name: 'taken.bin', concurrency: 1, partsPerBatch: 1 });
+    expect(put).toMatchObject({ state: 'COMPLETE', deduplicated: false });
+    expect(refusedOnce).toBe(true);
+    expect(asks).toBe(2);
+    // The part sent before the refusal was resumed, not sent again.
+    expect(put.bytesSent).toBe(bytes.length);
+    const out = scratchPath('taken.bin');
+    await getFile(client, 'taken.bin', out);
+    expect(readFileSync(out).equals(bytes)).toBe(true);
+  });
 });
