@@ -39,7 +39,7 @@ export async function benchHashing(dir: string, size: number) {
       met: ratio >= 1.6,
     },
     {
-      benchmark: '   hash, one worker thread',
+      benchmark: '   hash, one thread (in process)',
       hashdrop: fmt.rate(size, oneThread),
       limit: `openssl 1 core ${fmt.rate(size, reference)}`,
       ratio: fmt.ratio(reference / oneThread),

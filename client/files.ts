@@ -6,9 +6,20 @@ import { blockRange } from '#core/content-id';
 import { hashStream, type TreeHash } from '#core/tree-hash';
 
 /** Streams the file through the tree hash; memory stays at one read buffer. */
-export async function hashFile(path: string): Promise<TreeHash> {
+export async function hashFile(path: string, onProgress?: (bytesHashed: number) => void): Promise<TreeHash> {
   const { size } = await stat(path);
-  return hashStream(createReadStream(path, { highWaterMark: 1024 * 1024 }), size);
+  const chunks = createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }) as AsyncIterable<Buffer>;
+  async function* counted(): AsyncGenerator<Buffer> {
+    let hashed = 0;
+    for await (const chunk of chunks) {
+      yield chunk;
+      hashed += chunk.length;
+      onProgress?.(hashed);
+    }
+  }
+  const tree = await hashStream(counted(), size);
+  if (size === 0) onProgress?.(0);
+  return tree;
 }
 
 /**

@@ -24,7 +24,11 @@ describe('hashes that give the same id as the reference', () => {
       const reference = hashBuffer(data);
 
       const progress: number[] = [];
-      const pooled = await hashFileParallel(path, { workers: 3, onProgress: (bytes) => progress.push(bytes) });
+      const pooled = await hashFileParallel(path, {
+        workers: 3,
+        minParallelBytes: 0,
+        onProgress: (bytes) => progress.push(bytes),
+      });
       expect(pooled.contentId).toBe(reference.contentId);
       expect(pooled.blockDigests.map((d) => d.toString('hex'))).toEqual(reference.blockDigests.map((d) => d.toString('hex')));
       expect(progress.at(-1)).toBe(size);
