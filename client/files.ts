@@ -1,25 +1,38 @@
 /** Node file helpers for the SDK: hashing a file, reading a block of it, answering a challenge. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { blockRange } from '#core/content-id';
-import { hashStream, type TreeHash } from '#core/tree-hash';
+import { blockCount, blockRange } from '#core/content-id';
+import { contentIdFromBlockDigests, type TreeHash, UnexpectedLengthError } from '#core/tree-hash';
 
-/** Streams the file through the tree hash; memory stays at one read buffer. */
+/**
+ * The tree hash of a file in this thread: block by block into one reused 4 MiB buffer (as the
+ * hash workers do), which is twice as fast as a read stream's fresh chunk per read.
+ */
 export async function hashFile(path: string, onProgress?: (bytesHashed: number) => void): Promise<TreeHash> {
   const { size } = await stat(path);
-  const chunks = createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }) as AsyncIterable<Buffer>;
-  async function* counted(): AsyncGenerator<Buffer> {
+  const buffer = Buffer.allocUnsafe(Math.min(4 * 1024 * 1024, Math.max(size, 1)));
+  const digests: Buffer[] = [];
+  const handle = await open(path, 'r');
+  try {
     let hashed = 0;
-    for await (const chunk of chunks) {
-      yield chunk;
-      hashed += chunk.length;
-      onProgress?.(hashed);
+    for (let partNumber = 1; partNumber <= blockCount(size); partNumber++) {
+      const { start, end } = blockRange(size, partNumber);
+      const hash = createHash('sha256');
+      for (let position = start; position < end; ) {
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
+        if (bytesRead === 0) throw new UnexpectedLengthError(size, position);
+        hash.update(buffer.subarray(0, bytesRead));
+        position += bytesRead;
+        hashed += bytesRead;
+        onProgress?.(hashed);
+      }
+      digests.push(hash.digest());
     }
+  } finally {
+    await handle.close();
   }
-  const tree = await hashStream(counted(), size);
   if (size === 0) onProgress?.(0);
-  return tree;
+  return { contentId: contentIdFromBlockDigests(digests), size, blockDigests: digests };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { hashFile } from '#client/files';
 import { hashFileParallel } from '#client/hash-pool';
 import { hashBlob } from '#client/web-hash';
 import { MiB } from '#core/content-id';
@@ -17,7 +18,7 @@ const sizes: [string, number][] = [
 
 describe('hashes that give the same id as the reference', () => {
   for (const [label, size] of sizes) {
-    it(`${label}: worker pool and Web Crypto`, async () => {
+    it(`${label}: worker pool, this thread and Web Crypto`, async () => {
       const data = randomBytes(size);
       const path = scratchPath(`hash-${size}`);
       writeFileSync(path, data);
@@ -32,6 +33,11 @@ describe('hashes that give the same id as the reference', () => {
       expect(pooled.contentId).toBe(reference.contentId);
       expect(pooled.blockDigests.map((d) => d.toString('hex'))).toEqual(reference.blockDigests.map((d) => d.toString('hex')));
       expect(progress.at(-1)).toBe(size);
+
+      const inThread: number[] = [];
+      const local = await hashFile(path, (bytes) => inThread.push(bytes));
+      expect(local.contentId).toBe(reference.contentId);
+      expect(inThread.at(-1)).toBe(size);
 
       const web = await hashBlob(new Blob([data]));
       expect(web.contentId).toBe(reference.contentId);
