@@ -259,6 +259,17 @@ export class DynamoCatalog implements Catalog {
     return item ? [item] : [];
   }
 
+  /** The usage change of one counted file of `size` bytes going away. */
+  private usageRelease(userId: string, size: number, now: number): TransactItem | undefined {
+    return this.usageUpdate(userId, { files: -1, bytes: -size }, now);
+  }
+
+  /** What a counted file going away changes besides itself: its content's reference and its owner's usage. */
+  private releaseFile(file: FileRecord | undefined, now: number): TransactItem[] {
+    if (!counts(file)) return [];
+    return [this.releaseReference(file.contentId, now), ...this.optional(this.usageRelease(file.userId, file.size, now))];
+  }
+
   /** The content update that releases one reference. */
   private releaseReference(contentId: string, now: number): TransactItem {
     return {
@@ -293,21 +304,15 @@ export class DynamoCatalog implements Catalog {
         },
       },
     ];
-    if (counts(overwritten)) {
-      items.push(this.releaseReference(overwritten.contentId, now));
-      items.push(...this.optional(this.usageUpdate(to.userId, { files: -1, bytes: -overwritten.size }, now)));
-    }
+    items.push(...this.releaseFile(overwritten, now));
     await conditional(() => this.db.send(new TransactWriteCommand({ TransactItems: items })), 'rename file');
   }
 
   async deleteFile(file: FileRecord, now: number): Promise<void> {
     const items: TransactItem[] = [
       { Delete: { TableName: this.tables.files, Key: { userId: file.userId, name: file.name }, ...this.unchanged(file) } },
+      ...this.releaseFile(file, now),
     ];
-    if (counts(file)) {
-      items.push(this.releaseReference(file.contentId, now));
-      items.push(...this.optional(this.usageUpdate(file.userId, { files: -1, bytes: -file.size }, now)));
-    }
     await conditional(() => this.db.send(new TransactWriteCommand({ TransactItems: items })), 'delete file');
   }
 
@@ -421,7 +426,7 @@ export class DynamoCatalog implements Catalog {
     failure: string,
     now: number,
   ): Promise<void> {
-    const usage = this.usageUpdate(attempt.owner.userId, { files: -1, bytes: -size }, now);
+    const usage = this.usageRelease(attempt.owner.userId, size, now);
     const releaseAndFail = (): Promise<unknown> =>
       this.db.send(
         new TransactWriteCommand({
@@ -557,7 +562,7 @@ export class DynamoCatalog implements Catalog {
                 ExpressionAttributeValues: { ':minusOne': -1, ':now': now, ':pending': 'PENDING' },
               },
             },
-            ...this.optional(this.usageUpdate(file.userId, { files: -1, bytes: -file.size }, now)),
+            ...this.optional(this.usageRelease(file.userId, file.size, now)),
           ],
         }),
       ),

@@ -4,7 +4,7 @@
  * are left to the sweeper, after a grace period (invariant 3).
  */
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
-import type { Deps, FileRecord } from './ports.ts';
+import type { Deps, FileRecord, Usage } from './ports.ts';
 import { withRetries } from './retries.ts';
 import { type FileView, fileView } from './views.ts';
 
@@ -91,12 +91,11 @@ export interface UsageView {
   readonly quotaBytes: number;
 }
 
+/** The quota that applies to a user: their own, else the default. */
+export const quotaBytesOf = (deps: Pick<Deps, 'settings'>, usage: Usage): number =>
+  usage.quotaBytes ?? deps.settings.defaultQuotaBytes;
+
 export async function usageOf(deps: Deps, userId: string): Promise<UsageView> {
   const usage = await deps.catalog.getUsage(userId);
-  return {
-    files: usage.files,
-    bytes: usage.bytes,
-    savedBytes: usage.savedBytes,
-    quotaBytes: usage.quotaBytes ?? deps.settings.defaultQuotaBytes,
-  };
+  return { files: usage.files, bytes: usage.bytes, savedBytes: usage.savedBytes, quotaBytes: quotaBytesOf(deps, usage) };
 }

@@ -12,6 +12,7 @@
  */
 import { blockCount, blockSize, isMultipart } from './content-id.ts';
 import { BusyError, ConflictError, NotFoundError, QuotaExceededError, ValidationError } from './errors.ts';
+import { quotaBytesOf } from './files.ts';
 import { objectKeyFor } from './object-keys.ts';
 import type {
   CompletedPart,
@@ -204,7 +205,7 @@ async function challengeFor(
 
 /** The quota a new file of `growth` more bytes must fit in; refuses it at once if it cannot. */
 function checkQuota(deps: Deps, usage: Usage, growth: number): QuotaGuard {
-  const maxBytes = usage.quotaBytes ?? deps.settings.defaultQuotaBytes;
+  const maxBytes = quotaBytesOf(deps, usage);
   if (growth > 0 && usage.bytes + growth > maxBytes) {
     throw new QuotaExceededError(maxBytes, usage.bytes, growth);
   }
