@@ -49,7 +49,6 @@ export async function dropPageCache(): Promise<boolean> {
 
 /** Reads a file once so that it is in the page cache. */
 export async function warmPageCache(path: string): Promise<void> {
-  await run('cat', [path], { maxBuffer: 1 }).catch(() => undefined);
   await run('sh', ['-c', `cat "${path}" > /dev/null`]);
 }
 

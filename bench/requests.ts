@@ -6,16 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { answerChallenge } from '#client/files';
 import { putFile } from '#client/upload';
 import { USAGE_ITEM_NAME } from '#core/definitions';
-import { hashBuffer } from '#core/tree-hash';
 import { LOCAL_CREDENTIALS } from '#local/stack';
 import { fmt, pool, quantile, timed, writeRandomFile } from './measure.ts';
 import type { Row } from './run.ts';
-import type { BenchStack } from './stack-process.ts';
+import { type BenchStack, s3ClientOf } from './stack-process.ts';
 import { clientOf } from './uploads.ts';
 
 const CLIENTS = 32;
@@ -30,12 +29,7 @@ export async function benchRequestPath(stack: BenchStack, dir: string) {
   const db = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: info.dynamodbEndpoint, region: info.region, credentials: LOCAL_CREDENTIALS }),
   );
-  const s3 = new S3Client({
-    endpoint: info.s3Endpoint,
-    region: info.region,
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-  });
+  const s3 = s3ClientOf(stack);
 
   // One stored content for the hits.
   const seedPath = join(dir, 'seed.bin');
@@ -175,13 +169,8 @@ export async function benchRace(stack: BenchStack, dir: string, size: number) {
       Array.from({ length: UPLOADS }, (_, index) => putFile(clientOf(stack, `racer-${index}`), path, { name: 'race.bin' })),
     ),
   );
-  const contentId = hashBuffer(await import('node:fs/promises').then((fs) => fs.readFile(path))).contentId;
-  const s3 = new S3Client({
-    endpoint: stack.info.s3Endpoint,
-    region: stack.info.region,
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-  });
+  const contentId = results.find((result) => result.status === 'fulfilled')?.value.contentId;
+  const s3 = s3ClientOf(stack);
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: stack.info.bucket, Prefix: `blobs/${contentId}/` }));
   s3.destroy();
   const objects = listed.Contents?.length ?? 0;

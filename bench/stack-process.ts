@@ -5,8 +5,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { mintToken, type SigningKey } from '#local/auth';
-import type { LocalStackInfo } from '#local/stack';
+import { LOCAL_CREDENTIALS, type LocalStackInfo } from '#local/stack';
 
 export interface BenchStack {
   readonly info: LocalStackInfo;
@@ -47,4 +48,16 @@ export async function startStackProcess(dataDir: string, env: Record<string, str
       await exited;
     },
   };
+}
+
+/** A plain S3 client of the stack's S3 server, for what the benchmarks do beside hashdrop. */
+export function s3ClientOf(stack: BenchStack): S3Client {
+  return new S3Client({
+    endpoint: stack.info.s3Endpoint,
+    region: stack.info.region,
+    credentials: LOCAL_CREDENTIALS,
+    forcePathStyle: true,
+    // No SDK-added checksum: a raw upload sends exactly the bytes, as hashdrop's client does.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
 }

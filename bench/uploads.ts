@@ -6,14 +6,13 @@
 import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { HashdropClient } from '#client/api';
 import { type PutResult, putFile } from '#client/upload';
 import { blockCount, blockRange } from '#core/content-id';
-import { LOCAL_CREDENTIALS } from '#local/stack';
 import { fmt, MiB, pool, quantile, timed, warmPageCache, writeRandomFile } from './measure.ts';
 import type { Row } from './run.ts';
-import type { BenchStack } from './stack-process.ts';
+import { type BenchStack, s3ClientOf } from './stack-process.ts';
 
 const CONCURRENCY = 4;
 
@@ -40,13 +39,7 @@ async function timedPut(stack: BenchStack, user: string, path: string, name: str
 
 /** The same bytes, in the same parts and with the same concurrency, straight to S3. */
 async function rawMultipartUpload(stack: BenchStack, path: string, size: number): Promise<number> {
-  const s3 = new S3Client({
-    endpoint: stack.info.s3Endpoint,
-    region: stack.info.region,
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  const s3 = s3ClientOf(stack);
   const Bucket = stack.info.bucket;
   const Key = 'bench/raw-upload';
   const { ms } = await timed(async () => {
