@@ -4,8 +4,8 @@
  * AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_DYNAMODB, so LocalStack and the embedded stack need
  * no code path of their own.
  */
-import { BUCKET, CONTENTS_TABLE, DEFAULTS, FILES_TABLE } from '#core/definitions';
-import type { ProofMode, Settings } from '#core/ports';
+import { BUCKET, CONTENTS_TABLE, DEFAULTS, FILES_TABLE } from '#deploy/definitions';
+import type { ProofMode, Settings } from '#domain/ports';
 
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';

@@ -1,5 +1,5 @@
-import { newId } from '#core/ids';
-import type { Deps } from '#core/ports';
+import { newId } from '#domain/ids';
+import type { Deps } from '#domain/ports';
 import { createDocumentClient, createS3Client } from './clients.ts';
 import { readConfig } from './config.ts';
 import { DynamoCatalog } from './dynamo-catalog.ts';

@@ -18,8 +18,8 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { FILES_TABLE, FIRST_FILE_NAME, RESERVED_NAME_PREFIX, USAGE_ITEM_NAME } from '#core/definitions';
-import { StaleWriteError, ValidationError } from '#core/errors';
+import { FILES_TABLE, FIRST_FILE_NAME, RESERVED_NAME_PREFIX, USAGE_ITEM_NAME } from '#deploy/definitions';
+import { StaleWriteError, ValidationError } from '#domain/errors';
 import type {
   Catalog,
   ContentRecord,
@@ -31,7 +31,7 @@ import type {
   RenameChange,
   UploadAttempt,
   Usage,
-} from '#core/ports';
+} from '#domain/ports';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 

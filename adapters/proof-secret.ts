@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PROOF_SECRET } from '#core/definitions';
+import { PROOF_SECRET } from '#deploy/definitions';
 import { ConfigurationError } from './config.ts';
 
 const PROOF_SECRET_ARN_VAR = PROOF_SECRET.arnEnvVar;

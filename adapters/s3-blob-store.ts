@@ -19,8 +19,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ConflictError, ValidationError } from '#core/errors';
-import type { BlobStore, ByteRange, CompletedPart, PresignedRequest, StoredObject, StoredPart } from '#core/ports';
+import { ConflictError, ValidationError } from '#domain/errors';
+import type { BlobStore, ByteRange, CompletedPart, PresignedRequest, StoredObject, StoredPart } from '#domain/ports';
 
 const CHECKSUM_HEADER = 'x-amz-checksum-sha256';
 const SIGNED_CHECKSUM = { unhoistableHeaders: new Set([CHECKSUM_HEADER]) };

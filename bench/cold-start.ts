@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { OBJECT_CREATED, ROUTES, SWEEPER } from '#core/definitions';
+import { OBJECT_CREATED, ROUTES, SWEEPER } from '#deploy/definitions';
 import { handlerEnvironment } from '#local/stack';
 import { BUNDLING } from '../lib/constructs/bundling.ts';
 import { fmt, quantile } from './measure.ts';

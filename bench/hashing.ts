@@ -1,6 +1,6 @@
 /** 1. The client's tree SHA-256 on all cores vs `openssl dgst -sha256` (one core, SHA extensions). */
 import { join } from 'node:path';
-import { hashFileParallel } from '#client/hash-pool';
+import { hashFileParallel } from '#sdk/hash-pool';
 import { dropPageCache, fmt, run, timed, warmPageCache, writeRandomFile } from './measure.ts';
 import type { Row } from './run.ts';
 

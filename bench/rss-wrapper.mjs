@@ -14,4 +14,4 @@ function peakKiB() {
 }
 
 process.on('exit', () => process.stderr.write(`MAXRSS ${peakKiB()}\n`));
-await import('../client/bin.js');
+await import('../cli/bin.js');

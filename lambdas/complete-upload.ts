@@ -1,5 +1,5 @@
 /** POST /v1/uploads/{uploadId}/complete — assemble a multipart upload, verify and publish it now. */
-import { completeUpload } from '#core/uploads';
+import { completeUpload } from '#domain/uploads';
 import { json, route } from './http.ts';
 import { deps } from './runtime.ts';
 import { completeUploadBody, uploadPath } from './schemas.ts';

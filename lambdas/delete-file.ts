@@ -1,5 +1,5 @@
 /** DELETE /v1/files/{name} — removes the file and releases its content in one transaction. */
-import { deleteFile } from '#core/files';
+import { deleteFile } from '#domain/files';
 import { json, route } from './http.ts';
 import { deps } from './runtime.ts';
 import { filePath } from './schemas.ts';

@@ -1,5 +1,5 @@
 /** GET /v1/files/{name} — metadata and a short-lived presigned GET URL (ranges work). */
-import { getFileDownload } from '#core/files';
+import { getFileDownload } from '#domain/files';
 import { json, route } from './http.ts';
 import { deps } from './runtime.ts';
 import { filePath } from './schemas.ts';

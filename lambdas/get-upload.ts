@@ -1,5 +1,5 @@
 /** GET /v1/uploads/{uploadId} — where an upload stands. */
-import { uploadStatus } from '#core/uploads';
+import { uploadStatus } from '#domain/uploads';
 import { json, route } from './http.ts';
 import { deps } from './runtime.ts';
 import { uploadPath } from './schemas.ts';

@@ -1,5 +1,5 @@
 /** GET /v1/usage — the caller's files, logical bytes, bytes saved by deduplication, and quota. */
-import { usageOf } from '#core/files';
+import { usageOf } from '#domain/files';
 import { json, route } from './http.ts';
 import { deps } from './runtime.ts';
 

@@ -1,5 +1,5 @@
 /** GET /v1/files — the caller's files, by name, a page at a time. */
-import { listFiles } from '#core/files';
+import { listFiles } from '#domain/files';
 import { json, route } from './http.ts';
 import { deps } from './runtime.ts';
 import { listFilesQuery } from './schemas.ts';

@@ -1,12 +1,12 @@
 /**
- * S3 ObjectCreated under `blobs/` — verify the bytes and publish the content (core/publish.ts).
+ * S3 ObjectCreated under `blobs/` — verify the bytes and publish the content (domain/publish.ts).
  * Events come at least once, late or out of order; publishing is idempotent. A failure throws,
  * so that Lambda retries the event.
  */
 import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
-import { BUCKET } from '#core/definitions';
-import { type PublishOutcome, publishObject } from '#core/publish';
+import { BUCKET } from '#deploy/definitions';
+import { type PublishOutcome, publishObject } from '#domain/publish';
 import { deps } from './runtime.ts';
 
 /** S3 event keys are URL-encoded, with spaces as '+'. */

@@ -1,5 +1,5 @@
 /** PATCH /v1/files/{name} `{name, overwrite?}` — renames the file atomically. */
-import { renameFile } from '#core/files';
+import { renameFile } from '#domain/files';
 import { json, route } from './http.ts';
 import { deps } from './runtime.ts';
 import { filePath, renameFileBody } from './schemas.ts';

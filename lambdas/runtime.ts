@@ -3,6 +3,6 @@
  * a missing variable fails the cold start loudly instead of the first request quietly.
  */
 import { createDeps } from '#adapters/deps';
-import type { Deps } from '#core/ports';
+import type { Deps } from '#domain/ports';
 
 export const deps: Deps = createDeps();

@@ -6,8 +6,8 @@
  * (a cold-start cost), this one about 20 KB.
  */
 import * as z from 'zod/mini';
-import { MAX_OBJECT_SIZE, MAX_PARTS } from '#core/content-id';
-import { DEFAULTS } from '#core/definitions';
+import { DEFAULTS } from '#deploy/definitions';
+import { MAX_OBJECT_SIZE, MAX_PARTS } from '#protocol/content-id';
 
 /** DynamoDB sort keys hold up to 1,024 bytes; names are measured in UTF-8 after NFC. */
 export const MAX_NAME_BYTES = 1024;

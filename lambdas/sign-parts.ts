@@ -1,5 +1,5 @@
 /** POST /v1/uploads/{uploadId}/parts — presigned URLs for a batch of parts of the caller's upload. */
-import { signParts } from '#core/uploads';
+import { signParts } from '#domain/uploads';
 import { json, route } from './http.ts';
 import { deps } from './runtime.ts';
 import { signPartsBody, uploadPath } from './schemas.ts';

@@ -1,6 +1,6 @@
-/** Scheduled (EventBridge): sweeps abandoned uploads and unreferenced contents (core/sweeper.ts). */
+/** Scheduled (EventBridge): sweeps abandoned uploads and unreferenced contents (domain/sweeper.ts). */
 import middy from '@middy/core';
-import { type SweepReport, sweep } from '#core/sweeper';
+import { type SweepReport, sweep } from '#domain/sweeper';
 import { deps } from './runtime.ts';
 
 export const handler = middy<unknown, SweepReport>().handler(async () => {

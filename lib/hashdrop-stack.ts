@@ -2,7 +2,7 @@
  * hashdrop on AWS: an HTTP API with a JWT authorizer in front of one Lambda per route, the
  * Contents and Files tables, the blob bucket whose ObjectCreated events publish contents, and
  * an hourly sweeper.
- * Routes, tables and the bucket prefix come from core/definitions.ts, as in the local runner.
+ * Routes, tables and the bucket prefix come from deploy/definitions.ts, as in the local runner.
  */
 import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { type CfnStage, CorsHttpMethod, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -31,7 +31,7 @@ import {
   type RouteAccess,
   SWEEPER,
   type TableDefinition,
-} from '#core/definitions';
+} from '#deploy/definitions';
 import { BlobBucket } from './constructs/blob-bucket.ts';
 import { HandlerFunction } from './constructs/handler-function.ts';
 

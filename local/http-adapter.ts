@@ -1,6 +1,6 @@
 /**
  * A small HTTP server that plays API Gateway (HTTP API, payload format 2.0) for the handler
- * modules: it matches the routes of core/definitions.ts, checks the bearer token as the JWT
+ * modules: it matches the routes of deploy/definitions.ts, checks the bearer token as the JWT
  * authorizer would, and passes the handler an event of the same shape. Like API Gateway, it
  * hands handlers URL-decoded path parameters.
  */
@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { JWTPayload } from 'jose';
-import type { RouteDefinition } from '#core/definitions';
+import type { RouteDefinition } from '#deploy/definitions';
 import type { HttpEvent } from '#lambdas/http';
 import type { TokenVerifier } from './auth.ts';
 

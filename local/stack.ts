@@ -1,6 +1,6 @@
 /**
  * The embedded local stack: DynamoDB Local (AWS's own jar, on the machine's Java) and s3rver on
- * loopback, tables and bucket created from core/definitions.ts, the handler modules behind an
+ * loopback, tables and bucket created from deploy/definitions.ts, the handler modules behind an
  * API Gateway-like adapter, and the bucket's ObjectCreated events delivered to the same
  * object-created handler as S3 records. `npm start` and the integration tests both run on it.
  */
@@ -24,8 +24,8 @@ import {
   SWEEPER,
   TABLES,
   type TableDefinition,
-} from '#core/definitions';
-import type { SweepReport } from '#core/sweeper';
+} from '#deploy/definitions';
+import type { SweepReport } from '#domain/sweeper';
 import {
   createVerifier,
   LOCAL_AUDIENCE,

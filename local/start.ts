@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULTS } from '#core/definitions';
+import { DEFAULTS } from '#deploy/definitions';
 import { startLocalStack } from './stack.ts';
 
 const DATA_DIR = resolve(process.env.HASHDROP_DATA_DIR ?? '.hashdrop');

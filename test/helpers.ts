@@ -8,11 +8,11 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { createDeps } from '#adapters/deps';
-import { HashdropClient } from '#client/api';
-import { RESERVED_NAME_PREFIX } from '#core/definitions';
-import type { ContentRecord, Deps, FileRecord, Usage } from '#core/ports';
+import { RESERVED_NAME_PREFIX } from '#deploy/definitions';
+import type { ContentRecord, Deps, FileRecord, Usage } from '#domain/ports';
 import { mintToken } from '#local/auth';
 import { handlerEnvironment, LOCAL_CREDENTIALS } from '#local/stack';
+import { HashdropClient } from '#sdk/api';
 
 export const stack = inject('stack');
 

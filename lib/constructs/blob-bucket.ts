@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { BUCKET } from '#core/definitions';
+import { BUCKET } from '#deploy/definitions';
 
 export interface BlobBucketProps {
   /** Origins allowed to PUT parts and GET downloads from browsers. @default ['*'] */

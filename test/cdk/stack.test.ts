@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { BUCKET, PROOF_SECRET, ROUTES, SWEEPER } from '#core/definitions';
+import { BUCKET, PROOF_SECRET, ROUTES, SWEEPER } from '#deploy/definitions';
 import { HashdropStack, type HashdropStackProps } from '../../lib/hashdrop-stack.ts';
 
 function synth(props: HashdropStackProps = {}): Template {

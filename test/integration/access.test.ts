@@ -1,9 +1,9 @@
 /** Authentication at the edge and per-user isolation. */
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JSONWebKeySet, jwtVerify, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { encodeFileName } from '#client/api';
-import { putFile } from '#client/upload';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, mintToken } from '#local/auth';
+import { encodeFileName } from '#sdk/api';
+import { putFile } from '#sdk/upload';
 import { clientFor, fileItem, newUser, randomFile, rawRequest, stack } from '../helpers.ts';
 
 async function forgedToken(claims: { sub: string; iss?: string; aud?: string; exp?: number }): Promise<string> {

@@ -1,7 +1,7 @@
 /** Invariant 4: concurrent uploads of one new content store one object and complete every file. */
 import { describe, expect, it } from 'vitest';
-import { putFile } from '#client/upload';
-import { MiB } from '#core/content-id';
+import { MiB } from '#protocol/content-id';
+import { putFile } from '#sdk/upload';
 import { clientFor, contentItem, fileItem, newUser, objectKeys, randomFile } from '../helpers.ts';
 
 describe('concurrent uploads of the same new content', () => {

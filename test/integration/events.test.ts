@@ -5,8 +5,8 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Context, S3Event } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { putFile } from '#client/upload';
-import type { PublishOutcome } from '#core/publish';
+import type { PublishOutcome } from '#domain/publish';
+import { putFile } from '#sdk/upload';
 import { clientFor, contentItem, filesOf, handlerEnv, newUser, objectKeys, randomFile, s3, stack } from '../helpers.ts';
 
 type Handler = (event: S3Event, context: Context) => Promise<PublishOutcome[]>;

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { HashdropClient } from '#client/api';
-import { getFile } from '#client/download';
-import { putFile } from '#client/upload';
-import { MiB } from '#core/content-id';
+import { MiB } from '#protocol/content-id';
+import { HashdropClient } from '#sdk/api';
+import { getFile } from '#sdk/download';
+import { putFile } from '#sdk/upload';
 import { contentItem, newUser, randomFile, scratchPath, stack, token } from '../helpers.ts';
 
 const BLOCK = 8 * MiB;

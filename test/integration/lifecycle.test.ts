@@ -4,10 +4,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '#client/api';
-import { getFile } from '#client/download';
-import { putFile } from '#client/upload';
-import { MiB } from '#core/content-id';
+import { MiB } from '#protocol/content-id';
+import { ApiError } from '#sdk/api';
+import { getFile } from '#sdk/download';
+import { putFile } from '#sdk/upload';
 import {
   clientFor,
   contentItem,

@@ -1,9 +1,9 @@
 /** The whole instant-upload loop against the real local stack (DynamoDB Local + s3rver). */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { getFile } from '#client/download';
-import { putFile, type UploadProgress } from '#client/upload';
-import { MiB } from '#core/content-id';
+import { MiB } from '#protocol/content-id';
+import { getFile } from '#sdk/download';
+import { putFile, type UploadProgress } from '#sdk/upload';
 import { clientFor, contentItem, fileItem, newUser, objectKeys, randomFile, scratchPath } from '../helpers.ts';
 
 describe('instant upload', () => {

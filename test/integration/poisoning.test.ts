@@ -5,11 +5,11 @@
  * verification, the last line of defence.
  */
 import { describe, expect, it } from 'vitest';
-import type { HashdropClient } from '#client/api';
-import { putFile } from '#client/upload';
-import { MiB } from '#core/content-id';
-import { hashBuffer } from '#core/tree-hash';
-import type { UploadView } from '#core/uploads';
+import type { UploadView } from '#domain/uploads';
+import { MiB } from '#protocol/content-id';
+import { hashBuffer } from '#protocol/tree-hash';
+import type { HashdropClient } from '#sdk/api';
+import { putFile } from '#sdk/upload';
 import { clientFor, contentItem, fileItem, newUser, objectKeys, randomFile } from '../helpers.ts';
 
 /** Asks to upload `claimed` but sends `sent` (of the same size) in its place. */

@@ -4,12 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ApiError, type HashdropClient, type UploadRequest, type UploadView } from '#client/api';
-import { answerChallenge } from '#client/files';
-import { putFile } from '#client/upload';
-import { issueChallenge } from '#core/proof';
-import { hashBuffer } from '#core/tree-hash';
-import { requestUpload } from '#core/uploads';
+import { issueChallenge } from '#domain/proof';
+import { requestUpload } from '#domain/uploads';
+import { hashBuffer } from '#protocol/tree-hash';
+import { ApiError, type HashdropClient, type UploadRequest, type UploadView } from '#sdk/api';
+import { answerChallenge } from '#sdk/files';
+import { putFile } from '#sdk/upload';
 import { clientFor, contentItem, fileItem, filesOf, newUser, randomFile, testDeps } from '../helpers.ts';
 
 type Challenged = Extract<UploadView, { status: 'challenge' }>;

@@ -6,10 +6,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { MiB } from '#core/content-id';
+import { MiB } from '#protocol/content-id';
 import { contentItem, newUser, objectKeys, randomFile, stack, token } from '../helpers.ts';
 
-const CLI = join(import.meta.dirname, '..', '..', 'client', 'bin.js');
+const CLI = join(import.meta.dirname, '..', '..', 'cli', 'bin.js');
 const BLOCK = 8 * MiB;
 
 function runCli(args: string[], env: Record<string, string>): ChildProcess {

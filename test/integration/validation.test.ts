@@ -1,7 +1,7 @@
 /** Bad input gets a 4xx with a stable error code, and nothing is written anywhere. */
 import { describe, expect, it } from 'vitest';
-import { putFile } from '#client/upload';
-import { hashBuffer } from '#core/tree-hash';
+import { hashBuffer } from '#protocol/tree-hash';
+import { putFile } from '#sdk/upload';
 import { clientFor, contentItem, filesOf, newUser, objectKeys, randomFile, rawRequest, usageItem } from '../helpers.ts';
 
 const id = hashBuffer(Buffer.from('validation')).contentId;

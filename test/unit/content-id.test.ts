@@ -9,8 +9,8 @@ import {
   MAX_PARTS,
   MiB,
   SizeOutOfRangeError,
-} from '#core/content-id';
-import { contentIdFromS3Checksum, hashBuffer, hashStream } from '#core/tree-hash';
+} from '#protocol/content-id';
+import { contentIdFromS3Checksum, hashBuffer, hashStream } from '#protocol/tree-hash';
 
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest();
 

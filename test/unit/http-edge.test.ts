@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/mini';
-import { ConflictError } from '#core/errors';
+import { ConflictError } from '#domain/errors';
 import { type HttpEvent, json, route } from '#lambdas/http';
 import { createUploadBody, fileName } from '#lambdas/schemas';
 

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { hashFile } from '#client/files';
-import { hashFileParallel } from '#client/hash-pool';
-import { hashBlob } from '#client/web-hash';
-import { MiB } from '#core/content-id';
-import { hashBuffer } from '#core/tree-hash';
+import { MiB } from '#protocol/content-id';
+import { hashBuffer } from '#protocol/tree-hash';
+import { hashFile } from '#sdk/files';
+import { hashFileParallel } from '#sdk/hash-pool';
+import { hashBlob } from '#sdk/web-hash';
 import { scratchPath } from '../helpers.ts';
 
 const sizes: [string, number][] = [

@@ -1,7 +1,7 @@
 /** The CLI's progress display: a redrawn bar with rate and ETA on a terminal, plain lines in logs. */
 import { describe, expect, it } from 'vitest';
-import { formatBytes, progressPrinter } from '#client/progress';
-import { MiB } from '#core/content-id';
+import { formatBytes, progressPrinter } from '#cli/progress';
+import { MiB } from '#protocol/content-id';
 
 function recorder(isTTY: boolean) {
   const written: string[] = [];

@@ -1,6 +1,6 @@
 /** Backoff with full jitter: bounded delays, transient errors retried, others thrown at once. */
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, TransientError, withBackoff } from '#client/retry';
+import { backoffDelay, TransientError, withBackoff } from '#sdk/retry';
 
 const fast = { attempts: 4, baseDelayMs: 1, maxDelayMs: 4 };
 

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MiB } from '#core/content-id';
-import type { BlobStore, StoredObject } from '#core/ports';
-import { verifyObject } from '#core/publish';
-import { hashBuffer } from '#core/tree-hash';
+import type { BlobStore, StoredObject } from '#domain/ports';
+import { verifyObject } from '#domain/publish';
+import { MiB } from '#protocol/content-id';
+import { hashBuffer } from '#protocol/tree-hash';
 
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest();
 

@@ -2,9 +2,9 @@
  * A typed client of the hashdrop HTTP API. It uses only `fetch`, so it runs in Node, browsers
  * and React Native alike.
  */
-import type { FileDownload, FileListing, UsageView } from '#core/files';
-import type { PartDigest, UploadRequest, UploadView } from '#core/uploads';
-import type { FileView } from '#core/views';
+import type { FileDownload, FileListing, UsageView } from '#domain/files';
+import type { PartDigest, UploadRequest, UploadView } from '#domain/uploads';
+import type { FileView } from '#domain/views';
 
 export type { FileDownload, FileListing, FileView, PartDigest, UploadRequest, UploadView, UsageView };
 

@@ -10,7 +10,8 @@
  *
  * Every write is conditional on what was read; a lost race re-reads and decides again.
  */
-import { blockCount, blockSize, isMultipart } from './content-id.ts';
+import { blockCount, blockSize, isMultipart } from '#protocol/content-id';
+import { contentIdFromBlockDigests, hexToBase64 } from '#protocol/tree-hash';
 import { BusyError, ConflictError, NotFoundError, QuotaExceededError, ValidationError } from './errors.ts';
 import { quotaBytesOf } from './files.ts';
 import { objectKeyFor } from './object-keys.ts';
@@ -28,7 +29,6 @@ import type {
 import { type Challenge, checkChallenge, issueChallenge, type Proof, verifyProof } from './proof.ts';
 import { proofRequired, publishObject } from './publish.ts';
 import { withRetries } from './retries.ts';
-import { contentIdFromBlockDigests, hexToBase64 } from './tree-hash.ts';
 import { decodeUploadRef, encodeUploadRef, type FileView, fileView } from './views.ts';
 
 export interface UploadRequest {

@@ -1,13 +1,13 @@
 /**
  * The tree SHA-256 of a file on every core: one block per task on a pool of worker threads,
  * each streaming its block from disk. Memory stays at a read buffer per worker, whatever the
- * file's size; the digests are combined in block order (core/tree-hash.ts).
+ * file's size; the digests are combined in block order (protocol/tree-hash.ts).
  */
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { blockCount, blockRange } from '#core/content-id';
-import { contentIdFromBlockDigests, type TreeHash } from '#core/tree-hash';
+import { blockCount, blockRange } from '#protocol/content-id';
+import { contentIdFromBlockDigests, type TreeHash } from '#protocol/tree-hash';
 import { hashFile } from './files.ts';
 
 export interface HashOptions {

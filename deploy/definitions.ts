@@ -183,7 +183,7 @@ export const PROOF_SECRET = {
   fileEnvVar: 'HASHDROP_PROOF_SECRET_FILE',
 } as const;
 
-/** The scheduled sweeper: abandoned uploads and unreferenced contents (core/sweeper.ts). */
+/** The scheduled sweeper: abandoned uploads and unreferenced contents (domain/sweeper.ts). */
 export const SWEEPER = {
   id: 'Sweeper',
   entry: 'lambdas/sweeper.ts',

@@ -3,7 +3,7 @@
  * polyfill): each block is read from the Blob/File and hashed with `crypto.subtle`, a few at a
  * time, so memory holds only the blocks in flight.
  */
-import { blockCount, blockRange } from '#core/content-id';
+import { blockCount, blockRange } from '#protocol/content-id';
 
 export interface WebTreeHash {
   readonly contentId: string;

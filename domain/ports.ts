@@ -143,7 +143,7 @@ export interface Catalog {
   /** Deletes a PENDING content that nothing references any more. Returns whether it did. */
   deleteUnreferencedPending(contentId: string): Promise<boolean>;
 
-  // The sweeper's view (core/sweeper.ts).
+  // The sweeper's view (domain/sweeper.ts).
   /** Contents that may need sweeping: every one not READY, and READY ones no file references. */
   sweepCandidates(): AsyncIterable<ContentRecord>;
   /** Files waiting for some content whose last change is older than `before` (epoch ms). */

@@ -6,10 +6,10 @@
  * idempotent and safe under duplicate, late and concurrent calls (invariant 5). Nothing becomes
  * READY unless its bytes are proven to match its id (invariant 1).
  */
-import { blockCount } from './content-id.ts';
+import { blockCount } from '#protocol/content-id';
+import { contentIdFromS3Checksum, hashStream, UnexpectedLengthError } from '#protocol/tree-hash';
 import { parseObjectKey } from './object-keys.ts';
 import type { ContentRecord, Deps, StoredObject } from './ports.ts';
-import { contentIdFromS3Checksum, hashStream, UnexpectedLengthError } from './tree-hash.ts';
 
 export type PublishOutcome =
   /** The object is the content's verified copy (now or already). */
@@ -70,7 +70,7 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
       if (!proofRequired(deps)) await completeWaitingFiles(deps, content.contentId);
       else if (superseded?.id === parsed.attemptId) {
         // Sending bytes that verify is a proof of ownership; waiting for someone else's is not:
-        // the other waiting files prove theirs when they next ask (core/uploads.ts).
+        // the other waiting files prove theirs when they next ask (domain/uploads.ts).
         await deps.catalog.completeFile(superseded.owner, content.contentId, now);
       }
       return 'ready';

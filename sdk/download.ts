@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { hashStream, UnexpectedLengthError } from '#core/tree-hash';
+import { hashStream, UnexpectedLengthError } from '#protocol/tree-hash';
 import type { HashdropClient } from './api.ts';
 import { UploadFailedError } from './upload.ts';
 

@@ -1,8 +1,8 @@
 /** Node file helpers for the SDK: hashing a file, reading a block of it, answering a challenge. */
 import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
-import { blockCount, blockRange } from '#core/content-id';
-import { contentIdFromBlockDigests, type TreeHash, UnexpectedLengthError } from '#core/tree-hash';
+import { blockCount, blockRange } from '#protocol/content-id';
+import { contentIdFromBlockDigests, type TreeHash, UnexpectedLengthError } from '#protocol/tree-hash';
 
 /**
  * The tree hash of a file in this thread: block by block into one reused 4 MiB buffer (as the

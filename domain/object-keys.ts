@@ -1,4 +1,4 @@
-import { BUCKET } from './definitions.ts';
+import { BUCKET } from '#deploy/definitions';
 
 /**
  * Object keys are `blobs/<contentId>/<attemptId>`: one per upload attempt (see UploadAttempt), so

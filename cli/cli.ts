@@ -13,12 +13,12 @@
  * Common flags: --endpoint, --token, --user (dev tokens), --json.
  */
 import { parseArgs } from 'node:util';
-import { ApiError, HashdropClient } from './api.ts';
-import { ConnectionError, devToken, findLocalConfig, resolveConnection } from './connection.ts';
-import { getFile } from './download.ts';
-import { hashFile } from './files.ts';
+import { ApiError, HashdropClient } from '#sdk/api';
+import { ConnectionError, devToken, findLocalConfig, resolveConnection } from '#sdk/connection';
+import { getFile } from '#sdk/download';
+import { hashFile } from '#sdk/files';
+import { putFile, UploadFailedError } from '#sdk/upload';
 import { formatBytes, progressPrinter } from './progress.ts';
-import { putFile, UploadFailedError } from './upload.ts';
 
 const USAGE = `usage: hashdrop <command> [options]
 

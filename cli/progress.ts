@@ -2,7 +2,7 @@
  * Progress display for the CLI: a bar with rate and ETA on a terminal; plain lines otherwise
  * (one per percent at most), so that logs stay readable and scripts can follow along.
  */
-import type { UploadProgress } from './upload.ts';
+import type { UploadProgress } from '#sdk/upload';
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -1,4 +1,4 @@
-// Worker thread of the parallel tree hash (client/hash-pool.ts): hashes one block of a file per
+// Worker thread of the parallel tree hash (sdk/hash-pool.ts): hashes one block of a file per
 // message. It reads with blocking reads into one reused buffer: inside a worker that blocks
 // nobody, skips the thread-pool hop and the per-chunk allocations of a stream, and keeps memory
 // at one buffer per worker. Plain JavaScript, so that it loads in a worker without a TS loader.

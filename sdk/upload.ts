@@ -5,9 +5,9 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { blockRange, MAX_OBJECT_SIZE, SizeOutOfRangeError } from '#core/content-id';
-import { DEFAULTS } from '#core/definitions';
-import { sha256 } from '#core/tree-hash';
+import { DEFAULTS } from '#deploy/definitions';
+import { blockRange, MAX_OBJECT_SIZE, SizeOutOfRangeError } from '#protocol/content-id';
+import { sha256 } from '#protocol/tree-hash';
 import { ApiError, type HashdropClient, type PartDigest, type UploadView } from './api.ts';
 import { answerChallenge, readBlock } from './files.ts';
 import { hashFileParallel } from './hash-pool.ts';
