@@ -1,14 +1,32 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two groups in one run: the unit group (domain on in-memory adapters, protocol, SDK pieces,
+ * synthesized templates) needs no Java and runs first; the integration group starts one real
+ * local stack (DynamoDB Local + S3 on loopback) and runs after it.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
     setupFiles: ['test/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two cores: integration files share one local stack and run two at a time.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/cdk/**/*.test.ts'], sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

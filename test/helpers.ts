@@ -1,12 +1,11 @@
-/** Shared test plumbing: clients of the running local stack and direct views of its stores. */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+/** Integration-test plumbing: clients of the running local stack and direct views of its stores. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
+
+export { newUser, randomFile, scratchPath } from './support/scratch.ts';
+
 import { createDeps } from '#adapters/deps';
 import { RESERVED_NAME_PREFIX } from '#deploy/definitions';
 import type { ContentRecord, Deps, FileRecord, Usage } from '#domain/ports';
@@ -34,9 +33,6 @@ export const db = DynamoDBDocumentClient.from(
 /** The environment the handlers run with, for tests that call domain code directly. */
 export const handlerEnv = handlerEnvironment(stack);
 
-/** A user id no other test uses. */
-export const newUser = (label = 'user'): string => `${label}-${randomBytes(6).toString('hex')}`;
-
 export function token(userId: string): Promise<string> {
   return mintToken(stack.signingKey, userId);
 }
@@ -44,20 +40,6 @@ export function token(userId: string): Promise<string> {
 export function clientFor(userId: string): HashdropClient {
   let cached: Promise<string> | undefined;
   return new HashdropClient({ endpoint: stack.endpoint, token: () => (cached ??= token(userId)) });
-}
-
-const scratch = mkdtempSync(join(tmpdir(), 'hashdrop-files-'));
-
-/** Writes `size` random bytes to a new file. */
-export function randomFile(size: number): { path: string; bytes: Buffer } {
-  const bytes = randomBytes(size);
-  const path = join(scratch, randomBytes(8).toString('hex'));
-  writeFileSync(path, bytes);
-  return { path, bytes };
-}
-
-export function scratchPath(name: string): string {
-  return join(scratch, `${randomBytes(4).toString('hex')}-${name}`);
 }
 
 export async function objectKeys(prefix: string): Promise<string[]> {

@@ -6,7 +6,7 @@ import { hashBuffer } from '#protocol/tree-hash';
 import { hashFile } from '#sdk/files';
 import { hashFileParallel } from '#sdk/hash-pool';
 import { hashBlob } from '#sdk/web-hash';
-import { scratchPath } from '../helpers.ts';
+import { scratchPath } from '../support/scratch.ts';
 
 const sizes: [string, number][] = [
   ['empty', 0],
