@@ -13,8 +13,8 @@
  * Common flags: --endpoint, --token, --user (dev tokens), --json.
  */
 import { parseArgs } from 'node:util';
+import { ConnectionError, devToken, findLocalConfig, resolveConnection } from '#cli/connection';
 import { ApiError, HashdropClient } from '#sdk/api';
-import { ConnectionError, devToken, findLocalConfig, resolveConnection } from '#sdk/connection';
 import { getFile } from '#sdk/download';
 import { hashFile } from '#sdk/files';
 import { putFile, UploadFailedError } from '#sdk/upload';

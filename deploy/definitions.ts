@@ -2,6 +2,8 @@
  * The one source of truth for tables, bucket and routes. The CDK stack (lib/) and the embedded
  * local runner (local/) both build from these definitions, so they cannot drift apart.
  */
+import { BLOB_PREFIX } from '#domain/object-keys';
+import { MAX_PARTS_PER_REQUEST } from '#protocol/api';
 
 export type AttributeType = 'S' | 'N';
 
@@ -75,7 +77,7 @@ export const BUCKET = {
   envVar: 'BUCKET_NAME',
   localName: 'hashdrop-blobs',
   /** Every stored content lives under this prefix; only it triggers the object-created handler. */
-  blobPrefix: 'blobs/',
+  blobPrefix: BLOB_PREFIX,
 } as const;
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -202,7 +204,7 @@ export const DEFAULTS = {
    */
   attemptLeaseSeconds: 16 * 60,
   /** Most parts signed in one response: a 10,000-part upload asks in batches. */
-  maxPartsPerBatch: 100,
+  maxPartsPerBatch: MAX_PARTS_PER_REQUEST,
   /**
    * An upload untouched for this long is abandoned. Clients renew the lease with every batch of
    * part URLs, so a slow but moving upload is never swept.

@@ -3,16 +3,11 @@
  * references in the same write as the file (invariant 2); contents nobody references any more
  * are left to the sweeper, after a grace period (invariant 3).
  */
+import type { FileDownload, FileListing, FileView, UsageView } from '#protocol/api';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import type { Deps, FileRecord, Usage } from './ports.ts';
 import { withRetries } from './retries.ts';
-import { type FileView, fileView } from './views.ts';
-
-export interface FileListing {
-  readonly files: FileView[];
-  /** Opaque; pass back to get the next page. Absent on the last page. */
-  readonly cursor?: string;
-}
+import { fileView } from './views.ts';
 
 export async function listFiles(
   deps: Deps,
@@ -21,11 +16,6 @@ export async function listFiles(
 ): Promise<FileListing> {
   const page = await deps.catalog.listFiles(userId, options);
   return { files: page.files.map(fileView), ...(page.cursor ? { cursor: page.cursor } : {}) };
-}
-
-export interface FileDownload {
-  readonly file: FileView;
-  readonly download: { readonly url: string; readonly method: 'GET'; readonly expiresAt: string };
 }
 
 /** Metadata and a short-lived presigned GET of the content's object; bytes never pass through Lambda. */
@@ -80,15 +70,6 @@ export function deleteFile(deps: Deps, userId: string, name: string): Promise<vo
     const file = await ownFile(deps, userId, name);
     await deps.catalog.deleteFile(file, deps.now());
   });
-}
-
-export interface UsageView {
-  readonly files: number;
-  /** Logical bytes: the sum of the sizes of the user's files. */
-  readonly bytes: number;
-  /** Bytes the user did not have to send thanks to deduplication. */
-  readonly savedBytes: number;
-  readonly quotaBytes: number;
 }
 
 /** The quota that applies to a user: their own, else the default. */

@@ -1,4 +1,5 @@
-import { BUCKET } from '#deploy/definitions';
+/** Every stored content lives under this prefix; only it triggers the object-created handler. */
+export const BLOB_PREFIX = 'blobs/';
 
 /**
  * Object keys are `blobs/<contentId>/<attemptId>`: one per upload attempt (see UploadAttempt), so
@@ -6,10 +7,10 @@ import { BUCKET } from '#deploy/definitions';
  * content's verified object is recorded on the content; the others are deleted as duplicates.
  */
 export function objectKeyFor(contentId: string, attemptId: string): string {
-  return `${BUCKET.blobPrefix}${contentId}/${attemptId}`;
+  return `${BLOB_PREFIX}${contentId}/${attemptId}`;
 }
 
-const OBJECT_KEY = new RegExp(`^${BUCKET.blobPrefix}([0-9a-f]{64})/([0-9a-f]{32})$`);
+const OBJECT_KEY = new RegExp(`^${BLOB_PREFIX}([0-9a-f]{64})/([0-9a-f]{32})$`);
 
 export function parseObjectKey(key: string): { contentId: string; attemptId: string } | undefined {
   const match = OBJECT_KEY.exec(key);

@@ -3,8 +3,11 @@
  * DynamoDB and S3; the domain never imports an AWS SDK.
  */
 
+import type { ByteRange, CompletedPart, FileState, StoredPart } from '#protocol/api';
+
+export type { ByteRange, CompletedPart, FileState, StoredPart };
+
 export type ContentState = 'PENDING' | 'READY' | 'DELETING';
-export type FileState = 'PENDING' | 'COMPLETE' | 'FAILED';
 
 export interface FileOwner {
   readonly userId: string;
@@ -168,30 +171,10 @@ export interface PresignedRequest {
   readonly headers: Record<string, string>;
 }
 
-export interface ByteRange {
-  readonly start: number;
-  readonly length: number;
-}
-
 export interface StoredObject {
   readonly size: number;
   /** S3's ChecksumSHA256 when the store keeps one. */
   readonly checksumSha256?: string;
-}
-
-export interface CompletedPart {
-  readonly partNumber: number;
-  readonly etag: string;
-  /** Base64 SHA-256 of the part. */
-  readonly sha256: string;
-}
-
-export interface StoredPart {
-  readonly partNumber: number;
-  readonly etag: string;
-  readonly size: number;
-  /** Base64 SHA-256 of the part, where the store reports it. */
-  readonly sha256?: string;
 }
 
 export interface BlobStore {

@@ -9,24 +9,13 @@
  * is recorded so that it cannot be replayed.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ByteRange, Challenge, Proof } from '#protocol/api';
 import { BusyError, DomainError } from './errors.ts';
-import type { ByteRange, Deps } from './ports.ts';
+import type { Deps } from './ports.ts';
 
 /** Ranges per challenge and their length: 256 KiB to read, out of any part of the file. */
 const RANGE_COUNT = 4;
 const RANGE_LENGTH = 64 * 1024;
-
-export interface Challenge {
-  readonly token: string;
-  /** The client answers with the hex SHA-256 of these ranges' bytes, concatenated in order. */
-  readonly ranges: ByteRange[];
-  readonly expiresAt: string;
-}
-
-export interface Proof {
-  readonly token: string;
-  readonly sha256: string;
-}
 
 interface ChallengeClaims {
   readonly v: 1;

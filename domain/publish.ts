@@ -7,7 +7,8 @@
  * READY unless its bytes are proven to match its id (invariant 1).
  */
 import { blockCount } from '#protocol/content-id';
-import { contentIdFromS3Checksum, hashStream, UnexpectedLengthError } from '#protocol/tree-hash';
+import { UnexpectedLengthError } from '#protocol/tree-hash';
+import { contentIdFromS3Checksum, hashStream } from './hashing.ts';
 import { parseObjectKey } from './object-keys.ts';
 import type { ContentRecord, Deps, StoredObject } from './ports.ts';
 

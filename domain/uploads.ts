@@ -10,74 +10,18 @@
  *
  * Every write is conditional on what was read; a lost race re-reads and decides again.
  */
+import type { CompletedPart, PartDigest, PartPermit, UploadPermit, UploadRequest, UploadView } from '#protocol/api';
 import { blockCount, blockSize, isMultipart } from '#protocol/content-id';
-import { contentIdFromBlockDigests, hexToBase64 } from '#protocol/tree-hash';
+import { hexToBase64, hexToBytes } from '#protocol/encoding';
 import { BusyError, ConflictError, NotFoundError, QuotaExceededError, ValidationError } from './errors.ts';
 import { quotaBytesOf } from './files.ts';
+import { contentIdFromBlockDigests } from './hashing.ts';
 import { objectKeyFor } from './object-keys.ts';
-import type {
-  CompletedPart,
-  ContentRecord,
-  Deps,
-  FileOwner,
-  FileRecord,
-  QuotaGuard,
-  StoredPart,
-  UploadAttempt,
-  Usage,
-} from './ports.ts';
-import { type Challenge, checkChallenge, issueChallenge, type Proof, verifyProof } from './proof.ts';
+import type { ContentRecord, Deps, FileOwner, FileRecord, QuotaGuard, UploadAttempt, Usage } from './ports.ts';
+import { checkChallenge, issueChallenge, verifyProof } from './proof.ts';
 import { proofRequired, publishObject } from './publish.ts';
 import { withRetries } from './retries.ts';
-import { decodeUploadRef, encodeUploadRef, type FileView, fileView } from './views.ts';
-
-export interface UploadRequest {
-  readonly name: string;
-  readonly size: number;
-  readonly contentId: string;
-  /** Hex SHA-256 of the first blocks, so that a miss is answered with permits in one round trip. */
-  readonly blockDigests: readonly string[];
-  /** The answer to a proof-of-ownership challenge this server issued for the same request. */
-  readonly proof?: Proof | undefined;
-}
-
-export interface PartDigest {
-  readonly partNumber: number;
-  /** Hex SHA-256 of the block. */
-  readonly sha256: string;
-}
-
-export interface PartPermit {
-  readonly partNumber: number;
-  readonly method: 'PUT';
-  readonly url: string;
-  /** Headers to send exactly as given; they include the block's signed checksum. */
-  readonly headers: Record<string, string>;
-}
-
-export interface UploadPermit {
-  readonly mode: 'single' | 'multipart';
-  readonly blockSize: number;
-  readonly partCount: number;
-  /** Permits for the parts whose digests the caller sent; ask /parts for the rest. */
-  readonly parts: PartPermit[];
-  /**
-   * On a resumed multipart upload: the parts storage holds already. The client sends only the
-   * others (and lists these, with their ETags, when it completes).
-   */
-  readonly uploadedParts?: StoredPart[];
-  readonly expiresAt: string;
-}
-
-export type UploadView =
-  | { readonly status: 'complete'; readonly uploadId: string; readonly file: FileView; readonly deduplicated?: boolean }
-  | { readonly status: 'upload'; readonly uploadId: string; readonly file: FileView; readonly permit: UploadPermit }
-  | { readonly status: 'pending'; readonly uploadId: string; readonly file: FileView; readonly retryAfterSeconds: number }
-  | { readonly status: 'failed'; readonly uploadId: string; readonly file: FileView; readonly failure: string }
-  /** Prove you hold the bytes: ask again with `proof` (DESIGN §4). Nothing was written. */
-  | { readonly status: 'challenge'; readonly challenge: Challenge }
-  /** Someone else is uploading this content right now: ask again later. Nothing was written. */
-  | { readonly status: 'wait'; readonly retryAfterSeconds: number };
+import { decodeUploadRef, encodeUploadRef, fileView } from './views.ts';
 
 export function requestUpload(deps: Deps, userId: string, request: UploadRequest): Promise<UploadView> {
   checkDigestList(request);
@@ -96,7 +40,7 @@ function checkDigestList(request: UploadRequest): void {
     });
   }
   if (request.blockDigests.length === count) {
-    const digests = request.blockDigests.map((hex) => Buffer.from(hex, 'hex'));
+    const digests = request.blockDigests.map(hexToBytes);
     if (contentIdFromBlockDigests(digests) !== request.contentId) {
       throw new ValidationError('block_digests_mismatch', 'the block digests do not hash to the contentId');
     }

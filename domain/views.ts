@@ -1,15 +1,6 @@
 /** The shapes the API returns, built from records in one place. */
+import type { FileView } from '#protocol/api';
 import type { FileRecord } from './ports.ts';
-
-export interface FileView {
-  readonly name: string;
-  readonly size: number;
-  readonly contentId: string;
-  readonly state: FileRecord['state'];
-  readonly failure?: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
 
 export function fileView(file: FileRecord): FileView {
   return {

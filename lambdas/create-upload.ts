@@ -1,5 +1,6 @@
 /** POST /v1/uploads — the dedup decision: a hit completes at once, a miss gets an upload permit. */
-import { requestUpload, type UploadView } from '#domain/uploads';
+import { requestUpload } from '#domain/uploads';
+import type { UploadView } from '#protocol/api';
 import { json, route } from './http.ts';
 import { deps } from './runtime.ts';
 import { createUploadBody } from './schemas.ts';

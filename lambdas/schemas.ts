@@ -6,7 +6,7 @@
  * (a cold-start cost), this one about 20 KB.
  */
 import * as z from 'zod/mini';
-import { DEFAULTS } from '#deploy/definitions';
+import { MAX_PARTS_PER_REQUEST } from '#protocol/api';
 import { MAX_OBJECT_SIZE, MAX_PARTS } from '#protocol/content-id';
 
 /** DynamoDB sort keys hold up to 1,024 bytes; names are measured in UTF-8 after NFC. */
@@ -46,14 +46,14 @@ export const createUploadBody = z.strictObject({
   name: fileName,
   size: z.number().check(z.int(), z.minimum(0), z.maximum(MAX_OBJECT_SIZE)),
   contentId: sha256Hex,
-  blockDigests: z._default(z.array(sha256Hex).check(z.maxLength(DEFAULTS.maxPartsPerBatch)), []),
+  blockDigests: z._default(z.array(sha256Hex).check(z.maxLength(MAX_PARTS_PER_REQUEST)), []),
   proof: z.optional(z.strictObject({ token: text(1, 2048), sha256: sha256Hex })),
 });
 
 export const uploadPath = z.strictObject({ uploadId: text(1, 2000) });
 
 export const signPartsBody = z.strictObject({
-  parts: z.array(z.strictObject({ partNumber, sha256: sha256Hex })).check(z.minLength(1), z.maxLength(DEFAULTS.maxPartsPerBatch)),
+  parts: z.array(z.strictObject({ partNumber, sha256: sha256Hex })).check(z.minLength(1), z.maxLength(MAX_PARTS_PER_REQUEST)),
 });
 
 export const completeUploadBody = z.strictObject({

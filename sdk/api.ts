@@ -2,9 +2,7 @@
  * A typed client of the hashdrop HTTP API. It uses only `fetch`, so it runs in Node, browsers
  * and React Native alike.
  */
-import type { FileDownload, FileListing, UsageView } from '#domain/files';
-import type { PartDigest, UploadRequest, UploadView } from '#domain/uploads';
-import type { FileView } from '#domain/views';
+import type { FileDownload, FileListing, FileView, PartDigest, UploadRequest, UploadView, UsageView } from '#protocol/api';
 
 export type { FileDownload, FileListing, FileView, PartDigest, UploadRequest, UploadView, UsageView };
 

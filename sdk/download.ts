@@ -8,8 +8,9 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { hashStream, UnexpectedLengthError } from '#protocol/tree-hash';
+import { UnexpectedLengthError } from '#protocol/tree-hash';
 import type { HashdropClient } from './api.ts';
+import { hashStream } from './hashing.ts';
 import { UploadFailedError } from './upload.ts';
 
 export interface GetResult {

@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { blockCount, blockRange } from '#protocol/content-id';
-import { contentIdFromBlockDigests, type TreeHash, UnexpectedLengthError } from '#protocol/tree-hash';
+import { type TreeHash, UnexpectedLengthError } from '#protocol/tree-hash';
+import { contentIdFromBlockDigests } from './hashing.ts';
 
 /**
  * The tree hash of a file in this thread: block by block into one reused 4 MiB buffer (as the

@@ -7,8 +7,9 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { blockCount, blockRange } from '#protocol/content-id';
-import { contentIdFromBlockDigests, type TreeHash } from '#protocol/tree-hash';
+import type { TreeHash } from '#protocol/tree-hash';
 import { hashFile } from './files.ts';
+import { contentIdFromBlockDigests } from './hashing.ts';
 
 export interface HashOptions {
   /** Worker threads. @default the machine's available parallelism */

@@ -3,14 +3,16 @@
  * storage lacks them; parts go up in parallel with retries, fresh URLs when they expire, and a
  * resumed upload sends only the parts storage does not hold yet.
  */
+
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { DEFAULTS } from '#deploy/definitions';
+import { MAX_PARTS_PER_REQUEST } from '#protocol/api';
 import { blockRange, MAX_OBJECT_SIZE, SizeOutOfRangeError } from '#protocol/content-id';
-import { sha256 } from '#protocol/tree-hash';
+import { bytesToHex } from '#protocol/encoding';
 import { ApiError, type HashdropClient, type PartDigest, type UploadView } from './api.ts';
 import { answerChallenge, readBlock } from './files.ts';
 import { hashFileParallel } from './hash-pool.ts';
+import { sha256 } from './hashing.ts';
 import { DEFAULT_RETRY, type RetryPolicy, sleep, TransientError, withBackoff } from './retry.ts';
 import { fetchPut, nodePut, type StoragePut } from './storage-put.ts';
 
@@ -80,14 +82,17 @@ interface Session {
   readonly client: HashdropClient;
   readonly path: string;
   readonly size: number;
-  readonly digests: readonly Buffer[];
+  readonly digests: readonly Uint8Array[];
   readonly options: PutOptions;
 }
 
-const digestOf = (session: Session, partNumber: number): Buffer => session.digests[partNumber - 1] ?? Buffer.alloc(0);
+const digestOf = (session: Session, partNumber: number): Buffer => {
+  const digest = session.digests[partNumber - 1];
+  return digest ? Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength) : Buffer.alloc(0);
+};
 
 const batchSizeOf = (options: PutOptions): number =>
-  Math.min(Math.max(1, options.partsPerBatch ?? DEFAULTS.maxPartsPerBatch), DEFAULTS.maxPartsPerBatch);
+  Math.min(Math.max(1, options.partsPerBatch ?? MAX_PARTS_PER_REQUEST), MAX_PARTS_PER_REQUEST);
 
 /** Sends what an `upload` answer asks for and completes the upload. */
 async function sendBytes(session: Session, view: Extract<UploadView, { status: 'upload' }>) {
@@ -153,7 +158,7 @@ async function sendBytes(session: Session, view: Extract<UploadView, { status: '
   const put = session.options.storagePut ?? (client.customFetch ? fetchPut(client.fetchImpl) : nodePut);
   const sendPart = async (partNumber: number, slot: Buffer): Promise<void> => {
     const block = await readBlock(session.path, size, partNumber, slot);
-    if (!sha256(block).equals(digestOf(session, partNumber))) {
+    if (!digestOf(session, partNumber).equals(sha256(block))) {
       throw new UploadFailedError('file_changed', `${session.path} changed while it was being uploaded`);
     }
     const etag = await withBackoff(
@@ -224,7 +229,7 @@ export async function putFile(client: HashdropClient, path: string, options: Put
     name,
     size: tree.size,
     contentId: tree.contentId,
-    blockDigests: tree.blockDigests.slice(0, batchSizeOf(options)).map((digest) => digest.toString('hex')),
+    blockDigests: tree.blockDigests.slice(0, batchSizeOf(options)).map(bytesToHex),
   };
   const session: Session = { sent: { bytes: 0 }, client, path, size: tree.size, digests: tree.blockDigests, options };
   const retry = options.retry ?? DEFAULT_RETRY;

@@ -4,14 +4,13 @@
  * time, so memory holds only the blocks in flight.
  */
 import { blockCount, blockRange } from '#protocol/content-id';
+import { bytesToHex } from '#protocol/encoding';
 
 export interface WebTreeHash {
   readonly contentId: string;
   readonly size: number;
   readonly blockDigests: Uint8Array[];
 }
-
-const toHex = (bytes: Uint8Array): string => Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 
 export async function hashBlob(blob: Blob, options: { concurrency?: number } = {}): Promise<WebTreeHash> {
   const size = blob.size;
@@ -31,5 +30,5 @@ export async function hashBlob(blob: Blob, options: { concurrency?: number } = {
   blockDigests.forEach((digest, index) => {
     joined.set(digest, index * 32);
   });
-  return { contentId: toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', joined))), size, blockDigests };
+  return { contentId: bytesToHex(new Uint8Array(await crypto.subtle.digest('SHA-256', joined))), size, blockDigests };
 }

@@ -4,11 +4,13 @@
  * checksum header (real S3 would refuse these PUTs outright), so this exercises hashdrop's own
  * verification, the last line of defence.
  */
+
 import { describe, expect, it } from 'vitest';
-import type { UploadView } from '#domain/uploads';
+import type { UploadView } from '#protocol/api';
 import { MiB } from '#protocol/content-id';
-import { hashBuffer } from '#protocol/tree-hash';
+import { bytesToHex } from '#protocol/encoding';
 import type { HashdropClient } from '#sdk/api';
+import { hashBuffer } from '#sdk/hashing';
 import { putFile } from '#sdk/upload';
 import { clientFor, contentItem, fileItem, newUser, objectKeys, randomFile } from '../helpers.ts';
 
@@ -19,7 +21,7 @@ async function uploadLying(client: HashdropClient, name: string, claimed: Buffer
     name,
     size: claimed.length,
     contentId: tree.contentId,
-    blockDigests: tree.blockDigests.map((digest) => digest.toString('hex')),
+    blockDigests: tree.blockDigests.map(bytesToHex),
   });
   if (view.status !== 'upload') throw new Error(`expected a permit, got ${view.status}`);
   const { blockSize } = view.permit;
@@ -79,7 +81,7 @@ describe('content poisoning', () => {
       name: 'bait',
       size: real.bytes.length,
       contentId,
-      blockDigests: tree.blockDigests.map((digest) => digest.toString('hex')),
+      blockDigests: tree.blockDigests.map(bytesToHex),
     };
     const permit = await client.requestUpload(request);
     expect(permit.status).toBe('upload');

@@ -2,13 +2,15 @@
  * Proof of ownership against the real local stack (default mode: on-hit). Knowing a content's
  * id and size must not be enough to obtain the file.
  */
+
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { issueChallenge } from '#domain/proof';
 import { requestUpload } from '#domain/uploads';
-import { hashBuffer } from '#protocol/tree-hash';
+import { bytesToHex } from '#protocol/encoding';
 import { ApiError, type HashdropClient, type UploadRequest, type UploadView } from '#sdk/api';
 import { answerChallenge } from '#sdk/files';
+import { hashBuffer } from '#sdk/hashing';
 import { putFile } from '#sdk/upload';
 import { clientFor, contentItem, fileItem, filesOf, newUser, randomFile, testDeps } from '../helpers.ts';
 
@@ -125,7 +127,7 @@ describe('proof of ownership', () => {
       name: 'new.bin',
       size: file.bytes.length,
       contentId: tree.contentId,
-      blockDigests: tree.blockDigests.map((digest) => digest.toString('hex')),
+      blockDigests: tree.blockDigests.map(bytesToHex),
     };
     expect(await clientFor(uploader).requestUpload(request)).toMatchObject({ status: 'upload' });
     const other = newUser('other');

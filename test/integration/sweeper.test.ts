@@ -4,6 +4,7 @@
  * under `npm start` without touching the uploads other test files have in flight on the shared
  * stack.
  */
+
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,12 +15,13 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RESERVED_NAME_PREFIX } from '#deploy/definitions';
 import type { ContentRecord, FileRecord } from '#domain/ports';
-import type { UploadView } from '#domain/uploads';
 import { LOCAL_CREDENTIALS, type LocalStack, startLocalStack } from '#local/stack';
+import type { UploadView } from '#protocol/api';
 import { MiB } from '#protocol/content-id';
-import { hashBuffer } from '#protocol/tree-hash';
+import { bytesToHex } from '#protocol/encoding';
 import { HashdropClient } from '#sdk/api';
 import { getFile } from '#sdk/download';
+import { hashBuffer } from '#sdk/hashing';
 import { putFile } from '#sdk/upload';
 
 const LEASE_SECONDS = 4;
@@ -103,7 +105,7 @@ function request(bytes: Buffer, name: string) {
       name,
       size: bytes.length,
       contentId: tree.contentId,
-      blockDigests: tree.blockDigests.map((digest) => digest.toString('hex')),
+      blockDigests: tree.blockDigests.map(bytesToHex),
     },
   };
 }

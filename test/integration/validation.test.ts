@@ -1,6 +1,6 @@
 /** Bad input gets a 4xx with a stable error code, and nothing is written anywhere. */
 import { describe, expect, it } from 'vitest';
-import { hashBuffer } from '#protocol/tree-hash';
+import { hashBuffer } from '#sdk/hashing';
 import { putFile } from '#sdk/upload';
 import { clientFor, contentItem, filesOf, newUser, objectKeys, randomFile, rawRequest, usageItem } from '../helpers.ts';
 

@@ -10,7 +10,7 @@ import {
   MiB,
   SizeOutOfRangeError,
 } from '#protocol/content-id';
-import { contentIdFromS3Checksum, hashBuffer, hashStream } from '#protocol/tree-hash';
+import { contentIdFromS3Checksum, hashBuffer, hashStream } from '#sdk/hashing';
 
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest();
 

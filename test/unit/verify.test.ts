@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { BlobStore, StoredObject } from '#domain/ports';
 import { verifyObject } from '#domain/publish';
 import { MiB } from '#protocol/content-id';
-import { hashBuffer } from '#protocol/tree-hash';
+import { hashBuffer } from '#sdk/hashing';
 
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest();
 
