@@ -1,7 +1,8 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Duration } from 'aws-cdk-lib';
+import { HttpMethods, type IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { BUCKET } from '#deploy/definitions';
+import { SecureBucket } from './secure-bucket.ts';
 
 export interface BlobBucketProps {
   /** Origins allowed to PUT parts and GET downloads from browsers. @default ['*'] */
@@ -13,17 +14,12 @@ export interface BlobBucketProps {
 }
 
 /**
- * The bucket that holds one object per content, with secure defaults in one place: no public
- * access, TLS only, encrypted at rest, owner-enforced, kept when the stack is deleted.
+ * The bucket that holds one object per content, with the secure defaults (secure-bucket.ts),
+ * browser CORS for presigned PUTs and GETs, and a backstop for forgotten multipart uploads.
  */
-export class BlobBucket extends Bucket {
+export class BlobBucket extends SecureBucket {
   constructor(scope: Construct, id: string = BUCKET.id, props: BlobBucketProps = {}) {
     super(scope, id, {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
       ...(props.accessLogs ? { serverAccessLogsBucket: props.accessLogs, serverAccessLogsPrefix: 'blobs-access/' } : {}),
       lifecycleRules: [
         {
