@@ -3,54 +3,33 @@
  * Contents and Files tables, the blob bucket whose ObjectCreated events publish contents, and
  * an hourly sweeper.
  * Routes, tables and the bucket prefix come from deploy/definitions.ts, as in the local runner.
+ *
+ * Each part (lib/constructs/) is a plain class that builds its resources in the stack's own
+ * scope, not a construct of its own: a construct scope would change every logical id, and
+ * CloudFormation would replace the deployed tables and buckets.
  */
-import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { type CfnStage, CorsHttpMethod, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AccountRecovery, Mfa, UserPool } from 'aws-cdk-lib/aws-cognito';
-import { type Attribute, AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
-import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import {
-  BUCKET,
-  CONTENTS_TABLE,
-  DEFAULTS,
-  FILES_TABLE,
-  type KeyAttribute,
-  OBJECT_CREATED,
-  PROOF_SECRET,
-  ROUTES,
-  type RouteAccess,
-  SWEEPER,
-  type TableDefinition,
-} from '#deploy/definitions';
-import { BlobBucket } from './constructs/blob-bucket.ts';
-import { HandlerFunction } from './constructs/handler-function.ts';
+import { HashdropApi, type JwtIssuer } from './constructs/api.ts';
+import type { BlobBucket } from './constructs/blob-bucket.ts';
+import { DataStores } from './constructs/data-stores.ts';
+import { ObjectCreatedPublisher } from './constructs/object-created.ts';
+import { Sweeper } from './constructs/sweeper.ts';
+import { UserPoolIssuer } from './constructs/user-pool.ts';
 
 export interface HashdropStackProps extends StackProps {
   /**
    * An OIDC issuer (and audience) whose tokens the API accepts. Without it, the stack creates a
    * Cognito user pool and app client for the apps to sign users in with.
    */
-  readonly jwt?: { readonly issuer: string; readonly audience: string[] };
+  readonly jwt?: JwtIssuer;
   /** Steady-state requests per second across the API. @default 200 */
   readonly throttleRateLimit?: number;
   /** Burst of requests above the rate. @default 400 */
   readonly throttleBurstLimit?: number;
 }
-
-const attribute = (key: KeyAttribute): Attribute => ({
-  name: key.name,
-  type: key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER,
-});
 
 export class HashdropStack extends Stack {
   readonly api: HttpApi;
@@ -61,213 +40,27 @@ export class HashdropStack extends Stack {
   constructor(scope: Construct, id: string, props: HashdropStackProps = {}) {
     super(scope, id, props);
     // Log delivery is granted by bucket policy, not ACLs (the bucket enforces owner-only objects).
+    // Context can only be set before the first child is added.
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       reason: 'AWSLambdaBasicExecutionRole only lets a function (ours, or CDK’s bucket-notification helper) write its logs.',
     });
 
-    this.contents = this.table(CONTENTS_TABLE);
-    this.files = this.table(FILES_TABLE);
-    this.bucket = new BlobBucket(this, BUCKET.id, { accessLogs: this.accessLogBucket() });
-
-    const environment = {
-      [CONTENTS_TABLE.envVar]: this.contents.tableName,
-      [FILES_TABLE.envVar]: this.files.tableName,
-      [BUCKET.envVar]: this.bucket.bucketName,
-    };
-
-    const jwt = props.jwt ?? this.userPool();
-    this.api = new HttpApi(this, 'Api', {
-      description: 'hashdrop: deduplicating file uploads',
-      defaultAuthorizer: new HttpJwtAuthorizer('Jwt', jwt.issuer, { jwtAudience: jwt.audience }),
-      corsPreflight: {
-        allowOrigins: ['*'],
-        allowHeaders: ['authorization', 'content-type'],
-        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PUT, CorsHttpMethod.PATCH, CorsHttpMethod.DELETE],
-        maxAge: Duration.hours(1),
-      },
-    });
-    const stage = this.api.defaultStage?.node.defaultChild as CfnStage | undefined;
-    stage?.addPropertyOverride('DefaultRouteSettings', {
-      ThrottlingRateLimit: props.throttleRateLimit ?? 200,
-      ThrottlingBurstLimit: props.throttleBurstLimit ?? 400,
-    });
-    const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: RetentionDays.THREE_MONTHS });
-    if (stage) {
-      stage.accessLogSettings = {
-        destinationArn: accessLogs.logGroupArn,
-        format: JSON.stringify({
-          requestId: '$context.requestId',
-          ip: '$context.identity.sourceIp',
-          user: '$context.authorizer.claims.sub',
-          time: '$context.requestTime',
-          route: '$context.routeKey',
-          status: '$context.status',
-          latencyMs: '$context.responseLatency',
-          error: '$context.authorizer.error',
-        }),
-      };
-    }
-
-    // Generated by CloudFormation inside Secrets Manager: the key is in no template and no
-    // environment variable; functions that need it get its ARN and read it at first use.
-    const proofSecret = new Secret(this, PROOF_SECRET.id, {
-      description: 'hashdrop: signs proof-of-ownership challenges',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    });
-    Validations.of(proofSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'Challenges live minutes and carry no data: to rotate, put a new value; only challenges in flight are refused.',
-    });
-
-    for (const route of ROUTES) {
-      const fn = new HandlerFunction(this, route.id, {
-        entry: route.entry,
-        environment: route.access.proofSecret ? { ...environment, [PROOF_SECRET.arnEnvVar]: proofSecret.secretArn } : environment,
-      });
-      this.grant(fn, route.access);
-      if (route.access.proofSecret) proofSecret.grantRead(fn);
-      this.api.addRoutes({
-        path: route.path,
-        methods: [HttpMethod[route.method]],
-        integration: new HttpLambdaIntegration(`${route.id}Integration`, fn),
-      });
-    }
-
-    const objectCreated = new HandlerFunction(this, OBJECT_CREATED.id, {
-      entry: OBJECT_CREATED.entry,
-      environment,
-      // Where a store keeps no checksum, verification streams the whole object.
-      timeout: Duration.minutes(15),
-    });
-    this.grant(objectCreated, { contents: 'readwrite', files: 'readwrite', bucket: ['put', 'read', 'delete'] });
-    this.bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(objectCreated), {
-      prefix: BUCKET.blobPrefix,
-    });
-
-    const sweeper = new HandlerFunction(this, SWEEPER.id, {
-      entry: SWEEPER.entry,
-      environment,
-      // One run walks every candidate; a large backlog is finished by the next run.
-      timeout: Duration.minutes(15),
-    });
-    this.grant(sweeper, SWEEPER.access);
-    new Rule(this, 'SweepSchedule', {
-      description: 'hashdrop: end abandoned uploads, delete unreferenced contents',
-      schedule: Schedule.rate(Duration.seconds(DEFAULTS.sweepIntervalSeconds)),
-      targets: [new LambdaFunction(sweeper, { retryAttempts: 2 })],
-    });
+    const data = new DataStores(this);
+    this.contents = data.contents;
+    this.files = data.files;
+    this.bucket = data.bucket;
+    this.api = new HashdropApi(this, {
+      data,
+      jwt: props.jwt ?? new UserPoolIssuer(this),
+      throttleRateLimit: props.throttleRateLimit ?? 200,
+      throttleBurstLimit: props.throttleBurstLimit ?? 400,
+    }).httpApi;
+    new ObjectCreatedPublisher(data);
+    new Sweeper(this, data);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
-  }
-
-  private table(definition: TableDefinition): TableV2 {
-    return new TableV2(this, definition.id, {
-      partitionKey: attribute(definition.partitionKey),
-      ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
-      billing: Billing.onDemand(),
-      ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-      globalSecondaryIndexes: definition.indexes.map((index) => ({
-        indexName: index.indexName,
-        partitionKey: attribute(index.partitionKey),
-        ...(index.sortKey ? { sortKey: attribute(index.sortKey) } : {}),
-      })),
-    });
-  }
-
-  private logicalIdOf(construct: Construct): string {
-    return this.getLogicalId(construct.node.defaultChild as CfnElement);
-  }
-
-  /** cdk-nag flags every resource wildcard; these are the ones the design needs, each with its reason. */
-  private acknowledgeWildcard(fn: IFunction, resource: string, scope: string): void {
-    Validations.of(fn).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${resource}]`,
-      reason: `Scoped to ${scope}; no wildcard action is granted (asserted by the template tests).`,
-    });
-  }
-
-  /** The blob bucket's server access logs: who read or wrote which object, kept 90 days. */
-  private accessLogBucket(): Bucket {
-    const logs = new Bucket(this, 'AccessLogs', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(90) }],
-    });
-    Validations.of(logs).acknowledge({ id: 'AwsSolutions-S1', reason: 'This is the access-log bucket itself.' });
-    return logs;
-  }
-
-  private userPool(): { issuer: string; audience: string[] } {
-    const pool = new UserPool(this, 'Users', {
-      selfSignUpEnabled: true,
-      signInAliases: { email: true },
-      accountRecovery: AccountRecovery.EMAIL_ONLY,
-      passwordPolicy: { minLength: 12, requireSymbols: false },
-      mfa: Mfa.OPTIONAL,
-      mfaSecondFactor: { otp: true, sms: false },
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(pool).acknowledge({
-      id: 'AwsSolutions-COG1',
-      reason: 'NIST SP 800-63B: a 12-character minimum without composition rules, which push users to weaker patterns.',
-    });
-    Validations.of(pool).acknowledge({
-      id: 'AwsSolutions-COG2',
-      reason: 'TOTP MFA is offered (optional); requiring it is the deploying app’s product decision.',
-    });
-    Validations.of(pool).acknowledge({
-      id: 'AwsSolutions-COG8',
-      reason: 'The Plus feature plan (threat protection) has a per-user cost; enable it with featurePlan when wanted.',
-    });
-    const client = pool.addClient('AppClient', {
-      authFlows: { userSrp: true },
-      generateSecret: false,
-      preventUserExistenceErrors: true,
-    });
-    new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
-    new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
-    return {
-      issuer: `https://cognito-idp.${this.region}.amazonaws.com/${pool.userPoolId}`,
-      audience: [client.userPoolClientId],
-    };
-  }
-
-  /** Least privilege from a route's declared access: these tables, and only `blobs/*` objects. */
-  private grant(fn: IFunction, access: RouteAccess): void {
-    for (const [table, level] of [
-      [this.contents, access.contents],
-      [this.files, access.files],
-    ] as const) {
-      if (level === 'readwrite') table.grantReadWriteData(fn);
-      else if (level === 'read') table.grantReadData(fn);
-      if (level !== 'none') this.acknowledgeWildcard(fn, `<${this.logicalIdOf(table)}.Arn>/index/*`, 'the table’s own indexes');
-    }
-    if (access.bucket.length > 0) {
-      this.acknowledgeWildcard(fn, `<${this.logicalIdOf(this.bucket)}.Arn>/${BUCKET.blobPrefix}*`, 'objects under blobs/ only');
-    }
-    const blobs = this.bucket.arnForObjects(`${BUCKET.blobPrefix}*`);
-    const actions = new Set<string>();
-    // Presigned PUT/UploadPart URLs carry the signer's rights; CreateMultipartUpload and
-    // CompleteMultipartUpload are authorised by s3:PutObject too.
-    if (access.bucket.includes('put')) {
-      actions.add('s3:PutObject');
-      actions.add('s3:AbortMultipartUpload');
-    }
-    if (access.bucket.includes('read')) actions.add('s3:GetObject');
-    if (access.bucket.includes('delete')) actions.add('s3:DeleteObject');
-    if (actions.size > 0) fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [blobs] }));
-    if (access.bucket.includes('read')) {
-      // Without ListBucket, S3 answers HEAD of a missing key with 403 instead of 404.
-      fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }));
-    }
   }
 }

@@ -1,0 +1,45 @@
+import { CfnOutput, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
+import { AccountRecovery, Mfa, UserPool } from 'aws-cdk-lib/aws-cognito';
+import type { JwtIssuer } from './api.ts';
+
+/**
+ * The Cognito user pool and app client the apps sign users in with, when the stack is given no
+ * OIDC issuer of its own. Built in the stack's own scope (see hashdrop-stack.ts).
+ */
+export class UserPoolIssuer implements JwtIssuer {
+  readonly issuer: string;
+  readonly audience: string[];
+
+  constructor(stack: Stack) {
+    const pool = new UserPool(stack, 'Users', {
+      selfSignUpEnabled: true,
+      signInAliases: { email: true },
+      accountRecovery: AccountRecovery.EMAIL_ONLY,
+      passwordPolicy: { minLength: 12, requireSymbols: false },
+      mfa: Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(pool).acknowledge({
+      id: 'AwsSolutions-COG1',
+      reason: 'NIST SP 800-63B: a 12-character minimum without composition rules, which push users to weaker patterns.',
+    });
+    Validations.of(pool).acknowledge({
+      id: 'AwsSolutions-COG2',
+      reason: 'TOTP MFA is offered (optional); requiring it is the deploying app’s product decision.',
+    });
+    Validations.of(pool).acknowledge({
+      id: 'AwsSolutions-COG8',
+      reason: 'The Plus feature plan (threat protection) has a per-user cost; enable it with featurePlan when wanted.',
+    });
+    const client = pool.addClient('AppClient', {
+      authFlows: { userSrp: true },
+      generateSecret: false,
+      preventUserExistenceErrors: true,
+    });
+    new CfnOutput(stack, 'UserPoolId', { value: pool.userPoolId });
+    new CfnOutput(stack, 'UserPoolClientId', { value: client.userPoolClientId });
+    this.issuer = `https://cognito-idp.${stack.region}.amazonaws.com/${pool.userPoolId}`;
+    this.audience = [client.userPoolClientId];
+  }
+}
