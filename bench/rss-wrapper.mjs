@@ -14,4 +14,4 @@ function peakKiB() {
 }
 
 process.on('exit', () => process.stderr.write(`MAXRSS ${peakKiB()}\n`));
-await import('../cli/bin.js');
+await import('../dist/cli/hashdrop.js'); // built by `npm run build` (npm run bench builds first)

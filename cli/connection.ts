@@ -3,8 +3,8 @@
  * then the embedded stack's .hashdrop/local.json with a dev token minted for --user.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { mintToken, type SigningKey } from '#local/auth';
+import { dirname, join, resolve } from 'node:path';
+import type { SigningKey } from '#local/auth';
 
 export interface LocalConfig {
   readonly endpoint: string;
@@ -14,7 +14,15 @@ export interface LocalConfig {
   readonly signingKeyFile: string;
 }
 
-const PACKAGE_ROOT = resolve(import.meta.dirname, '..');
+/** The folder of hashdrop's package.json: above cli/ when run from source, above dist/cli/ when built. */
+function packageRoot(from: string): string {
+  for (let dir = from; dirname(dir) !== dir; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  return from;
+}
+
+const PACKAGE_ROOT = packageRoot(import.meta.dirname);
 
 export function findLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig | undefined {
   const candidates = [env.HASHDROP_DATA_DIR, resolve('.hashdrop'), join(PACKAGE_ROOT, '.hashdrop')];
@@ -50,7 +58,9 @@ export function resolveConnection(
   return { endpoint, token: () => devToken(local, user) };
 }
 
-export function devToken(local: LocalConfig, user: string): Promise<string> {
+export async function devToken(local: LocalConfig, user: string): Promise<string> {
   const key = JSON.parse(readFileSync(local.signingKeyFile, 'utf8')) as SigningKey;
+  // Loaded on first use: jose takes about 40 ms to import, which commands given a token skip.
+  const { mintToken } = await import('#local/auth');
   return mintToken(key, user);
 }

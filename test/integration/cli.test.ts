@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { newUser, randomFile, scratchPath, stack, token } from '../helpers.ts';
 
-const CLI = join(import.meta.dirname, '..', '..', 'cli', 'bin.js');
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'hashdrop.js'); // built by `npm run build` (npm test builds first)
 
 async function hashdrop(user: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   const env = { ...process.env, HASHDROP_ENDPOINT: stack.endpoint, HASHDROP_TOKEN: await token(user) };

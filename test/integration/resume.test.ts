@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { MiB } from '#protocol/content-id';
 import { contentItem, newUser, objectKeys, randomFile, stack, token } from '../helpers.ts';
 
-const CLI = join(import.meta.dirname, '..', '..', 'cli', 'bin.js');
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'hashdrop.js'); // built by `npm run build` (npm test builds first)
 const BLOCK = 8 * MiB;
 
 function runCli(args: string[], env: Record<string, string>): ChildProcess {
