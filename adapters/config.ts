@@ -1,17 +1,51 @@
 /**
- * Runtime configuration from the environment, read once and checked at cold start.
- * Endpoints are not configured here: the AWS SDK itself honours AWS_ENDPOINT_URL,
- * AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_DYNAMODB, so LocalStack and the embedded stack need
- * no code path of their own.
+ * A function's runtime configuration, parsed and checked once per cold start. In Lambda it comes
+ * from the environment the stack sets (`readConfig`); the local runner and the tests build the
+ * same object directly, so nothing configures a handler by mutating `process.env`.
+ *
+ * Endpoints are optional: in AWS and in LocalStack the SDK itself honours AWS_ENDPOINT_URL,
+ * AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_DYNAMODB; only the embedded local stack passes them.
  */
-import { BUCKET, CONTENTS_TABLE, DEFAULTS, FILES_TABLE } from '#deploy/definitions';
+import {
+  BUCKET,
+  CONTENTS_TABLE,
+  DEFAULTS,
+  FILES_TABLE,
+  PROOF_SECRET,
+  S3_FORCE_PATH_STYLE_ENV_VAR,
+  SETTING_ENV_VARS,
+} from '#deploy/definitions';
 import type { ProofMode, Settings } from '#domain/ports';
 
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
 }
 
-type Env = Record<string, string | undefined>;
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface AwsClientConfig {
+  readonly region?: string;
+  /** The function's own credentials; absent in Lambda, where the SDK takes the role's. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly endpoints?: { readonly s3?: string; readonly dynamodb?: string };
+  readonly s3ForcePathStyle: boolean;
+}
+
+/** Where the proof-of-ownership key is: a Secrets Manager ARN in AWS, a file locally. */
+export interface ProofSecretLocation {
+  readonly arn?: string;
+  readonly file?: string;
+}
+
+export interface RuntimeConfig {
+  /** The function these dependencies serve (a construct id of deploy/definitions.ts). */
+  readonly functionId: string;
+  readonly tables: { readonly contents: string; readonly files: string };
+  readonly bucket: string;
+  readonly aws: AwsClientConfig;
+  readonly proofSecret: ProofSecretLocation;
+  readonly settings: Settings;
+}
 
 export function requireEnv(env: Env, name: string): string {
   const value = env[name];
@@ -34,35 +68,36 @@ const PROOF_MODES: readonly ProofMode[] = ['off', 'on-hit', 'always'];
 function proofMode(raw: string | undefined): ProofMode {
   if (raw === undefined || raw === '') return 'on-hit';
   const mode = PROOF_MODES.find((candidate) => candidate === raw);
-  if (!mode) throw new ConfigurationError(`HASHDROP_PROOF_MODE must be one of ${PROOF_MODES.join(', ')}`);
+  if (!mode) throw new ConfigurationError(`${SETTING_ENV_VARS.proofMode} must be one of ${PROOF_MODES.join(', ')}`);
   return mode;
 }
 
-export interface RuntimeConfig {
-  readonly contentsTable: string;
-  readonly filesTable: string;
-  readonly bucket: string;
-  /** Path-style S3 URLs (LocalStack and s3rver on loopback). */
-  readonly s3ForcePathStyle: boolean;
-  readonly settings: Settings;
+/** Settings from their optional environment overrides (deploy/definitions.ts SETTING_ENV_VARS). */
+export function readSettings(env: Env): Settings {
+  const names = SETTING_ENV_VARS;
+  return {
+    uploadUrlTtlSeconds: positiveInt(env, names.uploadUrlTtlSeconds, DEFAULTS.uploadUrlTtlSeconds),
+    downloadUrlTtlSeconds: positiveInt(env, names.downloadUrlTtlSeconds, DEFAULTS.downloadUrlTtlSeconds),
+    attemptLeaseSeconds: positiveInt(env, names.attemptLeaseSeconds, DEFAULTS.attemptLeaseSeconds),
+    maxPartsPerBatch: DEFAULTS.maxPartsPerBatch,
+    uploadTtlSeconds: positiveInt(env, names.uploadTtlSeconds, DEFAULTS.uploadTtlSeconds),
+    gcGraceSeconds: wholeNumber(env, names.gcGraceSeconds, DEFAULTS.gcGraceSeconds),
+    defaultQuotaBytes: positiveInt(env, names.defaultQuotaBytes, DEFAULTS.defaultQuotaBytes),
+    proofMode: proofMode(env[names.proofMode]),
+    proofTtlSeconds: positiveInt(env, names.proofTtlSeconds, DEFAULTS.proofTtlSeconds),
+  };
 }
 
-export function readConfig(env: Env = process.env): RuntimeConfig {
+/** The configuration of function `functionId` from the environment Lambda gives it. */
+export function readConfig(functionId: string, env: Env): RuntimeConfig {
+  const proofSecretArn = env[PROOF_SECRET.arnEnvVar];
+  const proofSecretFile = env[PROOF_SECRET.fileEnvVar];
   return {
-    contentsTable: requireEnv(env, CONTENTS_TABLE.envVar),
-    filesTable: requireEnv(env, FILES_TABLE.envVar),
+    functionId,
+    tables: { contents: requireEnv(env, CONTENTS_TABLE.envVar), files: requireEnv(env, FILES_TABLE.envVar) },
     bucket: requireEnv(env, BUCKET.envVar),
-    s3ForcePathStyle: env.HASHDROP_S3_FORCE_PATH_STYLE === 'true',
-    settings: {
-      uploadUrlTtlSeconds: positiveInt(env, 'HASHDROP_UPLOAD_URL_TTL_SECONDS', DEFAULTS.uploadUrlTtlSeconds),
-      downloadUrlTtlSeconds: positiveInt(env, 'HASHDROP_DOWNLOAD_URL_TTL_SECONDS', DEFAULTS.downloadUrlTtlSeconds),
-      attemptLeaseSeconds: positiveInt(env, 'HASHDROP_ATTEMPT_LEASE_SECONDS', DEFAULTS.attemptLeaseSeconds),
-      maxPartsPerBatch: DEFAULTS.maxPartsPerBatch,
-      uploadTtlSeconds: positiveInt(env, 'HASHDROP_UPLOAD_TTL_SECONDS', DEFAULTS.uploadTtlSeconds),
-      gcGraceSeconds: wholeNumber(env, 'HASHDROP_GC_GRACE_SECONDS', DEFAULTS.gcGraceSeconds),
-      defaultQuotaBytes: positiveInt(env, 'HASHDROP_DEFAULT_QUOTA_BYTES', DEFAULTS.defaultQuotaBytes),
-      proofMode: proofMode(env.HASHDROP_PROOF_MODE),
-      proofTtlSeconds: positiveInt(env, 'HASHDROP_PROOF_TTL_SECONDS', DEFAULTS.proofTtlSeconds),
-    },
+    aws: { s3ForcePathStyle: env[S3_FORCE_PATH_STYLE_ENV_VAR] === 'true' },
+    proofSecret: { ...(proofSecretArn ? { arn: proofSecretArn } : {}), ...(proofSecretFile ? { file: proofSecretFile } : {}) },
+    settings: readSettings(env),
   };
 }

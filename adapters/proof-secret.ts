@@ -6,36 +6,32 @@
 import { readFile } from 'node:fs/promises';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PROOF_SECRET } from '#deploy/definitions';
-import { ConfigurationError } from './config.ts';
-
-const PROOF_SECRET_ARN_VAR = PROOF_SECRET.arnEnvVar;
-const PROOF_SECRET_FILE_VAR = PROOF_SECRET.fileEnvVar;
+import { clientBase } from './clients.ts';
+import { type AwsClientConfig, ConfigurationError, type ProofSecretLocation } from './config.ts';
 
 /** At least this many bytes of key. */
 const MIN_SECRET_BYTES = 32;
 
-async function fetchSecret(env: Record<string, string | undefined>): Promise<Uint8Array> {
-  const arn = env[PROOF_SECRET_ARN_VAR];
-  const file = env[PROOF_SECRET_FILE_VAR];
+async function fetchSecret({ arn, file }: ProofSecretLocation, aws: AwsClientConfig): Promise<Uint8Array> {
   let text: string | undefined;
   if (arn) {
-    const client = new SecretsManagerClient({});
+    const client = new SecretsManagerClient(clientBase(aws));
     text = (await client.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString;
     client.destroy();
   } else if (file) {
     text = (await readFile(file, 'utf8')).trim();
   }
-  if (!text) throw new ConfigurationError(`set ${PROOF_SECRET_ARN_VAR} or ${PROOF_SECRET_FILE_VAR} to challenge uploads`);
+  if (!text) throw new ConfigurationError(`set ${PROOF_SECRET.arnEnvVar} or ${PROOF_SECRET.fileEnvVar} to challenge uploads`);
   const secret = Buffer.from(text, 'utf8');
   if (secret.length < MIN_SECRET_BYTES) throw new ConfigurationError(`the proof secret must hold ${MIN_SECRET_BYTES}+ bytes`);
   return secret;
 }
 
 /** A lazily fetched, cached secret; a failed fetch is retried on the next use. */
-export function proofSecretSource(env: Record<string, string | undefined>): () => Promise<Uint8Array> {
+export function proofSecretSource(location: ProofSecretLocation, aws: AwsClientConfig): () => Promise<Uint8Array> {
   let cached: Promise<Uint8Array> | undefined;
   return () => {
-    cached ??= fetchSecret(env).catch((error: unknown) => {
+    cached ??= fetchSecret(location, aws).catch((error: unknown) => {
       cached = undefined;
       throw error;
     });

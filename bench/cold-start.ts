@@ -4,21 +4,18 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { OBJECT_CREATED, ROUTES, SWEEPER } from '#deploy/definitions';
-import { handlerEnvironment } from '#local/stack';
 import { BUNDLING } from '../lib/constructs/bundling.ts';
 import { fmt, quantile } from './measure.ts';
 import type { Row } from './run.ts';
-import type { BenchStack } from './stack-process.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const IMPORTS = 5;
 const TARGET_BYTES = 500 * 1000;
 
-function importMs(bundle: string, env: Record<string, string>): Promise<number> {
+function importMs(bundle: string): Promise<number> {
   const script = `const t = performance.now(); await import(${JSON.stringify(bundle)}); console.log(performance.now() - t);`;
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -29,9 +26,8 @@ function importMs(bundle: string, env: Record<string, string>): Promise<number> 
   });
 }
 
-export async function benchColdStart(stack: BenchStack, dir: string) {
+export async function benchColdStart(dir: string) {
   const functions = [...ROUTES, OBJECT_CREATED, SWEEPER].map(({ id, entry }) => ({ id, entry }));
-  const env = handlerEnvironment(stack.info);
   const measured = [];
   for (const { id, entry } of functions) {
     const outfile = join(dir, 'bundles', `${id}.mjs`);
@@ -50,7 +46,7 @@ export async function benchColdStart(stack: BenchStack, dir: string) {
     });
     const bytes = statSync(outfile).size;
     const times = [];
-    for (let round = 0; round < IMPORTS; round++) times.push(await importMs(outfile, env));
+    for (let round = 0; round < IMPORTS; round++) times.push(await importMs(outfile));
     measured.push({ id, bytes, importMs: quantile(times, 0.5) });
   }
   const largest = Math.max(...measured.map((fn) => fn.bytes));

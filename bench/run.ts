@@ -41,7 +41,7 @@ const benchmarks: [name: string, run: () => Promise<{ rows: Row[]; figures: unkn
   ['uploads', () => benchUploads(stack, plainStack, work, sizes.hash)],
   ['requestPath', () => benchRequestPath(stack, work)],
   ['race', () => benchRace(stack, work, sizes.race)],
-  ['coldStart', () => benchColdStart(stack, work)],
+  ['coldStart', () => benchColdStart(work)],
   ['memory', () => benchMemory(stack, work, sizes.memory)],
 ];
 try {

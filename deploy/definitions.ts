@@ -103,7 +103,7 @@ export interface RouteDefinition {
   readonly access: RouteAccess;
 }
 
-export const ROUTES: readonly RouteDefinition[] = [
+export const ROUTES = [
   {
     id: 'CreateUpload',
     method: 'POST',
@@ -170,13 +170,16 @@ export const ROUTES: readonly RouteDefinition[] = [
     entry: 'lambdas/get-usage.ts',
     access: { contents: 'none', files: 'read', bucket: [] },
   },
-];
+] as const satisfies readonly RouteDefinition[];
 
 /** The S3 ObjectCreated handler. */
 export const OBJECT_CREATED = {
   id: 'ObjectCreated',
   entry: 'lambdas/object-created.ts',
 } as const;
+
+/** Every function of the stack, by construct id. */
+export type FunctionId = (typeof ROUTES)[number]['id'] | typeof OBJECT_CREATED.id | typeof SWEEPER.id;
 
 /** Where functions find the proof-of-ownership key: a Secrets Manager ARN in AWS, a file locally. */
 export const PROOF_SECRET = {
@@ -191,6 +194,25 @@ export const SWEEPER = {
   entry: 'lambdas/sweeper.ts',
   access: { contents: 'readwrite', files: 'readwrite', bucket: ['put', 'read', 'delete'] },
 } as const satisfies { id: string; entry: string; access: RouteAccess };
+
+/**
+ * Environment variables that override a setting (all optional; DEFAULTS apply otherwise). The
+ * stack sets none of them today; an operator may, per function, and the local runner reads them
+ * once in `npm start`.
+ */
+export const SETTING_ENV_VARS = {
+  uploadUrlTtlSeconds: 'HASHDROP_UPLOAD_URL_TTL_SECONDS',
+  downloadUrlTtlSeconds: 'HASHDROP_DOWNLOAD_URL_TTL_SECONDS',
+  attemptLeaseSeconds: 'HASHDROP_ATTEMPT_LEASE_SECONDS',
+  uploadTtlSeconds: 'HASHDROP_UPLOAD_TTL_SECONDS',
+  gcGraceSeconds: 'HASHDROP_GC_GRACE_SECONDS',
+  defaultQuotaBytes: 'HASHDROP_DEFAULT_QUOTA_BYTES',
+  proofMode: 'HASHDROP_PROOF_MODE',
+  proofTtlSeconds: 'HASHDROP_PROOF_TTL_SECONDS',
+} as const;
+
+/** Path-style S3 URLs: LocalStack and the local S3 on loopback have no per-bucket host names. */
+export const S3_FORCE_PATH_STYLE_ENV_VAR = 'HASHDROP_S3_FORCE_PATH_STYLE';
 
 /** Tunables shared by the stack and the local runner (seconds). */
 export const DEFAULTS = {

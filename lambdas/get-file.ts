@@ -1,9 +1,11 @@
 /** GET /v1/files/{name} — metadata and a short-lived presigned GET URL (ranges work). */
 import { getFileDownload } from '#domain/files';
+import type { Deps } from '#domain/ports';
 import { json, route } from './http.ts';
-import { deps } from './runtime.ts';
+import { lambdaEntry } from './lambda-entry.ts';
 import { filePath } from './schemas.ts';
 
-export const handler = route({ path: filePath }, async ({ userId, path }) =>
-  json(200, await getFileDownload(deps, userId, path.name)),
-);
+export const build = (deps: Deps) =>
+  route({ path: filePath }, async ({ userId, path }) => json(200, await getFileDownload(deps, userId, path.name)));
+
+export const handler = lambdaEntry('GetFile', build);

@@ -1,9 +1,12 @@
 /** GET /v1/uploads/{uploadId} — where an upload stands. */
+
+import type { Deps } from '#domain/ports';
 import { uploadStatus } from '#domain/uploads';
 import { json, route } from './http.ts';
-import { deps } from './runtime.ts';
+import { lambdaEntry } from './lambda-entry.ts';
 import { uploadPath } from './schemas.ts';
 
-export const handler = route({ path: uploadPath }, async ({ userId, path }) =>
-  json(200, await uploadStatus(deps, userId, path.uploadId)),
-);
+export const build = (deps: Deps) =>
+  route({ path: uploadPath }, async ({ userId, path }) => json(200, await uploadStatus(deps, userId, path.uploadId)));
+
+export const handler = lambdaEntry('GetUpload', build);

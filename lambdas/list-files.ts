@@ -1,9 +1,11 @@
 /** GET /v1/files — the caller's files, by name, a page at a time. */
 import { listFiles } from '#domain/files';
+import type { Deps } from '#domain/ports';
 import { json, route } from './http.ts';
-import { deps } from './runtime.ts';
+import { lambdaEntry } from './lambda-entry.ts';
 import { listFilesQuery } from './schemas.ts';
 
-export const handler = route({ query: listFilesQuery }, async ({ userId, query }) =>
-  json(200, await listFiles(deps, userId, query)),
-);
+export const build = (deps: Deps) =>
+  route({ query: listFilesQuery }, async ({ userId, query }) => json(200, await listFiles(deps, userId, query)));
+
+export const handler = lambdaEntry('ListFiles', build);

@@ -6,29 +6,33 @@
 import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
 import { BUCKET } from '#deploy/definitions';
+import type { Deps } from '#domain/ports';
 import { type PublishOutcome, publishObject } from '#domain/publish';
-import { deps } from './runtime.ts';
+import { lambdaEntry } from './lambda-entry.ts';
 
 /** S3 event keys are URL-encoded, with spaces as '+'. */
 export const decodeEventKey = (key: string): string => decodeURIComponent(key.replace(/\+/g, ' '));
 
-export const handler = middy<S3Event, PublishOutcome[]>().handler(async (event) => {
-  const keys = event.Records.filter(
-    (record) => record.eventName.startsWith('ObjectCreated:') && record.s3.object.key.startsWith(BUCKET.blobPrefix),
-  ).map((record) => decodeEventKey(record.s3.object.key));
-  const results = await Promise.allSettled(keys.map((key) => publishObject(deps, key)));
-  const outcomes: PublishOutcome[] = [];
-  results.forEach((result, index) => {
-    if (result.status === 'fulfilled') {
-      outcomes.push(result.value);
-      console.info(JSON.stringify({ message: 'published', key: keys[index], outcome: result.value }));
-    }
+export const build = (deps: Deps) =>
+  middy<S3Event, PublishOutcome[]>().handler(async (event) => {
+    const keys = event.Records.filter(
+      (record) => record.eventName.startsWith('ObjectCreated:') && record.s3.object.key.startsWith(BUCKET.blobPrefix),
+    ).map((record) => decodeEventKey(record.s3.object.key));
+    const results = await Promise.allSettled(keys.map((key) => publishObject(deps, key)));
+    const outcomes: PublishOutcome[] = [];
+    results.forEach((result, index) => {
+      if (result.status === 'fulfilled') {
+        outcomes.push(result.value);
+        console.info(JSON.stringify({ message: 'published', key: keys[index], outcome: result.value }));
+      }
+    });
+    const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed.length > 0)
+      throw new AggregateError(
+        failed.map((result) => result.reason),
+        'publishing failed; retrying',
+      );
+    return outcomes;
   });
-  const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failed.length > 0)
-    throw new AggregateError(
-      failed.map((result) => result.reason),
-      'publishing failed; retrying',
-    );
-  return outcomes;
-});
+
+export const handler = lambdaEntry('ObjectCreated', build);

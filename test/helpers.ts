@@ -7,10 +7,10 @@ import { inject } from 'vitest';
 export { newUser, randomFile, scratchPath } from './support/scratch.ts';
 
 import { createDeps } from '#adapters/deps';
-import { RESERVED_NAME_PREFIX } from '#deploy/definitions';
+import { type FunctionId, RESERVED_NAME_PREFIX } from '#deploy/definitions';
 import type { ContentRecord, Deps, FileRecord, Usage } from '#domain/ports';
 import { mintToken } from '#local/auth';
-import { handlerEnvironment, LOCAL_CREDENTIALS } from '#local/stack';
+import { handlerConfig, LOCAL_CREDENTIALS } from '#local/stack';
 import { HashdropClient } from '#sdk/api';
 
 export const stack = inject('stack');
@@ -30,8 +30,9 @@ export const db = DynamoDBDocumentClient.from(
   new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, region: stack.region, credentials }),
 );
 
-/** The environment the handlers run with, for tests that call domain code directly. */
-export const handlerEnv = handlerEnvironment(stack);
+/** The stores a function of the test stack runs with, for tests that call domain code or a handler directly. */
+export const stackDeps = (functionId: FunctionId = 'CreateUpload'): Deps =>
+  createDeps(handlerConfig(stack, functionId, { attemptLeaseSeconds: stack.attemptLeaseSeconds }));
 
 export function token(userId: string): Promise<string> {
   return mintToken(stack.signingKey, userId);
@@ -90,9 +91,7 @@ export async function rawRequest(
 
 /** The domain's own stores on the test stack, for what no route does (setting a user's quota). */
 export function testDeps(): Deps {
-  // The SDK reads its endpoints from the environment, exactly as in a handler.
-  Object.assign(process.env, handlerEnv);
-  return createDeps(handlerEnv);
+  return stackDeps();
 }
 
 /** Counted files and usage straight from the tables, to check the usage item against. */

@@ -1,5 +1,5 @@
 /**
- * Invariant 5: S3 events come at least once, late or out of order. The object-created handler,
+ * Invariant 5 (docs/design.md): S3 events come at least once, late or out of order. The object-created handler,
  * invoked here directly with S3-format events against the real stores, must count nothing twice.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -7,15 +7,13 @@ import type { Context, S3Event } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PublishOutcome } from '#domain/publish';
 import { putFile } from '#sdk/upload';
-import { clientFor, contentItem, filesOf, handlerEnv, newUser, objectKeys, randomFile, s3, stack } from '../helpers.ts';
+import { clientFor, contentItem, filesOf, newUser, objectKeys, randomFile, s3, stack, stackDeps } from '../helpers.ts';
 
 type Handler = (event: S3Event, context: Context) => Promise<PublishOutcome[]>;
 let handler: Handler;
 
 beforeAll(async () => {
-  // The handler module builds its stores from the environment at import, as at a cold start.
-  Object.assign(process.env, handlerEnv);
-  handler = ((await import('#lambdas/object-created')) as { handler: Handler }).handler;
+  handler = (await import('#lambdas/object-created')).build(stackDeps('ObjectCreated'));
 });
 
 function s3Event(key: string, eventName = 'ObjectCreated:Put'): S3Event {

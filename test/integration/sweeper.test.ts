@@ -39,15 +39,15 @@ beforeAll(async () => {
     persist: false,
     deliverBucketEvents: false,
     sweepIntervalSeconds: 1,
-    env: {
-      HASHDROP_ATTEMPT_LEASE_SECONDS: String(LEASE_SECONDS),
-      HASHDROP_UPLOAD_URL_TTL_SECONDS: String(LEASE_SECONDS - 1),
-      HASHDROP_UPLOAD_TTL_SECONDS: String(UPLOAD_TTL_SECONDS),
+    settings: {
+      attemptLeaseSeconds: LEASE_SECONDS,
+      uploadUrlTtlSeconds: LEASE_SECONDS - 1,
+      uploadTtlSeconds: UPLOAD_TTL_SECONDS,
       // No grace: an unreferenced content is collectable at once, the hardest case for links.
-      HASHDROP_GC_GRACE_SECONDS: '0',
+      gcGraceSeconds: 0,
       // Without proofs of ownership, requesters join uploads in progress: the sweeper must
       // drop those waiting files too. (With proofs, the race below would also be a proof race.)
-      HASHDROP_PROOF_MODE: 'off',
+      proofMode: 'off',
     },
   });
   const { s3Endpoint, dynamodbEndpoint, region } = stack.info;

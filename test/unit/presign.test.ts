@@ -5,7 +5,7 @@ import { contentDisposition, S3BlobStore } from '#adapters/s3-blob-store';
 
 const checksum = Buffer.alloc(32, 7).toString('base64');
 
-function store(client: S3Client = createS3Client({ forcePathStyle: false })) {
+function store(client: S3Client = createS3Client({ s3ForcePathStyle: false })) {
   return new S3BlobStore(client, 'bucket');
 }
 
