@@ -1,7 +1,7 @@
 /**
  * A user's files once uploaded: list, download, rename, delete, usage. Rename and delete change
- * references in the same write as the file (invariant 2); contents nobody references any more
- * are left to the sweeper, after a grace period (invariant 3).
+ * references in the same write as the file: invariant 2 (docs/design.md); contents nobody
+ * references any more are left to the sweeper, after a grace period: invariant 3 (docs/design.md).
  */
 import type { FileDownload, FileListing, FileView, UsageView } from '#protocol/api';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
@@ -23,7 +23,7 @@ export async function getFileDownload(deps: Deps, userId: string, name: string):
   const file = await deps.catalog.getFile(userId, name);
   if (!file) throw new NotFoundError('file_not_found', 'no such file');
   const content = file.state === 'COMPLETE' ? await deps.catalog.getContent(file.contentId) : undefined;
-  // A COMPLETE file's content is READY (invariant 1); anything else is not downloadable yet.
+  // A COMPLETE file's content is READY: invariant 1 (docs/design.md); anything else is not downloadable yet.
   if (!content?.objectKey || content.state !== 'READY') {
     throw new ConflictError('file_not_ready', `the file is ${file.state.toLowerCase()}, not downloadable`);
   }

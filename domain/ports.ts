@@ -35,7 +35,7 @@ export interface ContentRecord {
   readonly contentId: string;
   readonly size: number;
   readonly state: ContentState;
-  /** Number of PENDING or COMPLETE files pointing at this content (invariant 2). */
+  /** Number of PENDING or COMPLETE files pointing at this content: invariant 2 (docs/design.md). */
   readonly refCount: number;
   /** The verified object; set when READY. */
   readonly objectKey?: string;
@@ -104,7 +104,7 @@ export interface FilePage {
 
 /**
  * Contents and files. Every method that changes a reference count does so in the same atomic
- * write as the file change (invariant 2). Conditional writes that lose a race throw
+ * write as the file change: invariant 2 (docs/design.md). Conditional writes that lose a race throw
  * StaleWriteError.
  */
 export interface Catalog {
@@ -206,11 +206,11 @@ export interface Settings {
   readonly maxPartsPerBatch: number;
   /** An upload with no activity for this long is abandoned: the sweeper drops it. */
   readonly uploadTtlSeconds: number;
-  /** How long an unreferenced content stays stored before the sweeper deletes it (invariant 3). */
+  /** How long an unreferenced content stays stored before the sweeper deletes it: invariant 3 (docs/design.md). */
   readonly gcGraceSeconds: number;
   /** Logical bytes a user may hold unless their own quota says otherwise. */
   readonly defaultQuotaBytes: number;
-  /** When a request must prove it holds the bytes (DESIGN §4). */
+  /** When a request must prove it holds the bytes (docs/design.md §4). */
   readonly proofMode: ProofMode;
   /** How long a proof-of-ownership challenge may be answered. */
   readonly proofTtlSeconds: number;

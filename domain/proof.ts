@@ -1,5 +1,5 @@
 /**
- * Proof of ownership (DESIGN §4). Knowing a content's hash and size must not be enough to get
+ * Proof of ownership (docs/design.md §4). Knowing a content's hash and size must not be enough to get
  * the file (the "hash as credential" attack on client-side deduplication). Before a hit is
  * linked, the server asks for the SHA-256 of a few byte ranges of the content, chosen from a
  * server secret so that they cannot be predicted, and checks the answer against the stored object.

@@ -1,10 +1,11 @@
 /**
- * Publishing a stored object (DESIGN §1, the object-created step): verify that its bytes are the
- * content they claim to be, then make the content READY and complete every file waiting for it.
+ * Publishing a stored object (docs/design.md §1, the S3 event path): verify that its bytes are the
+ * content they claim to be, then make the content READY and complete its uploader's file (with
+ * proofs of ownership off, every file waiting for it).
  *
  * Runs for every S3 ObjectCreated event and for a client's synchronous completion, so it must be
- * idempotent and safe under duplicate, late and concurrent calls (invariant 5). Nothing becomes
- * READY unless its bytes are proven to match its id (invariant 1).
+ * idempotent and safe under duplicate, late and concurrent calls: invariant 5 (docs/design.md).
+ * Nothing becomes READY unless its bytes are proven to match its id: invariant 1 (docs/design.md).
  */
 import { blockCount } from '#protocol/content-id';
 import { UnexpectedLengthError } from '#protocol/tree-hash';
@@ -115,7 +116,7 @@ export async function verifyObject(
   }
 }
 
-/** Whether files must prove they hold a content's bytes before they complete (DESIGN §4). */
+/** Whether files must prove they hold a content's bytes before they complete (docs/design.md §4). */
 export const proofRequired = (deps: Pick<Deps, 'settings'>): boolean => deps.settings.proofMode !== 'off';
 
 /**

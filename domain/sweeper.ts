@@ -5,10 +5,11 @@
  *   object landed but the event was lost, it is published after all; otherwise its multipart
  *   upload is aborted, its waiting files are dropped (each releasing its reference in the same
  *   transaction) and the reservation is deleted once nothing references it.
- * - Files left PENDING on a READY content (a completion that never ran) are completed.
+ * - Without proofs of ownership, files left PENDING on a READY content (a completion that never
+ *   ran) are completed.
  * - A READY content with no reference for `gcGraceSeconds` goes READY → DELETING, then its
- *   object, then its record (invariant 3). A crash in between leaves a DELETING record that the
- *   next run finishes.
+ *   object, then its record: invariant 3 (docs/design.md). A crash in between leaves a DELETING
+ *   record that the next run finishes.
  *
  * Every step is conditional on the state it read, so the sweeper may race clients, events and
  * other sweeps: the loser of a race leaves the item for the next run.

@@ -1,5 +1,5 @@
 /**
- * The upload protocol (DESIGN §1): the dedup decision, reservations, permits and completion.
+ * The upload protocol (docs/design.md §1): the dedup decision, reservations, permits and completion.
  *
  * A request for (user, name, contentId) ends in one of three ways:
  * - the content is READY: the file is linked at once (a hit: no bytes travel);
@@ -121,7 +121,7 @@ async function decide(deps: Deps, userId: string, request: UploadRequest, proven
 }
 
 /**
- * The proof-of-ownership step for a READY content (DESIGN §4): nothing without proofs or for
+ * The proof-of-ownership step for a READY content (docs/design.md §4): nothing without proofs or for
  * an empty file; a challenge when the request brings no answer; else the answer is checked
  * (once per request, so a decision retried after a lost race does not count it as a replay).
  */

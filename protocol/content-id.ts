@@ -1,5 +1,5 @@
 /**
- * Content identity (DESIGN §2): a tree SHA-256 over fixed-size blocks.
+ * Content identity (docs/design.md §2): a tree SHA-256 over fixed-size blocks.
  *
  *   contentId = hex(SHA-256(SHA-256(block_1) || ... || SHA-256(block_n)))
  *

@@ -1,4 +1,4 @@
-/** Invariant 4: concurrent uploads of one new content store one object and complete every file. */
+/** Invariant 4 (docs/design.md): concurrent uploads of one new content store one object and complete every file. */
 import { describe, expect, it } from 'vitest';
 import { MiB } from '#protocol/content-id';
 import { putFile } from '#sdk/upload';
