@@ -1,0 +1,106 @@
+/**
+ * The layout's boundaries (docs/design.md §8), checked over the real import graph: every static
+ * and dynamic import and every `new URL('…', import.meta.url)` of every source file, resolved
+ * through package.json's `#` aliases and relative paths to the folder it lands in.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const SOURCE = /\.(ts|js|mjs)$/;
+const FOLDERS = ['protocol', 'domain', 'adapters', 'deploy', 'lambdas', 'lib', 'bin', 'local', 'sdk', 'cli'] as const;
+type Folder = (typeof FOLDERS)[number];
+
+/** What each folder may import besides itself. `node` is Node's built-ins; `packages` is anything from node_modules. */
+const ALLOWED: Record<Folder, readonly string[]> = {
+  // The wire contract runs in browsers and React Native too: nothing platform-specific.
+  protocol: [],
+  // Use cases and their ports: no AWS SDK, no deployment facts, no HTTP.
+  domain: ['protocol', 'node'],
+  adapters: ['protocol', 'domain', 'deploy', 'node', 'packages'],
+  deploy: ['protocol', 'domain'],
+  lambdas: ['protocol', 'domain', 'adapters', 'deploy', 'node', 'packages'],
+  lib: ['deploy', 'domain', 'protocol', 'node', 'packages'],
+  bin: ['lib', 'deploy', 'node', 'packages'],
+  local: ['protocol', 'domain', 'adapters', 'deploy', 'lambdas', 'node', 'packages'],
+  // The client library: only the contract it shares with the server.
+  sdk: ['protocol', 'node'],
+  cli: ['sdk', 'protocol', 'node', 'packages'],
+};
+
+/** The only modules outside local/ (and tests and benchmarks) that may import it: the CLI's dev tokens. */
+const LOCAL_IMPORTERS = new Set(['cli/connection.ts']);
+
+const aliases = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { imports: Record<string, string> }).imports;
+
+function sourceFiles(folder: string): string[] {
+  return readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })
+    .filter((file) => SOURCE.test(file) && !file.endsWith('.d.ts'))
+    .map((file) => join(folder, file));
+}
+
+function specifiers(text: string): string[] {
+  const found: string[] = [];
+  const patterns = [
+    /^\s*(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]/gm,
+    /^\s*import\s*['"]([^'"]+)['"]/gm,
+    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /new URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url/g,
+  ];
+  for (const pattern of patterns) for (const match of text.matchAll(pattern)) if (match[1]) found.push(match[1]);
+  return found;
+}
+
+/** Where an import lands: a folder of ours, `node`, or `packages`. */
+function target(file: string, specifier: string): string {
+  if (specifier.startsWith('node:') || builtinModules.includes(specifier)) return 'node';
+  let path: string | undefined;
+  if (specifier.startsWith('#')) {
+    const alias = Object.keys(aliases).find((key) => specifier.startsWith(key.replace('*', '')));
+    if (!alias) throw new Error(`${file}: unknown alias ${specifier}`);
+    path = (aliases[alias] ?? '').replace('*', specifier.slice(alias.length - 1));
+  } else if (specifier.startsWith('.')) {
+    path = relative(ROOT, resolve(ROOT, dirname(file), specifier));
+  }
+  if (path === undefined) return 'packages';
+  return path.replace(/^\.\//, '').split('/')[0] ?? '';
+}
+
+function violations(): string[] {
+  const found: string[] = [];
+  for (const folder of FOLDERS) {
+    for (const file of sourceFiles(folder)) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      for (const specifier of specifiers(text)) {
+        const lands = target(file, specifier);
+        if (lands === folder) continue;
+        if (lands === 'local' && LOCAL_IMPORTERS.has(file)) continue;
+        if (!ALLOWED[folder].includes(lands)) found.push(`${file} imports ${specifier} (${lands})`);
+      }
+      // Globals that exist only in Node would break the contract in a browser.
+      if (folder === 'protocol' && /\b(Buffer|process|require)\b/.test(text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, ''))) {
+        found.push(`${file} uses a Node-only global`);
+      }
+    }
+  }
+  return found;
+}
+
+describe('architecture', () => {
+  it('every import stays inside the boundaries of docs/design.md §8', () => {
+    expect(violations()).toEqual([]);
+  });
+
+  it('the check sees what it must refuse', () => {
+    expect(target('sdk/api.ts', '#domain/uploads')).toBe('domain');
+    expect(target('sdk/api.ts', '../local/auth.ts')).toBe('local');
+    expect(target('domain/x.ts', '@aws-sdk/client-s3')).toBe('packages');
+    expect(target('domain/x.ts', 'node:crypto')).toBe('node');
+    expect(specifiers("import type { A } from '#deploy/x';\nconst m = await import('../local/stack.ts');")).toEqual([
+      '#deploy/x',
+      '../local/stack.ts',
+    ]);
+  });
+});
