@@ -6,7 +6,7 @@
 
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { MAX_PARTS_PER_REQUEST } from '#protocol/api';
+import { MAX_PARTS_PER_REQUEST, type PartPermit, type UploadPermit } from '#protocol/api';
 import { blockRange, MAX_OBJECT_SIZE, SizeOutOfRangeError } from '#protocol/content-id';
 import { bytesToHex } from '#protocol/encoding';
 import { ApiError, type HashdropClient, type PartDigest, type UploadView } from './api.ts';
@@ -94,114 +94,183 @@ const digestOf = (session: Session, partNumber: number): Buffer => {
 const batchSizeOf = (options: PutOptions): number =>
   Math.min(Math.max(1, options.partsPerBatch ?? MAX_PARTS_PER_REQUEST), MAX_PARTS_PER_REQUEST);
 
-/** Sends what an `upload` answer asks for and completes the upload. */
-async function sendBytes(session: Session, view: Extract<UploadView, { status: 'upload' }>) {
-  const { permit } = view;
-  const { client, size } = session;
-  const retry = session.options.retry ?? DEFAULT_RETRY;
-  const partSize = (partNumber: number) => {
-    const { start, end } = blockRange(size, partNumber);
-    return end - start;
-  };
+type UploadAnswer = Extract<UploadView, { status: 'upload' }>;
 
-  // Parts storage already holds (a resumed upload) are kept if they are the right ones.
+const partSizeOf = (session: Session, partNumber: number): number => {
+  const { start, end } = blockRange(session.size, partNumber);
+  return end - start;
+};
+
+/** The parts a resumed upload finds in storage that hold the right bytes: their ETags by part number. */
+function storedParts(session: Session, permit: UploadPermit): Map<number, string> {
   const etags = new Map<number, string>();
   for (const part of permit.uploadedParts ?? []) {
     const sameBytes = part.sha256 === undefined || part.sha256 === digestOf(session, part.partNumber).toString('base64');
-    if (part.size === partSize(part.partNumber) && sameBytes) etags.set(part.partNumber, part.etag);
+    if (part.size === partSizeOf(session, part.partNumber) && sameBytes) etags.set(part.partNumber, part.etag);
   }
-  const bytesResumed = [...etags.keys()].reduce((sum, n) => sum + partSize(n), 0);
+  return etags;
+}
 
-  /**
-   * A URL is replaced before use once most of its life is gone (at most 30 s before it
-   * expires), not after S3 refuses it; relative, because a deployment may sign short-lived URLs.
-   */
-  const renewalTime = (expiresAt: string): number => {
-    const expires = Date.parse(expiresAt);
-    return expires - Math.min(30_000, Math.max(0, expires - Date.now()) / 4);
-  };
-  const permits = new Map(permit.parts.map((part) => [part.partNumber, { ...part, renewAt: renewalTime(permit.expiresAt) }]));
-  const batchSize = batchSizeOf(session.options);
-  const signing = new Map<number, Promise<void>>();
-  /** Signs the batch of parts around `partNumber` (one request per batch, however many ask). */
-  const sign = (partNumber: number): Promise<void> => {
+/**
+ * A URL is replaced before use once most of its life is gone (at most 30 s before it expires),
+ * not after S3 refuses it; relative, because a deployment may sign short-lived URLs.
+ */
+function renewalTime(expiresAt: string): number {
+  const expires = Date.parse(expiresAt);
+  return expires - Math.min(30_000, Math.max(0, expires - Date.now()) / 4);
+}
+
+/**
+ * The presigned URLs of an upload's parts. They are signed a batch at a time (one request per
+ * batch, however many senders ask for it), only for parts storage does not hold yet, and
+ * signed again before they expire or after storage refused them.
+ */
+class PartPermits {
+  private readonly permits: Map<number, PartPermit & { readonly renewAt: number }>;
+  /** Signing requests in flight, by the first part number of their batch. */
+  private readonly signing = new Map<number, Promise<void>>();
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly session: Session,
+    private readonly answer: UploadAnswer,
+    private readonly isStored: (partNumber: number) => boolean,
+    private readonly retry: RetryPolicy,
+  ) {
+    const renewAt = renewalTime(answer.permit.expiresAt);
+    this.permits = new Map(answer.permit.parts.map((part) => [part.partNumber, { ...part, renewAt }]));
+    this.batchSize = batchSizeOf(session.options);
+  }
+
+  /** A URL for the part with some life left in it. */
+  async get(partNumber: number): Promise<PartPermit> {
+    let part = this.permits.get(partNumber);
+    if (!part || Date.now() >= part.renewAt) {
+      await this.signBatchOf(partNumber);
+      part = this.permits.get(partNumber);
+    }
+    if (!part) throw new UploadFailedError('no_permit', `no upload URL for part ${partNumber}`);
+    return part;
+  }
+
+  /** Storage refused the part's URL: the next `get` signs it again. */
+  discard(partNumber: number): void {
+    this.permits.delete(partNumber);
+  }
+
+  private signBatchOf(partNumber: number): Promise<void> {
+    const { batchSize, session, answer } = this;
     const first = Math.floor((partNumber - 1) / batchSize) * batchSize + 1;
-    let pending = signing.get(first);
+    let pending = this.signing.get(first);
     if (!pending) {
-      const numbers: PartDigest[] = [];
-      for (let n = first; n < first + batchSize && n <= permit.partCount; n++) {
-        if (!etags.has(n)) numbers.push({ partNumber: n, sha256: digestOf(session, n).toString('hex') });
+      const parts: PartDigest[] = [];
+      for (let n = first; n < first + batchSize && n <= answer.permit.partCount; n++) {
+        if (!this.isStored(n)) parts.push({ partNumber: n, sha256: digestOf(session, n).toString('hex') });
       }
-      pending = withBackoff(() => client.signParts(view.uploadId, numbers), isTransient, retry)
+      pending = withBackoff(() => session.client.signParts(answer.uploadId, parts), isTransient, this.retry)
         .then((signed) => {
           if (signed.status !== 'upload') throw new UploadFailedError('upload_not_active', `the upload is ${signed.status}`);
           const renewAt = renewalTime(signed.permit.expiresAt);
-          for (const part of signed.permit.parts) permits.set(part.partNumber, { ...part, renewAt });
+          for (const part of signed.permit.parts) this.permits.set(part.partNumber, { ...part, renewAt });
         })
-        .finally(() => signing.delete(first));
-      signing.set(first, pending);
+        .finally(() => this.signing.delete(first));
+      this.signing.set(first, pending);
     }
     return pending;
-  };
+  }
+}
 
-  let bytesSent = 0; // in this attempt, for progress
-  const report = () =>
-    session.options.onProgress?.({
-      phase: 'uploading',
-      bytesSent,
-      bytesResumed,
-      partsDone: etags.size,
-      partCount: permit.partCount,
-      size,
-    });
+/**
+ * Sends parts to storage: reads a part from disk, checks it is still the block that was hashed,
+ * and puts it to its URL, retrying network errors, 5xx, throttling and stale URLs.
+ */
+class PartSender {
+  /** Bytes sent by this sender (retries included), for progress. */
+  bytesSent = 0;
 
-  const put = session.options.storagePut ?? (client.customFetch ? fetchPut(client.fetchImpl) : nodePut);
-  const sendPart = async (partNumber: number, slot: Buffer): Promise<void> => {
-    const block = await readBlock(session.path, size, partNumber, slot);
+  constructor(
+    private readonly session: Session,
+    private readonly permits: PartPermits,
+    private readonly put: StoragePut,
+    private readonly retry: RetryPolicy,
+  ) {}
+
+  /** Sends the part, read into `slot`; returns the ETag storage gave it. */
+  async send(partNumber: number, slot: Buffer): Promise<string> {
+    const { session } = this;
+    const block = await readBlock(session.path, session.size, partNumber, slot);
     if (!digestOf(session, partNumber).equals(sha256(block))) {
       throw new UploadFailedError('file_changed', `${session.path} changed while it was being uploaded`);
     }
-    const etag = await withBackoff(
-      async () => {
-        let part = permits.get(partNumber);
-        if (!part || Date.now() >= part.renewAt) {
-          await sign(partNumber);
-          part = permits.get(partNumber);
-        }
-        if (!part) throw new UploadFailedError('no_permit', `no upload URL for part ${partNumber}`);
-        const response = await put(part.url, part.headers, block);
-        bytesSent += block.length;
-        session.sent.bytes += block.length;
-        if (response.status >= 200 && response.status < 300) return response.etag ?? '';
-        const { detail } = response;
-        // 403: the URL expired or no longer holds; 400 ExpiredToken: the signer's session did.
-        if (response.status === 403 || (response.status === 400 && /ExpiredToken|expired/i.test(detail))) {
-          permits.delete(partNumber);
-          throw new StalePermitError(`storage refused part ${partNumber} (403): ${detail}`);
-        }
-        if (response.status >= 500 || response.status === 429) {
-          throw new TransientError(`storage answered ${response.status} for part ${partNumber}`);
-        }
-        throw new UploadFailedError('storage_rejected', `storage refused part ${partNumber}: HTTP ${response.status} ${detail}`);
-      },
-      isTransient,
-      retry,
-    );
-    etags.set(partNumber, etag);
-    report();
-  };
+    return withBackoff(() => this.attempt(partNumber, block), isTransient, this.retry);
+  }
 
-  const queue: number[] = [];
-  for (let n = 1; n <= permit.partCount; n++) if (!etags.has(n)) queue.push(n);
-  report();
-  const concurrency = Math.max(1, session.options.concurrency ?? 4);
+  private async attempt(partNumber: number, block: Buffer): Promise<string> {
+    const part = await this.permits.get(partNumber);
+    const response = await this.put(part.url, part.headers, block);
+    this.bytesSent += block.length;
+    this.session.sent.bytes += block.length;
+    if (response.status >= 200 && response.status < 300) return response.etag ?? '';
+    const { detail } = response;
+    // 403: the URL expired or no longer holds; 400 ExpiredToken: the signer's session did.
+    if (response.status === 403 || (response.status === 400 && /ExpiredToken|expired/i.test(detail))) {
+      this.permits.discard(partNumber);
+      throw new StalePermitError(`storage refused part ${partNumber} (403): ${detail}`);
+    }
+    if (response.status >= 500 || response.status === 429) {
+      throw new TransientError(`storage answered ${response.status} for part ${partNumber}`);
+    }
+    throw new UploadFailedError('storage_rejected', `storage refused part ${partNumber}: HTTP ${response.status} ${detail}`);
+  }
+}
+
+/**
+ * Runs `send` over the part numbers, `concurrency` at a time. Each lane reuses one block buffer:
+ * a part's bytes are sent before the next part is read into it.
+ */
+async function inLanes(
+  partNumbers: number[],
+  concurrency: number,
+  blockSize: number,
+  send: (partNumber: number, slot: Buffer) => Promise<void>,
+): Promise<void> {
+  const queue = [...partNumbers];
   await Promise.all(
     Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-      // One block buffer per sender, reused: a part's bytes are sent before the next is read.
-      const slot = Buffer.allocUnsafe(permit.blockSize);
-      for (let next = queue.shift(); next !== undefined; next = queue.shift()) await sendPart(next, slot);
+      const slot = Buffer.allocUnsafe(blockSize);
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) await send(next, slot);
     }),
   );
+}
+
+/** Sends what an `upload` answer asks for and completes the upload. */
+async function sendBytes(session: Session, answer: UploadAnswer): Promise<UploadView> {
+  const { permit, uploadId } = answer;
+  const { client, options } = session;
+  const retry = options.retry ?? DEFAULT_RETRY;
+
+  // Parts storage already holds (a resumed upload) are kept if they are the right ones.
+  const etags = storedParts(session, permit);
+  const bytesResumed = [...etags.keys()].reduce((sum, n) => sum + partSizeOf(session, n), 0);
+  const permits = new PartPermits(session, answer, (n) => etags.has(n), retry);
+  const put = options.storagePut ?? (client.customFetch ? fetchPut(client.fetchImpl) : nodePut);
+  const sender = new PartSender(session, permits, put, retry);
+  const report = () =>
+    options.onProgress?.({
+      phase: 'uploading',
+      bytesSent: sender.bytesSent,
+      bytesResumed,
+      partsDone: etags.size,
+      partCount: permit.partCount,
+      size: session.size,
+    });
+
+  const missing = Array.from({ length: permit.partCount }, (_, index) => index + 1).filter((n) => !etags.has(n));
+  report();
+  await inLanes(missing, Math.max(1, options.concurrency ?? 4), permit.blockSize, async (partNumber, slot) => {
+    etags.set(partNumber, await sender.send(partNumber, slot));
+    report();
+  });
 
   const parts =
     permit.mode === 'multipart'
@@ -211,8 +280,7 @@ async function sendBytes(session: Session, view: Extract<UploadView, { status: '
           sha256: digestOf(session, index + 1).toString('base64'),
         }))
       : undefined;
-  const completed = await withBackoff(() => client.completeUpload(view.uploadId, parts), isTransient, retry);
-  return completed;
+  return withBackoff(() => client.completeUpload(uploadId, parts), isTransient, retry);
 }
 
 export async function putFile(client: HashdropClient, path: string, options: PutOptions = {}): Promise<PutResult> {
