@@ -1,9 +1,10 @@
 /**
- * The Catalog on two DynamoDB tables (DESIGN §3).
+ * The Catalog on two DynamoDB tables (docs/design.md §3).
  *
- * Invariant 2 (refCount equals the files pointing at a content) holds because every change of a
- * file's content or countedness happens in one TransactWriteItems with the matching refCount
- * changes, conditioned on the state that was read. A lost race surfaces as StaleWriteError.
+ * Invariant 2 (docs/design.md: refCount equals the counted files pointing at a content, usage the
+ * user's counted files) holds because every change of a file's content or countedness happens in
+ * one TransactWriteItems with the matching refCount and usage changes, conditioned on the state
+ * that was read. A lost race surfaces as StaleWriteError.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
@@ -23,9 +24,11 @@ import { StaleWriteError, ValidationError } from '#domain/errors';
 import type {
   Catalog,
   ContentRecord,
+  ContentState,
   FileOwner,
   FilePage,
   FileRecord,
+  FileState,
   LinkChange,
   QuotaGuard,
   RenameChange,
@@ -50,6 +53,109 @@ interface UsageDelta {
   readonly bytes: number;
   readonly savedBytes?: number;
 }
+
+/**
+ * A key condition, update, condition or filter expression with the values of its `:placeholders`.
+ * Every `#name` in the text stands for the attribute `name` (as `state` is a reserved word).
+ */
+interface Expression {
+  readonly text: string;
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+const expression = (text: string, values: Record<string, unknown> = {}): Expression => ({ text, values });
+
+/** One map of the parts' values; a placeholder bound to two different values is a bug. */
+function valuesOf(parts: readonly Expression[]): Record<string, unknown> {
+  const merged: Record<string, unknown> = {};
+  for (const [placeholder, value] of parts.flatMap((part) => Object.entries(part.values))) {
+    if (placeholder in merged && merged[placeholder] !== value) {
+      throw new Error(`expression placeholder ${placeholder} bound twice`);
+    }
+    merged[placeholder] = value;
+  }
+  return merged;
+}
+
+/** All parts hold. A part with OR is parenthesised, so that AND cannot bind into it. */
+function allOf(...parts: Expression[]): Expression {
+  return {
+    text: parts.map(({ text }) => (/\sOR\s/i.test(text) ? `(${text})` : text)).join(' AND '),
+    values: valuesOf(parts),
+  };
+}
+
+type ExpressionField = 'KeyConditionExpression' | 'UpdateExpression' | 'ConditionExpression' | 'FilterExpression';
+
+/**
+ * The request fields for some expressions: each one's text, and the names and values of all
+ * their placeholders (left out when there are none: DynamoDB refuses an empty map).
+ */
+function withExpressions<F extends ExpressionField>(
+  fields: Record<F, Expression>,
+): Record<F, string> & {
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+} {
+  const entries = Object.entries<Expression>(fields);
+  const texts = Object.fromEntries(entries.map(([field, { text }]) => [field, text])) as Record<F, string>;
+  const names: Record<string, string> = {};
+  for (const [, { text }] of entries) for (const [name, attribute = ''] of text.matchAll(/#(\w+)/g)) names[name] = attribute;
+  const values = valuesOf(entries.map(([, part]) => part));
+  return {
+    ...texts,
+    ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+    ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+  };
+}
+
+/**
+ * The item is in `state`. The placeholder is named after the state (`:pending`), so that a SET of
+ * another state can sit beside it.
+ */
+function stateIs(state: ContentState | FileState): Expression {
+  const placeholder = `:${state.toLowerCase()}`;
+  return expression(`#state = ${placeholder}`, { [placeholder]: state });
+}
+
+/** `attribute = :attribute`, for an attribute whose name is no reserved word. */
+const equals = (attribute: string, value: unknown): Expression =>
+  expression(`${attribute} = :${attribute}`, { [`:${attribute}`]: value });
+
+/** No item exists under the key yet. */
+const noItem = (partitionKey: 'userId' | 'contentId'): Expression => expression(`attribute_not_exists(${partitionKey})`);
+
+const UNREFERENCED = expression('refCount = :zero', { ':zero': 0 });
+
+/** The content's current upload attempt is this one. */
+const attemptIs = (attemptId: string): Expression => expression('attempt.id = :attemptId', { ':attemptId': attemptId });
+
+/** The lease of the content's current attempt is over. */
+const leaseExpired = (now: number): Expression => expression('attempt.leaseUntil < :now', { ':now': now });
+
+/** No upload attempt holds the content: none, or its lease is over. */
+const noLiveAttempt = (now: number): Expression =>
+  expression('attribute_not_exists(attempt) OR attempt.leaseUntil < :now', { ':now': now });
+
+/** The file under its name is still exactly the one read. */
+const unchanged = (file: FileRecord): Expression =>
+  allOf(equals('uploadId', file.uploadId), stateIs(file.state), equals('contentId', file.contentId));
+
+/** The file under its name still waits for this content, in the same upload. */
+const stillPending = (owner: Pick<FileOwner, 'uploadId'>, contentId: string): Expression =>
+  allOf(stateIs('PENDING'), equals('contentId', contentId), equals('uploadId', owner.uploadId));
+
+/**
+ * Growth of a user's bytes stays within the quota (DynamoDB conditions cannot add, so the limit
+ * is precomputed), and the user's own quota is still the one the decision read.
+ */
+const withinQuota = (quota: QuotaGuard, growth: number): Expression =>
+  allOf(
+    expression('attribute_not_exists(#bytes) OR #bytes <= :limit', { ':limit': quota.maxBytes - growth }),
+    quota.override === undefined
+      ? expression('attribute_not_exists(quotaBytes)')
+      : expression('quotaBytes = :override', { ':override': quota.override }),
+  );
 
 function isConditionFailure(error: unknown): boolean {
   if (error instanceof ConditionalCheckFailedException) return true;
@@ -145,13 +251,12 @@ export class DynamoCatalog implements Catalog {
     const { Items = [], LastEvaluatedKey } = await this.db.send(
       new QueryCommand({
         TableName: this.tables.files,
-        // Reserved items (usage, answered challenges) sort before every file name.
-        KeyConditionExpression: options.prefix ? 'userId = :u AND begins_with(#name, :p)' : 'userId = :u AND #name >= :first',
-        ExpressionAttributeNames: { '#name': 'name' },
-        ExpressionAttributeValues: {
-          ':u': userId,
-          ...(options.prefix ? { ':p': options.prefix } : { ':first': FIRST_FILE_NAME }),
-        },
+        ...withExpressions({
+          // Reserved items (usage, answered challenges) sort before every file name.
+          KeyConditionExpression: options.prefix
+            ? expression('userId = :u AND begins_with(#name, :p)', { ':u': userId, ':p': options.prefix })
+            : expression('userId = :u AND #name >= :first', { ':u': userId, ':first': FIRST_FILE_NAME }),
+        }),
         Limit: options.limit,
         ExclusiveStartKey: start ? { ...start } : undefined,
       }),
@@ -167,13 +272,11 @@ export class DynamoCatalog implements Catalog {
           TableName: this.tables.files,
           Item: fileItem(file),
           // Exactly the file we decided on is replaced, so its reference is released exactly once.
-          ConditionExpression: previous ? 'uploadId = :prevUpload AND #state = :prevState' : 'attribute_not_exists(userId)',
-          ...(previous
-            ? {
-                ExpressionAttributeNames: { '#state': 'state' },
-                ExpressionAttributeValues: { ':prevUpload': previous.uploadId, ':prevState': previous.state },
-              }
-            : {}),
+          ...withExpressions({
+            ConditionExpression: previous
+              ? allOf(equals('uploadId', previous.uploadId), stateIs(previous.state))
+              : noItem('userId'),
+          }),
         },
       },
     ];
@@ -183,7 +286,7 @@ export class DynamoCatalog implements Catalog {
         Put: {
           TableName: this.tables.contents,
           Item: content.record,
-          ConditionExpression: 'attribute_not_exists(contentId)',
+          ...withExpressions({ ConditionExpression: noItem('contentId') }),
         },
       });
     } else if (alreadyCounted) {
@@ -191,23 +294,12 @@ export class DynamoCatalog implements Catalog {
         ConditionCheck: {
           TableName: this.tables.contents,
           Key: { contentId: file.contentId },
-          ConditionExpression: '#state = :required',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':required': content.requireState },
+          ...withExpressions({ ConditionExpression: stateIs(content.requireState) }),
         },
       });
     } else {
-      // Requiring the state makes a link to a content being deleted impossible (invariant 3).
-      items.push({
-        Update: {
-          TableName: this.tables.contents,
-          Key: { contentId: file.contentId },
-          UpdateExpression: 'ADD refCount :one SET updatedAt = :now',
-          ConditionExpression: '#state = :required',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':one': 1, ':now': now, ':required': content.requireState },
-        },
-      });
+      // Requiring the state makes a link to a content being deleted impossible: invariant 3 (docs/design.md).
+      items.push(this.referenceChange(file.contentId, 1, now, stateIs(content.requireState)));
     }
     if (counts(previous) && !alreadyCounted) items.push(this.releaseReference(previous.contentId, now));
     const added = usageOf(file);
@@ -219,38 +311,25 @@ export class DynamoCatalog implements Catalog {
       quota,
     );
     items.push(...this.optional(usage));
-    await conditional(() => this.db.send(new TransactWriteCommand({ TransactItems: items })), 'link file');
+    await conditional(() => this.transact(items), 'link file');
   }
 
-  /**
-   * The change of a user's usage item that goes into a file change's transaction. Growth is
-   * conditioned on the quota (DynamoDB conditions cannot add, so the limit is precomputed) and
-   * on the user's own quota being the one the decision read.
-   */
+  /** The change of a user's usage item that goes into a file change's transaction; growth stays within the quota. */
   private usageUpdate(userId: string, delta: UsageDelta, now: number, quota?: QuotaGuard): TransactItem | undefined {
     if (delta.files === 0 && delta.bytes === 0 && !delta.savedBytes) return undefined;
-    const guarded = quota && delta.bytes > 0;
+    const update = expression('ADD #files :files, #bytes :bytes, savedBytes :saved SET updatedAt = :now', {
+      ':files': delta.files,
+      ':bytes': delta.bytes,
+      ':saved': delta.savedBytes ?? 0,
+      ':now': now,
+    });
     return {
       Update: {
         TableName: this.tables.files,
         Key: { userId, name: USAGE_ITEM_NAME },
-        UpdateExpression: 'ADD #files :files, #bytes :bytes, savedBytes :saved SET updatedAt = :now',
-        ...(guarded
-          ? {
-              ConditionExpression: `(attribute_not_exists(#bytes) OR #bytes <= :limit) AND ${
-                quota.override === undefined ? 'attribute_not_exists(quotaBytes)' : 'quotaBytes = :override'
-              }`,
-            }
-          : {}),
-        ExpressionAttributeNames: { '#files': 'files', '#bytes': 'bytes' },
-        ExpressionAttributeValues: {
-          ':files': delta.files,
-          ':bytes': delta.bytes,
-          ':saved': delta.savedBytes ?? 0,
-          ':now': now,
-          ...(guarded ? { ':limit': quota.maxBytes - delta.bytes } : {}),
-          ...(guarded && quota.override !== undefined ? { ':override': quota.override } : {}),
-        },
+        ...(quota && delta.bytes > 0
+          ? withExpressions({ UpdateExpression: update, ConditionExpression: withinQuota(quota, delta.bytes) })
+          : withExpressions({ UpdateExpression: update })),
       },
     };
   }
@@ -272,48 +351,70 @@ export class DynamoCatalog implements Catalog {
 
   /** The content update that releases one reference. */
   private releaseReference(contentId: string, now: number): TransactItem {
+    return this.referenceChange(contentId, -1, now, expression('attribute_exists(contentId)'));
+  }
+
+  /** The content update that adds or releases one reference (and may end its upload attempt), if `condition` holds. */
+  private referenceChange(
+    contentId: string,
+    delta: 1 | -1,
+    now: number,
+    condition: Expression,
+    options: { endAttempt?: boolean } = {},
+  ): TransactItem {
     return {
       Update: {
         TableName: this.tables.contents,
         Key: { contentId },
-        UpdateExpression: 'ADD refCount :minusOne SET updatedAt = :now',
-        ConditionExpression: 'attribute_exists(contentId)',
-        ExpressionAttributeValues: { ':minusOne': -1, ':now': now },
+        ...withExpressions({
+          UpdateExpression: expression(`${options.endAttempt ? 'REMOVE attempt ' : ''}ADD refCount :delta SET updatedAt = :now`, {
+            ':delta': delta,
+            ':now': now,
+          }),
+          ConditionExpression: condition,
+        }),
       },
     };
   }
 
-  /** A condition that the file under its name is still exactly the one read. */
-  private unchanged(file: FileRecord) {
-    return {
-      ConditionExpression: 'uploadId = :upload AND #state = :state AND contentId = :content',
-      ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: { ':upload': file.uploadId, ':state': file.state, ':content': file.contentId },
-    };
+  private transact(items: TransactItem[]): Promise<unknown> {
+    return this.db.send(new TransactWriteCommand({ TransactItems: items }));
   }
 
   async renameFile({ from, to, overwritten }: RenameChange): Promise<void> {
     const now = to.updatedAt;
     const items: TransactItem[] = [
-      { Delete: { TableName: this.tables.files, Key: { userId: from.userId, name: from.name }, ...this.unchanged(from) } },
+      {
+        Delete: {
+          TableName: this.tables.files,
+          Key: { userId: from.userId, name: from.name },
+          ...withExpressions({ ConditionExpression: unchanged(from) }),
+        },
+      },
       {
         Put: {
           TableName: this.tables.files,
           Item: fileItem(to),
-          ...(overwritten ? this.unchanged(overwritten) : { ConditionExpression: 'attribute_not_exists(userId)' }),
+          ...withExpressions({ ConditionExpression: overwritten ? unchanged(overwritten) : noItem('userId') }),
         },
       },
     ];
     items.push(...this.releaseFile(overwritten, now));
-    await conditional(() => this.db.send(new TransactWriteCommand({ TransactItems: items })), 'rename file');
+    await conditional(() => this.transact(items), 'rename file');
   }
 
   async deleteFile(file: FileRecord, now: number): Promise<void> {
     const items: TransactItem[] = [
-      { Delete: { TableName: this.tables.files, Key: { userId: file.userId, name: file.name }, ...this.unchanged(file) } },
+      {
+        Delete: {
+          TableName: this.tables.files,
+          Key: { userId: file.userId, name: file.name },
+          ...withExpressions({ ConditionExpression: unchanged(file) }),
+        },
+      },
       ...this.releaseFile(file, now),
     ];
-    await conditional(() => this.db.send(new TransactWriteCommand({ TransactItems: items })), 'delete file');
+    await conditional(() => this.transact(items), 'delete file');
   }
 
   async getUsage(userId: string): Promise<Usage> {
@@ -334,9 +435,12 @@ export class DynamoCatalog implements Catalog {
       new UpdateCommand({
         TableName: this.tables.files,
         Key: { userId, name: USAGE_ITEM_NAME },
-        ...(quotaBytes === undefined
-          ? { UpdateExpression: 'REMOVE quotaBytes' }
-          : { UpdateExpression: 'SET quotaBytes = :quota', ExpressionAttributeValues: { ':quota': quotaBytes } }),
+        ...withExpressions({
+          UpdateExpression:
+            quotaBytes === undefined
+              ? expression('REMOVE quotaBytes')
+              : expression('SET quotaBytes = :quota', { ':quota': quotaBytes }),
+        }),
       }),
     );
   }
@@ -348,17 +452,16 @@ export class DynamoCatalog implements Catalog {
           new UpdateCommand({
             TableName: this.tables.contents,
             Key: { contentId },
-            UpdateExpression: 'SET attempt = :attempt, updatedAt = :now',
-            ConditionExpression: expectedAttemptId
-              ? '#state = :pending AND attempt.id = :expected'
-              : '#state = :pending AND attribute_not_exists(attempt)',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: {
-              ':attempt': attempt,
-              ':now': Date.now(),
-              ':pending': 'PENDING',
-              ...(expectedAttemptId ? { ':expected': expectedAttemptId } : {}),
-            },
+            ...withExpressions({
+              UpdateExpression: expression('SET attempt = :attempt, updatedAt = :now', {
+                ':attempt': attempt,
+                ':now': Date.now(),
+              }),
+              ConditionExpression: allOf(
+                stateIs('PENDING'),
+                expectedAttemptId ? attemptIs(expectedAttemptId) : expression('attribute_not_exists(attempt)'),
+              ),
+            }),
           }),
         ),
       'set upload attempt',
@@ -371,10 +474,14 @@ export class DynamoCatalog implements Catalog {
         new UpdateCommand({
           TableName: this.tables.contents,
           Key: { contentId },
-          UpdateExpression: 'SET #state = :ready, objectKey = :key, updatedAt = :now REMOVE attempt',
-          ConditionExpression: '#state = :pending',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':ready': 'READY', ':pending': 'PENDING', ':key': objectKey, ':now': now },
+          ...withExpressions({
+            UpdateExpression: expression('SET #state = :ready, objectKey = :key, updatedAt = :now REMOVE attempt', {
+              ':ready': 'READY',
+              ':key': objectKey,
+              ':now': now,
+            }),
+            ConditionExpression: stateIs('PENDING'),
+          }),
         }),
       ),
     );
@@ -386,16 +493,13 @@ export class DynamoCatalog implements Catalog {
         new UpdateCommand({
           TableName: this.tables.files,
           Key: { userId: owner.userId, name: owner.name },
-          UpdateExpression: 'SET #state = :complete, updatedAt = :now REMOVE pendingContentId',
-          ConditionExpression: '#state = :pending AND contentId = :content AND uploadId = :upload',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':complete': 'COMPLETE',
-            ':pending': 'PENDING',
-            ':content': contentId,
-            ':upload': owner.uploadId,
-            ':now': now,
-          },
+          ...withExpressions({
+            UpdateExpression: expression('SET #state = :complete, updatedAt = :now REMOVE pendingContentId', {
+              ':complete': 'COMPLETE',
+              ':now': now,
+            }),
+            ConditionExpression: stillPending(owner, contentId),
+          }),
         }),
       ),
     );
@@ -409,8 +513,7 @@ export class DynamoCatalog implements Catalog {
         new QueryCommand({
           TableName: this.tables.files,
           IndexName: PENDING_INDEX,
-          KeyConditionExpression: 'pendingContentId = :content',
-          ExpressionAttributeValues: { ':content': contentId },
+          ...withExpressions({ KeyConditionExpression: equals('pendingContentId', contentId) }),
           ExclusiveStartKey: startKey,
         }),
       );
@@ -428,39 +531,24 @@ export class DynamoCatalog implements Catalog {
   ): Promise<void> {
     const usage = this.usageRelease(attempt.owner.userId, size, now);
     const releaseAndFail = (): Promise<unknown> =>
-      this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tables.contents,
-                Key: { contentId },
-                UpdateExpression: 'REMOVE attempt ADD refCount :minusOne SET updatedAt = :now',
-                ConditionExpression: 'attempt.id = :attempt',
-                ExpressionAttributeValues: { ':attempt': attempt.id, ':minusOne': -1, ':now': now },
-              },
-            },
-            {
-              Update: {
-                TableName: this.tables.files,
-                Key: { userId: attempt.owner.userId, name: attempt.owner.name },
-                UpdateExpression: 'SET #state = :failed, failure = :failure, updatedAt = :now REMOVE pendingContentId',
-                ConditionExpression: '#state = :pending AND contentId = :content AND uploadId = :upload',
-                ExpressionAttributeNames: { '#state': 'state' },
-                ExpressionAttributeValues: {
-                  ':failed': 'FAILED',
-                  ':pending': 'PENDING',
-                  ':failure': failure,
-                  ':content': contentId,
-                  ':upload': attempt.owner.uploadId,
-                  ':now': now,
-                },
-              },
-            },
-            ...this.optional(usage),
-          ],
-        }),
-      );
+      this.transact([
+        this.referenceChange(contentId, -1, now, attemptIs(attempt.id), { endAttempt: true }),
+        {
+          Update: {
+            TableName: this.tables.files,
+            Key: { userId: attempt.owner.userId, name: attempt.owner.name },
+            ...withExpressions({
+              UpdateExpression: expression('SET #state = :failed, failure = :failure, updatedAt = :now REMOVE pendingContentId', {
+                ':failed': 'FAILED',
+                ':failure': failure,
+                ':now': now,
+              }),
+              ConditionExpression: stillPending(attempt.owner, contentId),
+            }),
+          },
+        },
+        ...this.optional(usage),
+      ]);
     if (await attempted(releaseAndFail)) return;
     // The owner file was replaced meanwhile (its reference already released): just end the attempt.
     await this.endAttempt(contentId, attempt.id, now);
@@ -472,11 +560,10 @@ export class DynamoCatalog implements Catalog {
         new UpdateCommand({
           TableName: this.tables.contents,
           Key: { contentId },
-          UpdateExpression: 'REMOVE attempt SET updatedAt = :now',
-          ConditionExpression: options.onlyIfExpired
-            ? 'attempt.id = :attempt AND attempt.leaseUntil < :now'
-            : 'attempt.id = :attempt',
-          ExpressionAttributeValues: { ':attempt': attemptId, ':now': now },
+          ...withExpressions({
+            UpdateExpression: expression('REMOVE attempt SET updatedAt = :now', { ':now': now }),
+            ConditionExpression: options.onlyIfExpired ? allOf(attemptIs(attemptId), leaseExpired(now)) : attemptIs(attemptId),
+          }),
         }),
       ),
     );
@@ -488,9 +575,7 @@ export class DynamoCatalog implements Catalog {
         new DeleteCommand({
           TableName: this.tables.contents,
           Key: { contentId },
-          ConditionExpression: 'refCount = :zero AND #state = :pending',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':zero': 0, ':pending': 'PENDING' },
+          ...withExpressions({ ConditionExpression: allOf(UNREFERENCED, stateIs('PENDING')) }),
         }),
       ),
     );
@@ -505,9 +590,9 @@ export class DynamoCatalog implements Catalog {
     yield* this.scan<ContentRecord>({
       TableName: this.tables.contents,
       ConsistentRead: true,
-      FilterExpression: '#state <> :ready OR refCount <= :zero',
-      ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: { ':ready': 'READY', ':zero': 0 },
+      ...withExpressions({
+        FilterExpression: expression('#state <> :ready OR refCount <= :zero', { ':ready': 'READY', ':zero': 0 }),
+      }),
     });
   }
 
@@ -516,8 +601,7 @@ export class DynamoCatalog implements Catalog {
     for await (const item of this.scan<Record<string, unknown>>({
       TableName: this.tables.files,
       IndexName: PENDING_INDEX,
-      FilterExpression: 'updatedAt < :before',
-      ExpressionAttributeValues: { ':before': before },
+      ...withExpressions({ FilterExpression: expression('updatedAt < :before', { ':before': before }) }),
     })) {
       yield toFile(item);
     }
@@ -534,38 +618,22 @@ export class DynamoCatalog implements Catalog {
 
   dropPendingFile(file: FileRecord, now: number, staleBefore: number): Promise<boolean> {
     return attempted(() =>
-      this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Delete: {
-                TableName: this.tables.files,
-                Key: { userId: file.userId, name: file.name },
-                ConditionExpression:
-                  '#state = :pending AND contentId = :content AND uploadId = :upload AND updatedAt < :staleBefore',
-                ExpressionAttributeNames: { '#state': 'state' },
-                ExpressionAttributeValues: {
-                  ':pending': 'PENDING',
-                  ':content': file.contentId,
-                  ':upload': file.uploadId,
-                  ':staleBefore': staleBefore,
-                },
-              },
-            },
-            {
-              Update: {
-                TableName: this.tables.contents,
-                Key: { contentId: file.contentId },
-                UpdateExpression: 'ADD refCount :minusOne SET updatedAt = :now',
-                ConditionExpression: '#state = :pending AND (attribute_not_exists(attempt) OR attempt.leaseUntil < :now)',
-                ExpressionAttributeNames: { '#state': 'state' },
-                ExpressionAttributeValues: { ':minusOne': -1, ':now': now, ':pending': 'PENDING' },
-              },
-            },
-            ...this.optional(this.usageRelease(file.userId, file.size, now)),
-          ],
-        }),
-      ),
+      this.transact([
+        {
+          Delete: {
+            TableName: this.tables.files,
+            Key: { userId: file.userId, name: file.name },
+            ...withExpressions({
+              ConditionExpression: allOf(
+                stillPending(file, file.contentId),
+                expression('updatedAt < :staleBefore', { ':staleBefore': staleBefore }),
+              ),
+            }),
+          },
+        },
+        this.referenceChange(file.contentId, -1, now, allOf(stateIs('PENDING'), noLiveAttempt(now))),
+        ...this.optional(this.usageRelease(file.userId, file.size, now)),
+      ]),
     );
   }
 
@@ -575,16 +643,14 @@ export class DynamoCatalog implements Catalog {
         new UpdateCommand({
           TableName: this.tables.contents,
           Key: { contentId },
-          UpdateExpression: 'SET #state = :deleting, updatedAt = :now',
-          ConditionExpression: '#state = :ready AND refCount = :zero AND updatedAt = :seen',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':deleting': 'DELETING',
-            ':ready': 'READY',
-            ':zero': 0,
-            ':seen': seenUpdatedAt,
-            ':now': now,
-          },
+          ...withExpressions({
+            UpdateExpression: expression('SET #state = :deleting, updatedAt = :now', { ':deleting': 'DELETING', ':now': now }),
+            ConditionExpression: allOf(
+              stateIs('READY'),
+              UNREFERENCED,
+              expression('updatedAt = :seen', { ':seen': seenUpdatedAt }),
+            ),
+          }),
         }),
       ),
     );
@@ -596,9 +662,7 @@ export class DynamoCatalog implements Catalog {
         new DeleteCommand({
           TableName: this.tables.contents,
           Key: { contentId },
-          ConditionExpression: '#state = :deleting',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':deleting': 'DELETING' },
+          ...withExpressions({ ConditionExpression: stateIs('DELETING') }),
         }),
       ),
     );
@@ -611,7 +675,7 @@ export class DynamoCatalog implements Catalog {
           TableName: this.tables.files,
           // Kept until the challenge expires (the table's TTL attribute), after which it is refused anyway.
           Item: { userId, name: `${RESERVED_NAME_PREFIX}challenge:${nonce}`, [TTL_ATTRIBUTE]: Math.ceil(expiresAt / 1000) },
-          ConditionExpression: 'attribute_not_exists(userId)',
+          ...withExpressions({ ConditionExpression: noItem('userId') }),
         }),
       ),
     );
