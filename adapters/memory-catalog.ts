@@ -1,0 +1,472 @@
+/**
+ * The Catalog in memory, with the semantics of DynamoCatalog (adapters/dynamo-catalog.ts): every
+ * condition of its conditional writes, the same StaleWriteError or boolean answer on a lost race,
+ * refCount and usage changes in the same change as the file, the same listing order and cursors.
+ * test/contract/catalog-contract.ts holds both to one specification.
+ *
+ * Atomicity: each write checks every condition and then applies every change with no `await` in
+ * between, so on the JavaScript event loop it is as atomic as a DynamoDB transaction. Arguments
+ * are copied when a method is called (DynamoDB serialises them when the request is sent) and
+ * records are copied in and out, so no caller can change what is stored behind the store's back.
+ *
+ * Known differences from DynamoDB, none of which the domain relies on:
+ * - the pending index and its scans are strongly consistent here, eventually consistent there;
+ * - no TransactionConflict: concurrent transactions on the same items never fail spuriously;
+ * - no 1 MB page limit on listings;
+ * - files, usage items and answered challenges live in separate maps, so a reserved name
+ *   (`\u0000…`, refused at the HTTP edge) is never mistaken for a file;
+ * - answered challenges are kept for the store's lifetime (DynamoDB's TTL removes them some time
+ *   after they expire; an expired challenge is refused by the domain either way);
+ * - setAttempt stamps `updatedAt` from the `clock` option (DynamoCatalog: always the wall clock).
+ */
+import { FIRST_FILE_NAME } from '#deploy/definitions';
+import { StaleWriteError, ValidationError } from '#domain/errors';
+import type {
+  Catalog,
+  ContentRecord,
+  FileOwner,
+  FilePage,
+  FileRecord,
+  LinkChange,
+  QuotaGuard,
+  RenameChange,
+  UploadAttempt,
+  Usage,
+} from '#domain/ports';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The usage item as DynamoDB holds it: ADD creates each counter on first use, setQuota may create the item alone. */
+interface UsageItem {
+  files?: number;
+  bytes?: number;
+  savedBytes?: number;
+  quotaBytes?: number;
+  updatedAt?: number;
+}
+
+interface UsageDelta {
+  readonly files: number;
+  readonly bytes: number;
+  readonly savedBytes?: number;
+}
+
+/** A change that passed its checks: applied only once every check of the same write passed. */
+type Apply = () => void;
+
+export interface MemoryCatalogOptions {
+  /**
+   * The clock `setAttempt` stamps `updatedAt` with. The port gives setAttempt no `now`, and
+   * DynamoCatalog uses the wall clock there; tests with an injected clock pass the same clock.
+   */
+  readonly clock?: () => number;
+  /**
+   * Runs before each write's checks, named by method: a test may throw here to inject a fault,
+   * or await to let a competing change land between the domain's read and its write.
+   */
+  readonly beforeWrite?: (method: string) => void | Promise<void>;
+}
+
+/** A file counts towards its content's refCount unless it failed (as in DynamoCatalog). */
+const counts = (file: FileRecord | undefined): file is FileRecord => file !== undefined && file.state !== 'FAILED';
+
+const usageOf = (file: FileRecord | undefined) => (counts(file) ? { files: 1, bytes: file.size } : { files: 0, bytes: 0 });
+
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, field]) => field !== undefined)
+      .map(([key, field]) => [key, withoutUndefined(field)]),
+  );
+}
+
+/** A copy to keep: DynamoDB drops undefined attributes, nested ones too (removeUndefinedValues). */
+function stored<T extends object>(value: T): T {
+  return withoutUndefined(value) as T;
+}
+
+/** DynamoDB orders string sort keys by their UTF-8 bytes, not by UTF-16 code units as `<` does. */
+function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** The same cursor format as DynamoCatalog, so that the same cursors are accepted and refused. */
+function encodeCursor(userId: string, name: string): string {
+  return Buffer.from(JSON.stringify({ userId, name })).toString('base64url');
+}
+
+function decodeCursor(cursor: string, userId: string): string {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      'userId' in parsed &&
+      'name' in parsed &&
+      parsed.userId === userId &&
+      typeof parsed.name === 'string' &&
+      parsed.name >= FIRST_FILE_NAME
+    ) {
+      return parsed.name;
+    }
+  } catch {
+    // fall through: malformed
+  }
+  throw new ValidationError('invalid_cursor', 'the cursor is not one this listing returned');
+}
+
+function stale(what: string): StaleWriteError {
+  return new StaleWriteError(`${what}: state changed concurrently`);
+}
+
+export class MemoryCatalog implements Catalog {
+  private readonly contents = new Map<string, ContentRecord>();
+  /** userId → name → file. */
+  private readonly files = new Map<string, Map<string, FileRecord>>();
+  private readonly usage = new Map<string, UsageItem>();
+  /** `${userId}\u0000${nonce}` of every answered challenge. */
+  private readonly challenges = new Set<string>();
+  private readonly clock: () => number;
+  private readonly beforeWrite: (method: string) => void | Promise<void>;
+
+  constructor(options: MemoryCatalogOptions = {}) {
+    this.clock = options.clock ?? Date.now;
+    this.beforeWrite = options.beforeWrite ?? (() => undefined);
+  }
+
+  // Reads.
+
+  async getContent(contentId: string): Promise<ContentRecord | undefined> {
+    const content = this.contents.get(contentId);
+    return content && structuredClone(content);
+  }
+
+  async getFile(userId: string, name: string): Promise<FileRecord | undefined> {
+    const file = this.fileAt(userId, name);
+    return file && structuredClone(file);
+  }
+
+  async listFiles(userId: string, options: { prefix?: string; limit: number; cursor?: string }): Promise<FilePage> {
+    const after = options.cursor ? decodeCursor(options.cursor, userId) : undefined;
+    // DynamoDB refuses a Limit below 1 rather than returning an empty page.
+    if (!Number.isInteger(options.limit) || options.limit < 1) throw new Error('listFiles: limit must be a positive integer');
+    const { prefix } = options;
+    const names = [...(this.files.get(userId)?.keys() ?? [])]
+      .filter((name) => (prefix ? name.startsWith(prefix) : true))
+      .filter((name) => after === undefined || compareKeys(name, after) > 0)
+      .sort(compareKeys);
+    const page = names.slice(0, options.limit);
+    const files = page.flatMap((name) => {
+      const file = this.fileAt(userId, name);
+      return file ? [structuredClone(file)] : [];
+    });
+    // Like a DynamoDB Query, a page that reached its limit carries a cursor even when it is the last.
+    const last = page.length === options.limit ? page[page.length - 1] : undefined;
+    return { files, ...(last !== undefined ? { cursor: encodeCursor(userId, last) } : {}) };
+  }
+
+  async getUsage(userId: string): Promise<Usage> {
+    const item = this.usage.get(userId) ?? {};
+    return {
+      files: item.files ?? 0,
+      bytes: item.bytes ?? 0,
+      savedBytes: item.savedBytes ?? 0,
+      ...(item.quotaBytes !== undefined ? { quotaBytes: item.quotaBytes } : {}),
+    };
+  }
+
+  async pendingFiles(contentId: string): Promise<FileRecord[]> {
+    return this.allFiles()
+      .filter((file) => file.state === 'PENDING' && file.contentId === contentId)
+      .map((file) => structuredClone(file));
+  }
+
+  // The sweeper's scans: a snapshot when the scan starts, as a scan's first page is.
+
+  async *sweepCandidates(): AsyncIterable<ContentRecord> {
+    const candidates = [...this.contents.values()].filter((content) => content.state !== 'READY' || content.refCount <= 0);
+    for (const content of structuredClone(candidates)) yield content;
+  }
+
+  async *stalePendingFiles(before: number): AsyncIterable<FileRecord> {
+    const files = this.allFiles().filter((file) => file.state === 'PENDING' && file.updatedAt < before);
+    for (const file of structuredClone(files)) yield file;
+  }
+
+  // File changes, each one transaction with its references and usage: invariant 2 (docs/design.md).
+
+  async linkFile(change: LinkChange): Promise<void> {
+    const { file, previous, content, quota, savedBytes } = structuredClone(change);
+    await this.beforeWrite('linkFile');
+    const now = file.updatedAt;
+    const changes: Apply[] = [];
+    const current = this.fileAt(file.userId, file.name);
+    // Exactly the file the caller decided on is replaced, so its reference is released exactly once.
+    const expected = previous ? current?.uploadId === previous.uploadId && current.state === previous.state : !current;
+    if (!expected) throw stale('link file');
+    changes.push(() => this.putFile(file));
+
+    const alreadyCounted = counts(previous) && previous.contentId === file.contentId;
+    const target = this.contents.get(file.contentId);
+    if (content.op === 'create') {
+      if (target) throw stale('link file');
+      changes.push(() => this.contents.set(file.contentId, stored(content.record)));
+    } else {
+      // Requiring the state makes a link to a content being deleted impossible: invariant 3 (docs/design.md).
+      if (target?.state !== content.requireState) throw stale('link file');
+      if (!alreadyCounted) changes.push(this.addReference(file.contentId, 1, now));
+    }
+    if (counts(previous) && !alreadyCounted) changes.push(this.releaseReference(previous.contentId, now, 'link file'));
+    const added = usageOf(file);
+    const released = usageOf(previous);
+    const delta = { files: added.files - released.files, bytes: added.bytes - released.bytes, savedBytes: savedBytes ?? 0 };
+    changes.push(this.usageUpdate(file.userId, delta, now, 'link file', quota));
+    for (const apply of changes) apply();
+  }
+
+  async renameFile(change: RenameChange): Promise<void> {
+    const { from, to, overwritten } = structuredClone(change);
+    await this.beforeWrite('renameFile');
+    if (from.userId === to.userId && from.name === to.name) {
+      // DynamoDB refuses a transaction that touches one item twice (a ValidationException, not a lost race).
+      throw new Error('renameFile: a file cannot be renamed onto itself');
+    }
+    const now = to.updatedAt;
+    const changes: Apply[] = [];
+    this.checkUnchanged(from, 'rename file');
+    changes.push(() => this.removeFile(from.userId, from.name));
+    if (overwritten) this.checkUnchanged({ ...overwritten, userId: to.userId, name: to.name }, 'rename file');
+    else if (this.fileAt(to.userId, to.name)) throw stale('rename file');
+    changes.push(() => this.putFile(to));
+    changes.push(...this.releaseFile(overwritten, now, 'rename file'));
+    for (const apply of changes) apply();
+  }
+
+  async deleteFile(file: FileRecord, now: number): Promise<void> {
+    const read = structuredClone(file);
+    await this.beforeWrite('deleteFile');
+    this.checkUnchanged(read, 'delete file');
+    const changes: Apply[] = [() => this.removeFile(read.userId, read.name), ...this.releaseFile(read, now, 'delete file')];
+    for (const apply of changes) apply();
+  }
+
+  async setQuota(userId: string, quotaBytes: number | undefined): Promise<void> {
+    await this.beforeWrite('setQuota');
+    // Like an unconditional UpdateItem: creates the usage item if there is none.
+    const item = this.usage.get(userId) ?? {};
+    if (quotaBytes === undefined) delete item.quotaBytes;
+    else item.quotaBytes = quotaBytes;
+    this.usage.set(userId, item);
+  }
+
+  async consumeChallenge(userId: string, nonce: string, _expiresAt: number): Promise<boolean> {
+    await this.beforeWrite('consumeChallenge');
+    const key = `${userId}\u0000${nonce}`;
+    if (this.challenges.has(key)) return false;
+    this.challenges.add(key);
+    return true;
+  }
+
+  // Upload attempts.
+
+  async setAttempt(contentId: string, attempt: UploadAttempt, expectedAttemptId: string | undefined): Promise<void> {
+    const next = structuredClone(attempt);
+    await this.beforeWrite('setAttempt');
+    const content = this.contents.get(contentId);
+    const current = content?.attempt;
+    const expected = expectedAttemptId ? current?.id === expectedAttemptId : current === undefined;
+    if (content?.state !== 'PENDING' || !expected) throw stale('set upload attempt');
+    this.updateContent(contentId, { attempt: stored(next), updatedAt: this.clock() });
+  }
+
+  async markReady(contentId: string, objectKey: string, now: number): Promise<boolean> {
+    await this.beforeWrite('markReady');
+    const content = this.contents.get(contentId);
+    if (content?.state !== 'PENDING') return false;
+    this.updateContent(contentId, { state: 'READY', objectKey, updatedAt: now }, ['attempt']);
+    return true;
+  }
+
+  async completeFile(owner: FileOwner, contentId: string, now: number): Promise<boolean> {
+    const { userId, name, uploadId } = structuredClone(owner);
+    await this.beforeWrite('completeFile');
+    const file = this.fileAt(userId, name);
+    if (file?.state !== 'PENDING' || file.contentId !== contentId || file.uploadId !== uploadId) return false;
+    this.putFile({ ...file, state: 'COMPLETE', updatedAt: now });
+    return true;
+  }
+
+  async failAttempt(
+    content: Pick<ContentRecord, 'contentId' | 'size'>,
+    attempt: UploadAttempt,
+    failure: string,
+    now: number,
+  ): Promise<void> {
+    const { contentId, size } = structuredClone(content);
+    const { id, owner } = structuredClone(attempt);
+    await this.beforeWrite('failAttempt');
+    const record = this.contents.get(contentId);
+    const file = this.fileAt(owner.userId, owner.name);
+    const ownerWaits = file?.state === 'PENDING' && file.contentId === contentId && file.uploadId === owner.uploadId;
+    if (record?.attempt?.id === id && ownerWaits && file) {
+      this.updateContent(contentId, { refCount: record.refCount - 1, updatedAt: now }, ['attempt']);
+      this.putFile({ ...file, state: 'FAILED', failure, updatedAt: now });
+      // DynamoCatalog releases the content's size, not the file's: equal, as a size mismatch is refused.
+      this.usageUpdate(owner.userId, { files: -1, bytes: -size }, now, 'fail attempt')();
+      return;
+    }
+    // The owner file was replaced meanwhile (its reference already released): just end the attempt.
+    this.endAttemptNow(contentId, id, now, {});
+  }
+
+  async endAttempt(
+    contentId: string,
+    attemptId: string,
+    now: number,
+    options: { onlyIfExpired?: boolean } = {},
+  ): Promise<boolean> {
+    await this.beforeWrite('endAttempt');
+    return this.endAttemptNow(contentId, attemptId, now, options);
+  }
+
+  async deleteUnreferencedPending(contentId: string): Promise<boolean> {
+    await this.beforeWrite('deleteUnreferencedPending');
+    const content = this.contents.get(contentId);
+    if (content?.refCount !== 0 || content.state !== 'PENDING') return false;
+    this.contents.delete(contentId);
+    return true;
+  }
+
+  async dropPendingFile(file: FileRecord, now: number, staleBefore: number): Promise<boolean> {
+    const read = structuredClone(file);
+    await this.beforeWrite('dropPendingFile');
+    const current = this.fileAt(read.userId, read.name);
+    const fileIsStale =
+      current?.state === 'PENDING' &&
+      current.contentId === read.contentId &&
+      current.uploadId === read.uploadId &&
+      current.updatedAt < staleBefore;
+    const content = this.contents.get(read.contentId);
+    // The sweeper never drops a moving upload: not while the content has a live attempt.
+    const contentIsIdle = content?.state === 'PENDING' && (!content.attempt || content.attempt.leaseUntil < now);
+    if (!fileIsStale || !contentIsIdle || !content) return false;
+    this.removeFile(read.userId, read.name);
+    this.updateContent(read.contentId, { refCount: content.refCount - 1, updatedAt: now });
+    this.usageUpdate(read.userId, { files: -1, bytes: -read.size }, now, 'drop pending file')();
+    return true;
+  }
+
+  async beginDelete(contentId: string, seenUpdatedAt: number, now: number): Promise<boolean> {
+    await this.beforeWrite('beginDelete');
+    const content = this.contents.get(contentId);
+    if (content?.state !== 'READY' || content.refCount !== 0 || content.updatedAt !== seenUpdatedAt) return false;
+    this.updateContent(contentId, { state: 'DELETING', updatedAt: now });
+    return true;
+  }
+
+  async deleteDeleting(contentId: string): Promise<boolean> {
+    await this.beforeWrite('deleteDeleting');
+    if (this.contents.get(contentId)?.state !== 'DELETING') return false;
+    this.contents.delete(contentId);
+    return true;
+  }
+
+  // Pieces of writes. Each check throws before anything changes; each change runs only after all checks.
+
+  private fileAt(userId: string, name: string): FileRecord | undefined {
+    return this.files.get(userId)?.get(name);
+  }
+
+  private allFiles(): FileRecord[] {
+    // The pending index's sort key is userId; ties in name order, as the base table's.
+    return [...this.files.values()]
+      .flatMap((byName) => [...byName.values()])
+      .sort((a, b) => compareKeys(a.userId, b.userId) || compareKeys(a.name, b.name));
+  }
+
+  private putFile(file: FileRecord): void {
+    const byName = this.files.get(file.userId) ?? new Map<string, FileRecord>();
+    byName.set(file.name, stored(file));
+    this.files.set(file.userId, byName);
+  }
+
+  private removeFile(userId: string, name: string): void {
+    const byName = this.files.get(userId);
+    byName?.delete(name);
+    if (byName?.size === 0) this.files.delete(userId);
+  }
+
+  /** Sets `fields` (and removes `removed`) on an existing content. */
+  private updateContent(
+    contentId: string,
+    fields: Partial<Mutable<ContentRecord>>,
+    removed: readonly (keyof ContentRecord)[] = [],
+  ): void {
+    const content = this.contents.get(contentId);
+    if (!content) throw new Error(`updateContent: no content ${contentId} (a check was missed)`);
+    const next: Partial<Mutable<ContentRecord>> = { ...content, ...fields };
+    for (const field of removed) delete next[field];
+    this.contents.set(contentId, stored(next as ContentRecord));
+  }
+
+  /** The file under `file`'s name must still be exactly the one read (DynamoCatalog's `unchanged`). */
+  private checkUnchanged(file: FileRecord, what: string): void {
+    const current = this.fileAt(file.userId, file.name);
+    if (current?.uploadId !== file.uploadId || current.state !== file.state || current.contentId !== file.contentId) {
+      throw stale(what);
+    }
+  }
+
+  private addReference(contentId: string, delta: number, now: number): Apply {
+    return () => {
+      const content = this.contents.get(contentId);
+      if (content) this.updateContent(contentId, { refCount: content.refCount + delta, updatedAt: now });
+    };
+  }
+
+  /** One reference fewer; like DynamoDB's condition, the content must still exist (in any state). */
+  private releaseReference(contentId: string, now: number, what: string): Apply {
+    if (!this.contents.has(contentId)) throw stale(what);
+    return this.addReference(contentId, -1, now);
+  }
+
+  /** What a counted file going away changes besides itself: its content's reference and its owner's usage. */
+  private releaseFile(file: FileRecord | undefined, now: number, what: string): Apply[] {
+    if (!counts(file)) return [];
+    return [
+      this.releaseReference(file.contentId, now, what),
+      this.usageUpdate(file.userId, { files: -1, bytes: -file.size }, now, what),
+    ];
+  }
+
+  /**
+   * The usage change of a file change. Growth is conditioned on the quota as read, exactly as
+   * DynamoCatalog conditions it: usage with no byte counter yet passes whatever the growth.
+   */
+  private usageUpdate(userId: string, delta: UsageDelta, now: number, what: string, quota?: QuotaGuard): Apply {
+    if (delta.files === 0 && delta.bytes === 0 && !delta.savedBytes) return () => undefined;
+    const item = this.usage.get(userId);
+    if (quota && delta.bytes > 0) {
+      const withinQuota = item?.bytes === undefined || item.bytes <= quota.maxBytes - delta.bytes;
+      const sameOverride = item?.quotaBytes === quota.override;
+      if (!withinQuota || !sameOverride) throw stale(what);
+    }
+    return () => {
+      const next = { ...(this.usage.get(userId) ?? {}) };
+      next.files = (next.files ?? 0) + delta.files;
+      next.bytes = (next.bytes ?? 0) + delta.bytes;
+      next.savedBytes = (next.savedBytes ?? 0) + (delta.savedBytes ?? 0);
+      next.updatedAt = now;
+      this.usage.set(userId, next);
+    };
+  }
+
+  private endAttemptNow(contentId: string, attemptId: string, now: number, options: { onlyIfExpired?: boolean }): boolean {
+    const attempt = this.contents.get(contentId)?.attempt;
+    if (attempt?.id !== attemptId || (options.onlyIfExpired && !(attempt.leaseUntil < now))) return false;
+    this.updateContent(contentId, { updatedAt: now }, ['attempt']);
+    return true;
+  }
+}

@@ -1,0 +1,913 @@
+/**
+ * The Catalog port's specification, as tests every implementation must pass: DynamoCatalog on
+ * DynamoDB Local (test/integration/contract-real.test.ts) and MemoryCatalog
+ * (test/unit/contract-memory.test.ts). It uses the port alone, so a store passes by behaving
+ * right, not by laying out its items some way.
+ *
+ * Each test makes its own users and contents (random ids): the real tables are shared by test
+ * files running in parallel. Reads of the pending index are eventually consistent by contract,
+ * so tests of them poll.
+ */
+import { randomBytes } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { StaleWriteError, ValidationError } from '#domain/errors';
+import type { Catalog, ContentRecord, FileRecord, QuotaGuard, UploadAttempt } from '#domain/ports';
+
+export interface CatalogFixture {
+  readonly catalog: Catalog;
+}
+
+const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
+const newUserId = (): string => `contract-${hex(6)}`;
+const newContentId = (): string => hex(32);
+
+/** No quota in the way: for tests about something else. */
+const unlimited: QuotaGuard = { maxBytes: Number.MAX_SAFE_INTEGER, override: undefined };
+
+const SIZE = 1000;
+
+function fileRecord(fields: Partial<FileRecord> & Pick<FileRecord, 'userId' | 'contentId' | 'updatedAt'>): FileRecord {
+  return {
+    name: `file-${hex(4)}`,
+    size: SIZE,
+    state: 'PENDING',
+    uploadId: hex(16),
+    createdAt: fields.updatedAt,
+    ...fields,
+  };
+}
+
+function attemptFor(file: FileRecord, leaseUntil: number): UploadAttempt {
+  const id = hex(16);
+  return {
+    id,
+    objectKey: `blobs/${file.contentId}/${id}`,
+    owner: { userId: file.userId, name: file.name, uploadId: file.uploadId },
+    leaseUntil,
+  };
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
+/** Reads until `accept` holds (eventually consistent reads), then returns the last value read. */
+async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (accept(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
+const byKey = (a: FileRecord, b: FileRecord): number =>
+  a.userId === b.userId ? (a.name < b.name ? -1 : 1) : a.userId < b.userId ? -1 : 1;
+
+export function catalogContract(name: string, make: () => Promise<CatalogFixture>): void {
+  describe(`Catalog contract: ${name}`, () => {
+    let catalog: Catalog;
+    /** "Now" for the test: records get timestamps around it. */
+    let t: number;
+
+    beforeEach(async () => {
+      ({ catalog } = await make());
+      t = Date.now();
+    });
+
+    /** A new content reserved by a new PENDING file: what a miss writes. */
+    async function reserve(
+      options: { userId?: string; name?: string; size?: number; leaseUntil?: number; at?: number; contentId?: string } = {},
+    ) {
+      const at = options.at ?? t;
+      const file = fileRecord({
+        userId: options.userId ?? newUserId(),
+        contentId: options.contentId ?? newContentId(),
+        updatedAt: at,
+        ...(options.name ? { name: options.name } : {}),
+        ...(options.size !== undefined ? { size: options.size } : {}),
+      });
+      const attempt = attemptFor(file, options.leaseUntil ?? at + 60_000);
+      const content: ContentRecord = {
+        contentId: file.contentId,
+        size: file.size,
+        state: 'PENDING',
+        refCount: 1,
+        attempt,
+        createdAt: at,
+        updatedAt: at,
+      };
+      await catalog.linkFile({ file, previous: undefined, content: { op: 'create', record: content }, quota: unlimited });
+      return { file, attempt, content };
+    }
+
+    /** A READY content with one COMPLETE file: what a verified upload leaves. */
+    async function stored(options: { userId?: string; name?: string; size?: number } = {}) {
+      const { file, attempt } = await reserve(options);
+      expect(await catalog.markReady(file.contentId, attempt.objectKey, t + 1)).toBe(true);
+      expect(await catalog.completeFile(file, file.contentId, t + 2)).toBe(true);
+      const complete: FileRecord = { ...file, state: 'COMPLETE', updatedAt: t + 2 };
+      return { file: complete, objectKey: attempt.objectKey };
+    }
+
+    /** A new file of `userId` that references an existing content. */
+    async function reference(
+      userId: string,
+      contentId: string,
+      options: {
+        state?: FileRecord['state'];
+        requireState?: 'READY' | 'PENDING';
+        name?: string;
+        size?: number;
+        savedBytes?: number;
+      } = {},
+    ): Promise<FileRecord> {
+      const file = fileRecord({
+        userId,
+        contentId,
+        state: options.state ?? 'COMPLETE',
+        updatedAt: t + 10,
+        ...(options.name ? { name: options.name } : {}),
+        ...(options.size !== undefined ? { size: options.size } : {}),
+      });
+      await catalog.linkFile({
+        file,
+        previous: undefined,
+        content: { op: 'reference', requireState: options.requireState ?? 'READY' },
+        quota: unlimited,
+        ...(options.savedBytes !== undefined ? { savedBytes: options.savedBytes } : {}),
+      });
+      return file;
+    }
+
+    const refCount = async (contentId: string) => (await catalog.getContent(contentId))?.refCount;
+
+    describe('reads', () => {
+      it('knows nothing of unknown contents, files and users', async () => {
+        const userId = newUserId();
+        expect(await catalog.getContent(newContentId())).toBeUndefined();
+        expect(await catalog.getFile(userId, 'nothing')).toBeUndefined();
+        expect(await catalog.getUsage(userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+        expect(await catalog.listFiles(userId, { limit: 10 })).toEqual({ files: [] });
+        expect(await catalog.pendingFiles(newContentId())).toEqual([]);
+      });
+
+      it('returns copies: changing a record read or written does not change the store', async () => {
+        const { file, content } = await reserve();
+        (file as { size: number }).size = 1;
+        (content as { refCount: number }).refCount = 42;
+        const read = await catalog.getContent(content.contentId);
+        expect(read?.refCount).toBe(1);
+        if (read) (read as { refCount: number }).refCount = 7;
+        expect(await refCount(content.contentId)).toBe(1);
+        expect((await catalog.getFile(file.userId, file.name))?.size).toBe(SIZE);
+      });
+    });
+
+    describe('linkFile', () => {
+      it('a new content and its first file: both written as given, usage counts the file', async () => {
+        const { file, content } = await reserve();
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
+        expect(await catalog.getContent(content.contentId)).toEqual(content);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: 0 });
+      });
+
+      it('refuses to create a content that exists (StaleWriteError) and writes nothing', async () => {
+        const { content } = await reserve();
+        const other = fileRecord({ userId: newUserId(), contentId: content.contentId, updatedAt: t });
+        const error = await rejection(
+          catalog.linkFile({
+            file: other,
+            previous: undefined,
+            content: { op: 'create', record: { ...content, attempt: attemptFor(other, t + 60_000) } },
+            quota: unlimited,
+          }),
+        );
+        expect(error).toBeInstanceOf(StaleWriteError);
+        expect(await catalog.getFile(other.userId, other.name)).toBeUndefined();
+        expect(await catalog.getContent(content.contentId)).toEqual(content);
+        expect(await catalog.getUsage(other.userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+      });
+
+      it('refuses a new file under a taken name when the caller saw none', async () => {
+        const { file } = await stored();
+        const again = await rejection(reference(file.userId, file.contentId, { name: file.name }));
+        expect(again).toBeInstanceOf(StaleWriteError);
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
+        expect(await refCount(file.contentId)).toBe(1);
+      });
+
+      it('refuses to replace a file that changed since it was read (other upload, other state)', async () => {
+        const { file } = await stored();
+        const target = await stored();
+        const next = fileRecord({ userId: file.userId, name: file.name, contentId: target.file.contentId, updatedAt: t + 20 });
+        const link = (previous: FileRecord) =>
+          catalog.linkFile({ file: next, previous, content: { op: 'reference', requireState: 'READY' }, quota: unlimited });
+        expect(await rejection(link({ ...file, uploadId: hex(16) }))).toBeInstanceOf(StaleWriteError);
+        expect(await rejection(link({ ...file, state: 'PENDING' }))).toBeInstanceOf(StaleWriteError);
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
+        expect(await refCount(file.contentId)).toBe(1);
+        expect(await refCount(target.file.contentId)).toBe(1);
+      });
+
+      it('refuses to replace a file that is gone', async () => {
+        const { file } = await stored();
+        await catalog.deleteFile(file, t + 5);
+        const next = fileRecord({ userId: file.userId, name: file.name, contentId: file.contentId, updatedAt: t + 20 });
+        const error = await rejection(
+          catalog.linkFile({ file: next, previous: file, content: { op: 'reference', requireState: 'READY' }, quota: unlimited }),
+        );
+        expect(error).toBeInstanceOf(StaleWriteError);
+      });
+
+      it('a reference adds one to refCount, stamps the content and counts saved bytes', async () => {
+        const { file } = await stored();
+        const userId = newUserId();
+        const linked = await reference(userId, file.contentId, { savedBytes: SIZE });
+        expect(await catalog.getFile(userId, linked.name)).toEqual(linked);
+        expect(await catalog.getContent(file.contentId)).toMatchObject({
+          refCount: 2,
+          updatedAt: linked.updatedAt,
+          state: 'READY',
+        });
+        expect(await catalog.getUsage(userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: SIZE });
+      });
+
+      it('a reference requires the content in the state the caller decided on, and to exist', async () => {
+        const pending = await reserve();
+        const userId = newUserId();
+        expect(await rejection(reference(userId, pending.content.contentId, { requireState: 'READY' }))).toBeInstanceOf(
+          StaleWriteError,
+        );
+        expect(await rejection(reference(userId, newContentId(), { requireState: 'PENDING' }))).toBeInstanceOf(StaleWriteError);
+        expect(await refCount(pending.content.contentId)).toBe(1);
+        expect(await catalog.getUsage(userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+        // The state it does have is accepted: joining an upload in progress.
+        await reference(userId, pending.content.contentId, { requireState: 'PENDING', state: 'PENDING' });
+        expect(await refCount(pending.content.contentId)).toBe(2);
+      });
+
+      it("replacing a counted file of another content releases that content's reference", async () => {
+        const old = await stored();
+        const target = await stored({ size: 300 });
+        const next = fileRecord({
+          userId: old.file.userId,
+          name: old.file.name,
+          contentId: target.file.contentId,
+          size: 300,
+          state: 'COMPLETE',
+          updatedAt: t + 30,
+        });
+        await catalog.linkFile({
+          file: next,
+          previous: old.file,
+          content: { op: 'reference', requireState: 'READY' },
+          quota: unlimited,
+        });
+        expect(await catalog.getFile(next.userId, next.name)).toEqual(next);
+        expect(await catalog.getContent(old.file.contentId)).toMatchObject({ refCount: 0, updatedAt: t + 30 });
+        expect(await refCount(target.file.contentId)).toBe(2);
+        expect(await catalog.getUsage(next.userId)).toEqual({ files: 1, bytes: 300, savedBytes: 0 });
+      });
+
+      it('re-linking a counted file to the same content keeps refCount, yet still requires the state', async () => {
+        const { file } = await stored();
+        const again: FileRecord = { ...file, uploadId: hex(16), updatedAt: t + 40 };
+        const relink = (requireState: 'READY' | 'PENDING') =>
+          catalog.linkFile({ file: again, previous: file, content: { op: 'reference', requireState }, quota: unlimited });
+        expect(await rejection(relink('PENDING'))).toBeInstanceOf(StaleWriteError);
+        await relink('READY');
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(again);
+        expect(await refCount(file.contentId)).toBe(1);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: 0 });
+      });
+
+      it('replacing a FAILED file releases nothing (it held no reference) and counts the new one', async () => {
+        const { file, attempt, content } = await reserve();
+        await catalog.failAttempt(content, attempt, 'content_mismatch', t + 5);
+        const failed = await catalog.getFile(file.userId, file.name);
+        expect(failed?.state).toBe('FAILED');
+        // The name is taken by the FAILED file: a new upload under it replaces it.
+        const retry = fileRecord({ userId: file.userId, name: file.name, contentId: newContentId(), updatedAt: t + 6 });
+        const record: ContentRecord = {
+          contentId: retry.contentId,
+          size: retry.size,
+          state: 'PENDING',
+          refCount: 1,
+          attempt: attemptFor(retry, t + 60_000),
+          createdAt: t + 6,
+          updatedAt: t + 6,
+        };
+        await catalog.linkFile({ file: retry, previous: failed, content: { op: 'create', record }, quota: unlimited });
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(retry);
+        expect(await refCount(file.contentId)).toBe(0);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: 0 });
+      });
+    });
+
+    describe('the quota guard of linkFile', () => {
+      async function userWithBytes(bytes: number) {
+        const { file } = await stored({ size: bytes });
+        return file.userId;
+      }
+
+      async function linkNew(userId: string, contentId: string, size: number, quota: QuotaGuard) {
+        const file = fileRecord({ userId, contentId, size, state: 'COMPLETE', updatedAt: t + 50 });
+        await catalog.linkFile({ file, previous: undefined, content: { op: 'reference', requireState: 'READY' }, quota });
+        return file;
+      }
+
+      it('refuses growth beyond the quota and writes nothing; an exact fit passes', async () => {
+        const userId = await userWithBytes(100);
+        const target = await stored({ size: 50 });
+        const before = await catalog.getUsage(userId);
+        const over = await rejection(linkNew(userId, target.file.contentId, 50, { maxBytes: 149, override: undefined }));
+        expect(over).toBeInstanceOf(StaleWriteError);
+        expect(await catalog.getUsage(userId)).toEqual(before);
+        expect(await refCount(target.file.contentId)).toBe(1);
+        expect((await catalog.listFiles(userId, { limit: 10 })).files).toHaveLength(1);
+
+        await linkNew(userId, target.file.contentId, 50, { maxBytes: 150, override: undefined });
+        expect(await catalog.getUsage(userId)).toEqual({ files: 2, bytes: 150, savedBytes: 0 });
+      });
+
+      it("refuses when the user's own quota is not the one the decision read", async () => {
+        const userId = await userWithBytes(100);
+        const target = await stored({ size: 10 });
+        await catalog.setQuota(userId, 1000);
+        const roomy = Number.MAX_SAFE_INTEGER;
+        expect(
+          await rejection(linkNew(userId, target.file.contentId, 10, { maxBytes: roomy, override: undefined })),
+        ).toBeInstanceOf(StaleWriteError);
+        expect(await rejection(linkNew(userId, target.file.contentId, 10, { maxBytes: roomy, override: 999 }))).toBeInstanceOf(
+          StaleWriteError,
+        );
+        await linkNew(userId, target.file.contentId, 10, { maxBytes: 1000, override: 1000 });
+        await catalog.setQuota(userId, undefined);
+        expect(await rejection(linkNew(userId, target.file.contentId, 10, { maxBytes: 1000, override: 1000 }))).toBeInstanceOf(
+          StaleWriteError,
+        );
+        expect(await catalog.getUsage(userId)).toEqual({ files: 2, bytes: 110, savedBytes: 0 });
+      });
+
+      it('a change that does not grow usage passes whatever the quota', async () => {
+        const { file } = await stored({ size: 100 });
+        const smaller = await stored({ size: 10 });
+        const next = fileRecord({
+          userId: file.userId,
+          name: file.name,
+          contentId: smaller.file.contentId,
+          size: 10,
+          state: 'COMPLETE',
+          updatedAt: t + 60,
+        });
+        await catalog.linkFile({
+          file: next,
+          previous: file,
+          content: { op: 'reference', requireState: 'READY' },
+          quota: { maxBytes: 0, override: 5 },
+        });
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: 10, savedBytes: 0 });
+      });
+    });
+
+    describe('renameFile', () => {
+      it('moves a file in one write; references and usage do not change', async () => {
+        const { file } = await stored();
+        const moved: FileRecord = { ...file, name: `moved-${hex(4)}`, updatedAt: t + 100 };
+        await catalog.renameFile({ from: file, to: moved, overwritten: undefined });
+        expect(await catalog.getFile(file.userId, file.name)).toBeUndefined();
+        expect(await catalog.getFile(file.userId, moved.name)).toEqual(moved);
+        expect(await refCount(file.contentId)).toBe(1);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: 0 });
+      });
+
+      it('refuses a taken name unless told what it overwrites', async () => {
+        const { file } = await stored();
+        const taken = await reference(file.userId, file.contentId, { name: `taken-${hex(4)}` });
+        const moved: FileRecord = { ...file, name: taken.name, updatedAt: t + 100 };
+        expect(await rejection(catalog.renameFile({ from: file, to: moved, overwritten: undefined }))).toBeInstanceOf(
+          StaleWriteError,
+        );
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
+        expect(await catalog.getFile(file.userId, taken.name)).toEqual(taken);
+      });
+
+      it("overwriting releases the overwritten file's reference and usage in the same write", async () => {
+        const { file } = await stored({ size: 100 });
+        const other = await stored({ size: 40 });
+        const victim = await reference(file.userId, other.file.contentId, { name: `victim-${hex(4)}`, size: 40 });
+        expect(await catalog.getUsage(file.userId)).toMatchObject({ files: 2, bytes: 140 });
+        const moved: FileRecord = { ...file, name: victim.name, updatedAt: t + 100 };
+        await catalog.renameFile({ from: file, to: moved, overwritten: victim });
+        expect(await catalog.getFile(file.userId, victim.name)).toEqual(moved);
+        expect(await catalog.getContent(other.file.contentId)).toMatchObject({ refCount: 1, updatedAt: t + 100 });
+        expect(await refCount(file.contentId)).toBe(1);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: 100, savedBytes: 0 });
+      });
+
+      it('refuses when the file or the overwritten one changed since they were read', async () => {
+        const { file } = await stored();
+        const victim = await reference(file.userId, file.contentId, { name: `victim-${hex(4)}` });
+        const moved: FileRecord = { ...file, name: victim.name, updatedAt: t + 100 };
+        const staleVictim = { ...victim, uploadId: hex(16) };
+        expect(await rejection(catalog.renameFile({ from: file, to: moved, overwritten: staleVictim }))).toBeInstanceOf(
+          StaleWriteError,
+        );
+        const staleFrom = { ...file, state: 'PENDING' as const };
+        expect(
+          await rejection(catalog.renameFile({ from: staleFrom, to: { ...moved, state: 'PENDING' }, overwritten: victim })),
+        ).toBeInstanceOf(StaleWriteError);
+        expect(await refCount(file.contentId)).toBe(2);
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
+        expect(await catalog.getFile(file.userId, victim.name)).toEqual(victim);
+      });
+    });
+
+    describe('deleteFile', () => {
+      it('deletes a file and releases its reference and usage', async () => {
+        const { file } = await stored();
+        await catalog.deleteFile(file, t + 200);
+        expect(await catalog.getFile(file.userId, file.name)).toBeUndefined();
+        expect(await catalog.getContent(file.contentId)).toMatchObject({ refCount: 0, updatedAt: t + 200, state: 'READY' });
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+      });
+
+      it('refuses a file that changed since it was read; a second delete of the same file loses', async () => {
+        const { file } = await stored();
+        expect(await rejection(catalog.deleteFile({ ...file, uploadId: hex(16) }, t + 200))).toBeInstanceOf(StaleWriteError);
+        await catalog.deleteFile(file, t + 200);
+        expect(await rejection(catalog.deleteFile(file, t + 201))).toBeInstanceOf(StaleWriteError);
+        expect(await refCount(file.contentId)).toBe(0);
+      });
+
+      it('a FAILED file goes without touching any reference or usage', async () => {
+        const { file, attempt, content } = await reserve();
+        await catalog.failAttempt(content, attempt, 'size_mismatch', t + 5);
+        const failed = await catalog.getFile(file.userId, file.name);
+        if (!failed) throw new Error('the failed file is gone');
+        await catalog.deleteFile(failed, t + 6);
+        expect(await catalog.getFile(file.userId, file.name)).toBeUndefined();
+        expect(await refCount(file.contentId)).toBe(0);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+      });
+    });
+
+    describe('usage and quota', () => {
+      it("sets and removes a user's own quota without touching the counters", async () => {
+        const { file } = await stored();
+        await catalog.setQuota(file.userId, 5000);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: 0, quotaBytes: 5000 });
+        await catalog.setQuota(file.userId, undefined);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: 0 });
+        const newcomer = newUserId();
+        await catalog.setQuota(newcomer, 10);
+        expect(await catalog.getUsage(newcomer)).toEqual({ files: 0, bytes: 0, savedBytes: 0, quotaBytes: 10 });
+        expect(await catalog.listFiles(newcomer, { limit: 10 })).toEqual({ files: [] });
+      });
+    });
+
+    describe('consumeChallenge', () => {
+      it('answers true once per (user, nonce), false on a replay', async () => {
+        const userId = newUserId();
+        const nonce = hex(16);
+        expect(await catalog.consumeChallenge(userId, nonce, t + 60_000)).toBe(true);
+        expect(await catalog.consumeChallenge(userId, nonce, t + 60_000)).toBe(false);
+        expect(await catalog.consumeChallenge(newUserId(), nonce, t + 60_000)).toBe(true);
+        expect(await catalog.consumeChallenge(userId, hex(16), t + 60_000)).toBe(true);
+        expect(await catalog.listFiles(userId, { limit: 10 })).toEqual({ files: [] });
+        expect(await catalog.getUsage(userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+      });
+
+      it('exactly one of concurrent answers to the same challenge wins', async () => {
+        const userId = newUserId();
+        const nonce = hex(16);
+        const results = await Promise.all(Array.from({ length: 8 }, () => catalog.consumeChallenge(userId, nonce, t + 60_000)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('setAttempt', () => {
+      it('installs an attempt where there is none, and replaces only the one expected', async () => {
+        const { file, attempt, content } = await reserve({ at: t - 60_000 });
+        expect(await catalog.endAttempt(content.contentId, attempt.id, t - 50_000)).toBe(true);
+        const first = attemptFor(file, t + 1000);
+        const second = attemptFor(file, t + 2000);
+        await catalog.setAttempt(content.contentId, first, undefined);
+        const installed = await catalog.getContent(content.contentId);
+        expect(installed?.attempt).toEqual(first);
+        // Stamped, so that the sweeper sees activity.
+        expect(installed?.updatedAt).toBeGreaterThan(t - 50_000);
+        expect(await rejection(catalog.setAttempt(content.contentId, second, undefined))).toBeInstanceOf(StaleWriteError);
+        expect(await rejection(catalog.setAttempt(content.contentId, second, hex(16)))).toBeInstanceOf(StaleWriteError);
+        await catalog.setAttempt(content.contentId, second, first.id);
+        expect((await catalog.getContent(content.contentId))?.attempt).toEqual(second);
+        // Renewing a lease is replacing an attempt by itself.
+        const renewed = { ...second, leaseUntil: t + 3000, multipartUploadId: 'upload-1' };
+        await catalog.setAttempt(content.contentId, renewed, second.id);
+        expect((await catalog.getContent(content.contentId))?.attempt).toEqual(renewed);
+        expect(await refCount(content.contentId)).toBe(1);
+      });
+
+      it('refuses a content that is not PENDING or does not exist', async () => {
+        const { file } = await stored();
+        const attempt = attemptFor(file, t + 1000);
+        expect(await rejection(catalog.setAttempt(file.contentId, attempt, undefined))).toBeInstanceOf(StaleWriteError);
+        expect(await rejection(catalog.setAttempt(newContentId(), attempt, undefined))).toBeInstanceOf(StaleWriteError);
+        expect((await catalog.getContent(file.contentId))?.attempt).toBeUndefined();
+      });
+
+      it('of concurrent take-overs of the same attempt, exactly one wins', async () => {
+        const { file, attempt, content } = await reserve();
+        const rivals = Array.from({ length: 6 }, () => attemptFor(file, t + 5000));
+        const results = await Promise.allSettled(rivals.map((rival) => catalog.setAttempt(content.contentId, rival, attempt.id)));
+        const won = results.flatMap((result, index) => (result.status === 'fulfilled' ? [rivals[index]] : []));
+        expect(won).toHaveLength(1);
+        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(StaleWriteError);
+        expect((await catalog.getContent(content.contentId))?.attempt).toEqual(won[0]);
+      });
+    });
+
+    describe('markReady', () => {
+      it('PENDING → READY with the object, ending the attempt; files are left to complete', async () => {
+        const { file, attempt, content } = await reserve();
+        expect(await catalog.markReady(content.contentId, attempt.objectKey, t + 7)).toBe(true);
+        const ready = await catalog.getContent(content.contentId);
+        expect(ready).toMatchObject({ state: 'READY', objectKey: attempt.objectKey, updatedAt: t + 7, refCount: 1 });
+        expect(ready?.attempt).toBeUndefined();
+        expect((await catalog.getFile(file.userId, file.name))?.state).toBe('PENDING');
+      });
+
+      it('answers false for a content that is not PENDING (or is gone), changing nothing', async () => {
+        const { file, objectKey } = await stored();
+        const before = await catalog.getContent(file.contentId);
+        expect(await catalog.markReady(file.contentId, `${objectKey}-other`, t + 9)).toBe(false);
+        expect(await catalog.getContent(file.contentId)).toEqual(before);
+        const ghost = newContentId();
+        expect(await catalog.markReady(ghost, objectKey, t + 9)).toBe(false);
+        expect(await catalog.getContent(ghost)).toBeUndefined();
+      });
+    });
+
+    describe('completeFile', () => {
+      it('completes exactly the waiting upload named, once', async () => {
+        const { file, attempt, content } = await reserve();
+        await catalog.markReady(content.contentId, attempt.objectKey, t + 1);
+        expect(await catalog.completeFile({ ...file, uploadId: hex(16) }, file.contentId, t + 3)).toBe(false);
+        expect(await catalog.completeFile(file, newContentId(), t + 3)).toBe(false);
+        expect(await catalog.completeFile({ ...file, name: 'no-such-file' }, file.contentId, t + 3)).toBe(false);
+        expect(await catalog.completeFile(file, file.contentId, t + 3)).toBe(true);
+        expect(await catalog.getFile(file.userId, file.name)).toEqual({ ...file, state: 'COMPLETE', updatedAt: t + 3 });
+        expect(await catalog.completeFile(file, file.contentId, t + 4)).toBe(false);
+        expect(await refCount(file.contentId)).toBe(1);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: 0 });
+      });
+    });
+
+    describe('pendingFiles', () => {
+      it("lists the files waiting for a content, not completed or failed ones, nor other contents'", async () => {
+        const { file: owner, content } = await reserve();
+        const waiting = await reference(newUserId(), content.contentId, { requireState: 'PENDING', state: 'PENDING' });
+        const done = await reference(newUserId(), content.contentId, { requireState: 'PENDING', state: 'PENDING' });
+        await catalog.completeFile(done, content.contentId, t + 20);
+        await reserve();
+        const expected = [owner, waiting].sort(byKey);
+        const listed = await eventually(
+          () => catalog.pendingFiles(content.contentId),
+          (files) => files.length === expected.length && files.every((file) => file.state === 'PENDING'),
+        );
+        expect([...listed].sort(byKey)).toEqual(expected);
+      });
+    });
+
+    describe('failAttempt', () => {
+      it('ends the attempt and fails its waiting owner file, releasing its reference and usage together', async () => {
+        const { file, attempt, content } = await reserve();
+        await catalog.failAttempt(content, attempt, 'content_mismatch', t + 30);
+        const after = await catalog.getContent(content.contentId);
+        expect(after).toMatchObject({ state: 'PENDING', refCount: 0, updatedAt: t + 30 });
+        expect(after?.attempt).toBeUndefined();
+        expect(await catalog.getFile(file.userId, file.name)).toEqual({
+          ...file,
+          state: 'FAILED',
+          failure: 'content_mismatch',
+          updatedAt: t + 30,
+        });
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+        const pending = await eventually(
+          () => catalog.pendingFiles(content.contentId),
+          (files) => files.length === 0,
+        );
+        expect(pending).toEqual([]);
+      });
+
+      it('only ends the attempt when its owner file was replaced meanwhile', async () => {
+        const { file, attempt, content } = await reserve();
+        const replacement: FileRecord = { ...file, uploadId: hex(16), updatedAt: t + 5 };
+        await catalog.linkFile({
+          file: replacement,
+          previous: file,
+          content: { op: 'reference', requireState: 'PENDING' },
+          quota: unlimited,
+        });
+        await catalog.failAttempt(content, attempt, 'content_mismatch', t + 30);
+        const after = await catalog.getContent(content.contentId);
+        expect(after?.attempt).toBeUndefined();
+        expect(after?.refCount).toBe(1);
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(replacement);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: 0 });
+      });
+
+      it("changes nothing for an attempt that is no longer the content's", async () => {
+        const { file, content } = await reserve();
+        const before = await catalog.getContent(content.contentId);
+        await catalog.failAttempt(content, attemptFor(file, t + 10), 'content_mismatch', t + 30);
+        expect(await catalog.getContent(content.contentId)).toEqual(before);
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
+      });
+    });
+
+    describe('endAttempt', () => {
+      it("ends only the content's current attempt; with onlyIfExpired, only once its lease ran out", async () => {
+        const { attempt, content } = await reserve({ leaseUntil: t + 100 });
+        expect(await catalog.endAttempt(content.contentId, hex(16), t)).toBe(false);
+        expect(await catalog.endAttempt(content.contentId, attempt.id, t + 100, { onlyIfExpired: true })).toBe(false);
+        expect((await catalog.getContent(content.contentId))?.attempt).toEqual(attempt);
+        expect(await catalog.endAttempt(content.contentId, attempt.id, t + 101, { onlyIfExpired: true })).toBe(true);
+        const after = await catalog.getContent(content.contentId);
+        expect(after?.attempt).toBeUndefined();
+        expect(after?.updatedAt).toBe(t + 101);
+        expect(await catalog.endAttempt(content.contentId, attempt.id, t + 102)).toBe(false);
+        expect(await catalog.endAttempt(newContentId(), attempt.id, t + 102)).toBe(false);
+      });
+
+      it('without onlyIfExpired, ends a live attempt', async () => {
+        const { attempt, content } = await reserve({ leaseUntil: t + 100_000 });
+        expect(await catalog.endAttempt(content.contentId, attempt.id, t)).toBe(true);
+        expect((await catalog.getContent(content.contentId))?.attempt).toBeUndefined();
+      });
+    });
+
+    describe('deleteUnreferencedPending', () => {
+      it('deletes a PENDING content only once nothing references it', async () => {
+        const { file, attempt, content } = await reserve();
+        expect(await catalog.deleteUnreferencedPending(content.contentId)).toBe(false);
+        await catalog.failAttempt(content, attempt, 'size_mismatch', t + 1);
+        expect(await catalog.deleteUnreferencedPending(content.contentId)).toBe(true);
+        expect(await catalog.getContent(content.contentId)).toBeUndefined();
+        expect(await catalog.deleteUnreferencedPending(content.contentId)).toBe(false);
+        expect((await catalog.getFile(file.userId, file.name))?.state).toBe('FAILED');
+      });
+
+      it('never deletes a READY content', async () => {
+        const { file } = await stored();
+        await catalog.deleteFile(file, t + 5);
+        expect(await catalog.deleteUnreferencedPending(file.contentId)).toBe(false);
+        expect((await catalog.getContent(file.contentId))?.state).toBe('READY');
+      });
+    });
+
+    describe('the sweeper: candidates and stale files', () => {
+      it('offers every content not READY and every READY one nobody references', async () => {
+        const pending = await reserve();
+        const referenced = await stored();
+        const unreferenced = await stored();
+        await catalog.deleteFile(unreferenced.file, t + 5);
+        const deleting = await stored();
+        await catalog.deleteFile(deleting.file, t + 5);
+        expect(await catalog.beginDelete(deleting.file.contentId, t + 5, t + 6)).toBe(true);
+        const ours = new Set([
+          pending.content.contentId,
+          referenced.file.contentId,
+          unreferenced.file.contentId,
+          deleting.file.contentId,
+        ]);
+        const offered = (await collect(catalog.sweepCandidates())).filter((content) => ours.has(content.contentId));
+        expect(offered.map((content) => content.contentId).sort()).toEqual(
+          [pending.content.contentId, unreferenced.file.contentId, deleting.file.contentId].sort(),
+        );
+        expect(offered.find((content) => content.contentId === pending.content.contentId)).toEqual(pending.content);
+      });
+
+      it('lists waiting files whose last change is older than the bound', async () => {
+        const userId = newUserId();
+        const old = await reserve({ userId, at: t - 10_000 });
+        const recent = await reserve({ userId, at: t });
+        const done = await reserve({ userId, at: t - 10_000 });
+        await catalog.markReady(done.content.contentId, done.attempt.objectKey, t - 9_000);
+        await catalog.completeFile(done.file, done.content.contentId, t - 9_000);
+        const ours = async () => (await collect(catalog.stalePendingFiles(t - 5_000))).filter((file) => file.userId === userId);
+        const stale = await eventually(ours, (files) => files.length === 1);
+        expect(stale).toEqual([old.file]);
+        expect(stale.some((file) => file.name === recent.file.name)).toBe(false);
+      });
+    });
+
+    describe('dropPendingFile', () => {
+      it('drops a stale waiting file of an idle upload, releasing its reference and usage together', async () => {
+        const { file, content } = await reserve({ at: t - 10_000, leaseUntil: t - 1 });
+        expect(await catalog.dropPendingFile(file, t, t - 5_000)).toBe(true);
+        expect(await catalog.getFile(file.userId, file.name)).toBeUndefined();
+        expect(await catalog.getContent(content.contentId)).toMatchObject({ refCount: 0, updatedAt: t });
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+        expect(await catalog.dropPendingFile(file, t, t - 5_000)).toBe(false);
+      });
+
+      it('refuses a file whose content has a live attempt (someone resumed): a moving upload is never dropped', async () => {
+        const { file, content } = await reserve({ at: t - 10_000, leaseUntil: t + 60_000 });
+        expect(await catalog.dropPendingFile(file, t, t - 5_000)).toBe(false);
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
+        expect(await refCount(content.contentId)).toBe(1);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: 0 });
+      });
+
+      it('drops a stale file of a content with no attempt at all', async () => {
+        const { file, attempt, content } = await reserve({ at: t - 10_000 });
+        // Another waiting file joins, then the attempt is ended (by the sweeper, say).
+        const joiner = fileRecord({ userId: newUserId(), contentId: content.contentId, updatedAt: t - 9_000 });
+        await catalog.linkFile({
+          file: joiner,
+          previous: undefined,
+          content: { op: 'reference', requireState: 'PENDING' },
+          quota: unlimited,
+        });
+        expect(await catalog.endAttempt(content.contentId, attempt.id, t - 8_000)).toBe(true);
+        expect(await catalog.dropPendingFile(joiner, t, t - 5_000)).toBe(true);
+        expect(await catalog.dropPendingFile(file, t, t - 5_000)).toBe(true);
+        expect(await refCount(content.contentId)).toBe(0);
+      });
+
+      it('refuses a file changed since it was read or since the bound, and one not waiting', async () => {
+        const { file } = await reserve({ at: t - 10_000, leaseUntil: t - 1 });
+        expect(await catalog.dropPendingFile(file, t, t - 20_000)).toBe(false);
+        expect(await catalog.dropPendingFile({ ...file, uploadId: hex(16) }, t, t - 5_000)).toBe(false);
+        expect(await catalog.dropPendingFile({ ...file, contentId: newContentId() }, t, t - 5_000)).toBe(false);
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
+        const { file: done } = await stored();
+        expect(await catalog.dropPendingFile(done, t + 100_000, t + 100_000)).toBe(false);
+        expect(await catalog.dropPendingFile({ ...done, state: 'PENDING' }, t + 100_000, t + 100_000)).toBe(false);
+        expect(await catalog.getFile(done.userId, done.name)).toEqual(done);
+      });
+    });
+
+    describe('beginDelete and deleteDeleting', () => {
+      async function unreferenced() {
+        const { file, objectKey } = await stored();
+        await catalog.deleteFile(file, t + 5);
+        const content = await catalog.getContent(file.contentId);
+        if (!content) throw new Error('the content is gone');
+        return { content, objectKey };
+      }
+
+      it('READY → DELETING only while unreferenced and unchanged since seen; then the record goes', async () => {
+        const { content } = await unreferenced();
+        expect(await catalog.beginDelete(content.contentId, content.updatedAt - 1, t + 10)).toBe(false);
+        expect(await catalog.deleteDeleting(content.contentId)).toBe(false);
+        expect(await catalog.beginDelete(content.contentId, content.updatedAt, t + 10)).toBe(true);
+        expect(await catalog.getContent(content.contentId)).toMatchObject({ state: 'DELETING', updatedAt: t + 10, refCount: 0 });
+        expect(await catalog.beginDelete(content.contentId, t + 10, t + 11)).toBe(false);
+        expect(await catalog.deleteDeleting(content.contentId)).toBe(true);
+        expect(await catalog.getContent(content.contentId)).toBeUndefined();
+        expect(await catalog.deleteDeleting(content.contentId)).toBe(false);
+      });
+
+      it('refuses a referenced or PENDING content, and one relinked since it was seen', async () => {
+        const { file } = await stored();
+        const seen = await catalog.getContent(file.contentId);
+        expect(await catalog.beginDelete(file.contentId, seen?.updatedAt ?? 0, t + 10)).toBe(false);
+        const pending = await reserve();
+        await catalog.failAttempt(pending.content, pending.attempt, 'size_mismatch', t + 1);
+        expect(await catalog.beginDelete(pending.content.contentId, t + 1, t + 10)).toBe(false);
+
+        const { content } = await unreferenced();
+        const relinked = await reference(newUserId(), content.contentId);
+        await catalog.deleteFile(relinked, t + 20);
+        expect(await catalog.getContent(content.contentId)).toMatchObject({ refCount: 0 });
+        // Unreferenced again, but not the record the sweeper saw: the grace period restarts.
+        expect(await catalog.beginDelete(content.contentId, content.updatedAt, t + 30)).toBe(false);
+      });
+
+      it('a DELETING content refuses new links', async () => {
+        const { content } = await unreferenced();
+        expect(await catalog.beginDelete(content.contentId, content.updatedAt, t + 10)).toBe(true);
+        const userId = newUserId();
+        expect(await rejection(reference(userId, content.contentId, { requireState: 'READY' }))).toBeInstanceOf(StaleWriteError);
+        expect(await catalog.getUsage(userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+        expect(await refCount(content.contentId)).toBe(0);
+      });
+    });
+
+    describe('listFiles', () => {
+      /** Names out of order; their UTF-8 byte order (DynamoDB's) differs from JavaScript's `<` for the last two. */
+      const names = ['z', '😀', 'b/d', 'é', 'B', 'a', '\uFF5E', 'b/c'];
+      const inOrder = ['B', 'a', 'b/c', 'b/d', 'z', 'é', '\uFF5E', '😀'];
+
+      async function userWithFiles(): Promise<string> {
+        const { file } = await stored({ name: names[0] });
+        for (const name of names.slice(1)) await reference(file.userId, file.contentId, { name });
+        // Reserved items of the user: the usage item (written above) and an answered challenge.
+        await catalog.consumeChallenge(file.userId, hex(16), t + 60_000);
+        await catalog.setQuota(file.userId, 10 ** 12);
+        return file.userId;
+      }
+
+      async function everyPage(userId: string, options: { prefix?: string; limit: number }) {
+        const pages: string[][] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await catalog.listFiles(userId, { ...options, ...(cursor ? { cursor } : {}) });
+          expect(page.files.length).toBeLessThanOrEqual(options.limit);
+          pages.push(page.files.map((file) => file.name));
+          cursor = page.cursor;
+        } while (cursor && pages.length < 20);
+        return pages;
+      }
+
+      it('lists files in UTF-8 byte order, page by page, never the reserved items', async () => {
+        const userId = await userWithFiles();
+        const all = await catalog.listFiles(userId, { limit: 100 });
+        expect(all.files.map((file) => file.name)).toEqual(inOrder);
+        expect(all.cursor).toBeUndefined();
+        expect(all.files.every((file) => file.userId === userId && file.state === 'COMPLETE')).toBe(true);
+
+        const pages = await everyPage(userId, { limit: 3 });
+        expect(pages.slice(0, 3)).toEqual([inOrder.slice(0, 3), inOrder.slice(3, 6), inOrder.slice(6)]);
+        expect(pages.flat()).toEqual(inOrder);
+      });
+
+      it('a page that fills its limit may carry a cursor; following it never repeats or loses a file', async () => {
+        const userId = await userWithFiles();
+        const pages = await everyPage(userId, { limit: 4 });
+        expect(pages.flat()).toEqual(inOrder);
+        // Either two pages, or two and an empty last one (DynamoDB stops at the limit before it looks further).
+        expect(pages.slice(2).flat()).toEqual([]);
+      });
+
+      it('lists by prefix, with paging', async () => {
+        const userId = await userWithFiles();
+        expect((await catalog.listFiles(userId, { prefix: 'b/', limit: 10 })).files.map((file) => file.name)).toEqual([
+          'b/c',
+          'b/d',
+        ]);
+        const pages = await everyPage(userId, { prefix: 'b', limit: 1 });
+        expect(pages.flat()).toEqual(['b/c', 'b/d']);
+        expect(pages[0]).toEqual(['b/c']);
+        expect((await catalog.listFiles(userId, { prefix: 'nothing', limit: 10 })).files).toEqual([]);
+      });
+
+      it("refuses a cursor it did not issue, or another user's", async () => {
+        const userId = await userWithFiles();
+        const first = await catalog.listFiles(userId, { limit: 2 });
+        expect(first.cursor).toEqual(expect.any(String));
+        for (const cursor of ['not-a-cursor', Buffer.from('{"userId":1}').toString('base64url')]) {
+          const error = await rejection(catalog.listFiles(userId, { limit: 2, cursor }));
+          expect(error).toBeInstanceOf(ValidationError);
+          expect(error).toMatchObject({ code: 'invalid_cursor' });
+        }
+        const foreign = await rejection(catalog.listFiles(newUserId(), { limit: 2, cursor: first.cursor ?? '' }));
+        expect(foreign).toMatchObject({ code: 'invalid_cursor' });
+      });
+    });
+
+    describe('races', () => {
+      it('of concurrent reservations of one new content, exactly one wins; the others lose with StaleWriteError', async () => {
+        const contentId = newContentId();
+        const results = await Promise.allSettled(Array.from({ length: 8 }, () => reserve({ contentId })));
+        const winners = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+        expect(winners).toHaveLength(1);
+        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(StaleWriteError);
+        expect(await catalog.getContent(contentId)).toEqual(winners[0]?.content);
+      });
+
+      it('concurrent links to one content: refCount counts exactly the links that succeeded', async () => {
+        const { file } = await stored();
+        const users = Array.from({ length: 8 }, () => newUserId());
+        const results = await Promise.allSettled(users.map((userId) => reference(userId, file.contentId)));
+        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(StaleWriteError);
+        const linked = results.filter((result) => result.status === 'fulfilled').length;
+        expect(linked).toBeGreaterThanOrEqual(1);
+        expect(await refCount(file.contentId)).toBe(1 + linked);
+        const usages = await Promise.all(users.map((userId) => catalog.getUsage(userId)));
+        expect(usages.reduce((sum, usage) => sum + usage.files, 0)).toBe(linked);
+      });
+
+      it('of concurrent deletes of one file, one releases its reference', async () => {
+        const { file } = await stored();
+        await reference(newUserId(), file.contentId);
+        const results = await Promise.allSettled(Array.from({ length: 4 }, () => catalog.deleteFile(file, t + 300)));
+        expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+        expect(await refCount(file.contentId)).toBe(1);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+      });
+    });
+  });
+}

@@ -1,0 +1,135 @@
+/**
+ * The sweeper on the in-memory adapters, with the clock moved past TTLs and grace periods
+ * instead of waiting for them.
+ */
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { deleteFile } from '#domain/files';
+import { sweep } from '#domain/sweeper';
+import { requestUpload } from '#domain/uploads';
+import { MiB } from '#protocol/content-id';
+import { expectStatus, localFile, memoryWorld, requestFor, SECOND, sendBytes, upload } from '../support/memory-deps.ts';
+
+const NOTHING = { published: 0, expired: 0, multipartAborted: 0, pendingFilesDropped: 0, pendingFilesCompleted: 0, collected: 0 };
+
+describe('abandoned uploads', () => {
+  it('are left alone until the upload TTL has passed, then swept with their waiting files and multipart upload', async () => {
+    const world = memoryWorld({ settings: { proofMode: 'off' } });
+    const file = localFile(randomBytes(8 * MiB + 10));
+    expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a.bin')), 'upload');
+    expectStatus(await requestUpload(world.deps, 'bob', requestFor(file, 'b.bin')), 'pending');
+    const attempt = (await world.catalog.getContent(file.contentId))?.attempt;
+    const ttl = world.deps.settings.uploadTtlSeconds * SECOND;
+
+    world.clock.advance(ttl - SECOND);
+    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ refCount: 2 });
+
+    world.clock.advance(2 * SECOND);
+    expect(await sweep(world.deps)).toEqual({ ...NOTHING, expired: 1, multipartAborted: 1, pendingFilesDropped: 2 });
+    expect(await world.catalog.getContent(file.contentId)).toBeUndefined();
+    expect(await world.catalog.getFile('alice', 'a.bin')).toBeUndefined();
+    expect(await world.catalog.getFile('bob', 'b.bin')).toBeUndefined();
+    expect(await world.catalog.getUsage('bob')).toMatchObject({ files: 0, bytes: 0 });
+    expect(world.blobs.uploadsOf(attempt?.objectKey ?? '')).toEqual([]);
+    // The same bytes asked for again are a new upload.
+    expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a.bin')), 'upload');
+  });
+
+  it('an upload whose bytes landed but whose event was lost is published, not dropped', async () => {
+    const world = memoryWorld({ deliverEvents: false });
+    const file = localFile(randomBytes(5000));
+    const view = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a.bin')), 'upload');
+    await sendBytes(world, view, file);
+    world.clock.advance(world.deps.settings.uploadTtlSeconds * SECOND + world.deps.settings.attemptLeaseSeconds * SECOND);
+    expect(await sweep(world.deps)).toEqual({ ...NOTHING, published: 1 });
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY', refCount: 1 });
+    // Sending the bytes proved ownership: the uploader's file completes.
+    expect(await world.catalog.getFile('alice', 'a.bin')).toMatchObject({ state: 'COMPLETE' });
+  });
+
+  it('a file that joined after the upload went idle is not abandoned: it stays and may take the upload over', async () => {
+    const world = memoryWorld({ settings: { proofMode: 'off' } });
+    const file = localFile(randomBytes(5000));
+    expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a.bin')), 'upload');
+    world.clock.advance(world.deps.settings.uploadTtlSeconds * SECOND + SECOND);
+    // Bob's request takes the expired attempt over, which renews the content.
+    expectStatus(await requestUpload(world.deps, 'bob', requestFor(file, 'b.bin')), 'upload');
+    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await world.catalog.getFile('bob', 'b.bin')).toMatchObject({ state: 'PENDING' });
+    expectStatus(await upload(world, 'bob', 'b.bin', file), 'complete');
+    expect(await world.catalog.getFile('alice', 'a.bin')).toMatchObject({ state: 'COMPLETE' });
+  });
+});
+
+describe('unreferenced contents', () => {
+  it('are deleted with their object once the grace period is over, not before', async () => {
+    const world = memoryWorld();
+    const file = localFile(randomBytes(5000));
+    await upload(world, 'alice', 'a.bin', file);
+    const objectKey = (await world.catalog.getContent(file.contentId))?.objectKey ?? '';
+    await deleteFile(world.deps, 'alice', 'a.bin');
+    const grace = world.deps.settings.gcGraceSeconds * SECOND;
+
+    world.clock.advance(grace - SECOND);
+    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await world.blobs.head(objectKey)).toBeDefined();
+
+    world.clock.advance(2 * SECOND);
+    expect(await sweep(world.deps)).toEqual({ ...NOTHING, collected: 1 });
+    expect(await world.catalog.getContent(file.contentId)).toBeUndefined();
+    expect(await world.blobs.head(objectKey)).toBeUndefined();
+    expect(world.blobs.keys()).toEqual([]);
+  });
+
+  it('a link and release within the grace period restarts it', async () => {
+    const world = memoryWorld({ settings: { proofMode: 'off' } });
+    const file = localFile(randomBytes(5000));
+    await upload(world, 'alice', 'a.bin', file);
+    await deleteFile(world.deps, 'alice', 'a.bin');
+    const grace = world.deps.settings.gcGraceSeconds * SECOND;
+    world.clock.advance(grace / 2);
+    expectStatus(await requestUpload(world.deps, 'bob', requestFor(file, 'b.bin')), 'complete');
+    await deleteFile(world.deps, 'bob', 'b.bin');
+    world.clock.advance(grace / 2 + SECOND);
+    expect(await sweep(world.deps)).toEqual(NOTHING);
+    world.clock.advance(grace / 2);
+    expect(await sweep(world.deps)).toEqual({ ...NOTHING, collected: 1 });
+  });
+
+  it('a referenced content is never collected', async () => {
+    const world = memoryWorld();
+    const file = localFile(randomBytes(5000));
+    await upload(world, 'alice', 'a.bin', file);
+    world.clock.advance(10 * world.deps.settings.gcGraceSeconds * SECOND);
+    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY', refCount: 1 });
+  });
+});
+
+describe('completions that never ran', () => {
+  it('files left PENDING on a READY content are completed', async () => {
+    // The event's completion of the waiting files fails once (a DynamoDB outage, say).
+    let failures = 1;
+    const world = memoryWorld({
+      settings: { proofMode: 'off' },
+      beforeWrite: (method) => {
+        if (method === 'completeFile' && failures-- > 0) throw new Error('injected outage');
+      },
+    });
+    const file = localFile(randomBytes(5000));
+    const view = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a.bin')), 'upload');
+    expectStatus(await requestUpload(world.deps, 'bob', requestFor(file, 'b.bin')), 'pending');
+    await sendBytes(world, view, file);
+    await expect(world.blobs.eventsSettled()).rejects.toThrow(AggregateError);
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY' });
+    const pending = await world.catalog.pendingFiles(file.contentId);
+    expect(pending.length).toBeGreaterThan(0);
+
+    world.clock.advance(world.deps.settings.attemptLeaseSeconds * SECOND + SECOND);
+    const report = await sweep(world.deps);
+    expect(report.pendingFilesCompleted).toBe(pending.length);
+    expect(await world.catalog.pendingFiles(file.contentId)).toEqual([]);
+    expect(await world.catalog.getFile('bob', 'b.bin')).toMatchObject({ state: 'COMPLETE' });
+  });
+});
