@@ -20,7 +20,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { FILES_TABLE, FIRST_FILE_NAME, RESERVED_NAME_PREFIX, USAGE_ITEM_NAME } from '#deploy/definitions';
-import { StaleWriteError, ValidationError } from '#domain/errors';
+import { StaleWriteError } from '#domain/errors';
 import type {
   Catalog,
   ContentRecord,
@@ -35,6 +35,7 @@ import type {
   UploadAttempt,
   Usage,
 } from '#domain/ports';
+import { decodeCursor, encodeCursor } from './list-cursor.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -197,35 +198,6 @@ function toFile(item: Record<string, unknown>): FileRecord {
   return file as unknown as FileRecord;
 }
 
-interface Cursor {
-  readonly userId: string;
-  readonly name: string;
-}
-
-function encodeCursor(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify({ userId: key.userId, name: key.name })).toString('base64url');
-}
-
-function decodeCursor(cursor: string, userId: string): Cursor {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      'userId' in parsed &&
-      'name' in parsed &&
-      parsed.userId === userId &&
-      typeof parsed.name === 'string' &&
-      parsed.name >= FIRST_FILE_NAME
-    ) {
-      return { userId, name: parsed.name };
-    }
-  } catch {
-    // fall through: malformed
-  }
-  throw new ValidationError('invalid_cursor', 'the cursor is not one this listing returned');
-}
-
 export class DynamoCatalog implements Catalog {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -247,7 +219,7 @@ export class DynamoCatalog implements Catalog {
   }
 
   async listFiles(userId: string, options: { prefix?: string; limit: number; cursor?: string }): Promise<FilePage> {
-    const start = options.cursor ? decodeCursor(options.cursor, userId) : undefined;
+    const after = options.cursor ? decodeCursor(options.cursor, userId) : undefined;
     const { Items = [], LastEvaluatedKey } = await this.db.send(
       new QueryCommand({
         TableName: this.tables.files,
@@ -258,10 +230,13 @@ export class DynamoCatalog implements Catalog {
             : expression('userId = :u AND #name >= :first', { ':u': userId, ':first': FIRST_FILE_NAME }),
         }),
         Limit: options.limit,
-        ExclusiveStartKey: start ? { ...start } : undefined,
+        ExclusiveStartKey: after === undefined ? undefined : { userId, name: after },
       }),
     );
-    return { files: Items.map(toFile), ...(LastEvaluatedKey ? { cursor: encodeCursor(LastEvaluatedKey) } : {}) };
+    return {
+      files: Items.map(toFile),
+      ...(LastEvaluatedKey ? { cursor: encodeCursor(userId, String(LastEvaluatedKey.name)) } : {}),
+    };
   }
 
   async linkFile({ file, previous, content, quota, savedBytes }: LinkChange): Promise<void> {

@@ -19,8 +19,7 @@
  *   after they expire; an expired challenge is refused by the domain either way);
  * - setAttempt stamps `updatedAt` from the `clock` option (DynamoCatalog: always the wall clock).
  */
-import { FIRST_FILE_NAME } from '#deploy/definitions';
-import { StaleWriteError, ValidationError } from '#domain/errors';
+import { StaleWriteError } from '#domain/errors';
 import type {
   Catalog,
   ContentRecord,
@@ -33,6 +32,7 @@ import type {
   UploadAttempt,
   Usage,
 } from '#domain/ports';
+import { decodeCursor, encodeCursor } from './list-cursor.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -90,31 +90,6 @@ function stored<T extends object>(value: T): T {
 /** DynamoDB orders string sort keys by their UTF-8 bytes, not by UTF-16 code units as `<` does. */
 function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-/** The same cursor format as DynamoCatalog, so that the same cursors are accepted and refused. */
-function encodeCursor(userId: string, name: string): string {
-  return Buffer.from(JSON.stringify({ userId, name })).toString('base64url');
-}
-
-function decodeCursor(cursor: string, userId: string): string {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      'userId' in parsed &&
-      'name' in parsed &&
-      parsed.userId === userId &&
-      typeof parsed.name === 'string' &&
-      parsed.name >= FIRST_FILE_NAME
-    ) {
-      return parsed.name;
-    }
-  } catch {
-    // fall through: malformed
-  }
-  throw new ValidationError('invalid_cursor', 'the cursor is not one this listing returned');
 }
 
 function stale(what: string): StaleWriteError {

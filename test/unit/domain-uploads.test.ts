@@ -360,14 +360,18 @@ describe('requestUpload: refusals', () => {
 });
 
 describe('completion and publishing', () => {
-  /** A dishonest client: claims one content, signs and sends other bytes of the same size. */
-  async function dishonest(world: MemoryWorld, size = 5000) {
-    const claimed = smallFile(size);
-    const sent = randomBytes(size);
+  /** A dishonest client: claims one content, signs and sends other bytes (by default of the same size). */
+  async function dishonest(
+    world: MemoryWorld,
+    options: { sentSize?: number; beforeSending?: (claimed: ReturnType<typeof smallFile>) => Promise<unknown> } = {},
+  ) {
+    const claimed = smallFile(5000);
+    const sent = randomBytes(options.sentSize ?? 5000);
     const view = expectStatus(
       await requestUpload(world.deps, 'mallory', { ...requestFor(claimed, 'm.bin'), blockDigests: [] }),
       'upload',
     );
+    await options.beforeSending?.(claimed);
     const digest = createHash('sha256').update(sent).digest('hex');
     const signed = expectStatus(
       await signParts(world.deps, 'mallory', view.uploadId, [{ partNumber: 1, sha256: digest }]),
@@ -392,21 +396,10 @@ describe('completion and publishing', () => {
 
   it('the same, found by the ObjectCreated event alone; a waiting file stays and may upload itself', async () => {
     const world = memoryWorld({ settings: { proofMode: 'off' } });
-    const claimed = smallFile(5000);
-    const sent = randomBytes(5000);
-    const view = expectStatus(
-      await requestUpload(world.deps, 'mallory', { ...requestFor(claimed, 'm.bin'), blockDigests: [] }),
-      'upload',
-    );
-    expectStatus(await requestUpload(world.deps, 'bob', requestFor(claimed, 'b.bin')), 'pending');
-    const digest = createHash('sha256').update(sent).digest('hex');
-    const signed = expectStatus(
-      await signParts(world.deps, 'mallory', view.uploadId, [{ partNumber: 1, sha256: digest }]),
-      'upload',
-    );
-    const [part] = signed.permit.parts;
-    if (!part) throw new Error('a part was signed');
-    await world.blobs.send(part, sent);
+    const { claimed } = await dishonest(world, {
+      beforeSending: async (claimed) =>
+        expectStatus(await requestUpload(world.deps, 'bob', requestFor(claimed, 'b.bin')), 'pending'),
+    });
     await world.blobs.eventsSettled();
     expect(await world.catalog.getFile('mallory', 'm.bin')).toMatchObject({ state: 'FAILED' });
     const content = await world.catalog.getContent(claimed.contentId);
@@ -418,20 +411,7 @@ describe('completion and publishing', () => {
 
   it('bytes of another size fail with size_mismatch', async () => {
     const world = memoryWorld({ deliverEvents: false });
-    const claimed = smallFile(5000);
-    const sent = randomBytes(4000);
-    const view = expectStatus(
-      await requestUpload(world.deps, 'mallory', { ...requestFor(claimed, 'm.bin'), blockDigests: [] }),
-      'upload',
-    );
-    const digest = createHash('sha256').update(sent).digest('hex');
-    const signed = expectStatus(
-      await signParts(world.deps, 'mallory', view.uploadId, [{ partNumber: 1, sha256: digest }]),
-      'upload',
-    );
-    const [part] = signed.permit.parts;
-    if (!part) throw new Error('a part was signed');
-    await world.blobs.send(part, sent);
+    const { view } = await dishonest(world, { sentSize: 4000 });
     const done = expectStatus(await completeUpload(world.deps, 'mallory', view.uploadId, undefined), 'failed');
     expect(done.failure).toBe('size_mismatch');
   });
