@@ -24,7 +24,8 @@ const ALLOWED: Record<Folder, readonly string[]> = {
   lambdas: ['protocol', 'domain', 'adapters', 'deploy', 'node', 'packages'],
   lib: ['deploy', 'domain', 'protocol', 'node', 'packages'],
   bin: ['lib', 'deploy', 'node', 'packages'],
-  local: ['protocol', 'domain', 'adapters', 'deploy', 'lambdas', 'node', 'packages'],
+  // lib/: local runs the functions with the permissions the synthesized stack grants them.
+  local: ['protocol', 'domain', 'adapters', 'deploy', 'lambdas', 'lib', 'node', 'packages'],
   // The client library: only the contract it shares with the server.
   sdk: ['protocol', 'node'],
   cli: ['sdk', 'protocol', 'node', 'packages'],
