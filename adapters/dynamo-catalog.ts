@@ -606,7 +606,12 @@ export class DynamoCatalog implements Catalog {
             }),
           },
         },
-        this.referenceChange(file.contentId, -1, now, allOf(stateIs('PENDING'), noLiveAttempt(now))),
+        this.referenceChange(
+          file.contentId,
+          -1,
+          now,
+          allOf(expression('#state IN (:pending, :ready)', { ':pending': 'PENDING', ':ready': 'READY' }), noLiveAttempt(now)),
+        ),
         ...this.optional(this.usageRelease(file.userId, file.size, now)),
       ]),
     );

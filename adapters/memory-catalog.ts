@@ -325,7 +325,8 @@ export class MemoryCatalog implements Catalog {
       current.updatedAt < staleBefore;
     const content = this.contents.get(read.contentId);
     // The sweeper never drops a moving upload: not while the content has a live attempt.
-    const contentIsIdle = content?.state === 'PENDING' && (!content.attempt || content.attempt.leaseUntil < now);
+    const contentIsIdle =
+      (content?.state === 'PENDING' || content?.state === 'READY') && (!content.attempt || content.attempt.leaseUntil < now);
     if (!fileIsStale || !contentIsIdle || !content) return false;
     this.removeFile(read.userId, read.name);
     this.updateContent(read.contentId, { refCount: content.refCount - 1, updatedAt: now });

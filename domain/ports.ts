@@ -156,6 +156,7 @@ export interface Catalog {
   /**
    * Deletes a PENDING file unchanged since `staleBefore` and releases its reference, unless its
    * content has a live attempt again (someone resumed): the sweeper never drops a moving upload.
+   * The content may be PENDING (an abandoned upload) or READY (a waiter that never proved).
    */
   dropPendingFile(file: FileRecord, now: number, staleBefore: number): Promise<boolean>;
   /** READY → DELETING, only while nothing references the content and it has not changed since `seenUpdatedAt`. */

@@ -5,8 +5,10 @@
  *   object landed but the event was lost, it is published after all; otherwise its multipart
  *   upload is aborted, its waiting files are dropped (each releasing its reference in the same
  *   transaction) and the reservation is deleted once nothing references it.
- * - Without proofs of ownership, files left PENDING on a READY content (a completion that never
- *   ran) are completed.
+ * - Files left PENDING on a READY content: without proofs of ownership (a completion that never
+ *   ran) they are completed; with proofs, a waiting file completes only by proving, so one whose
+ *   client never came back within `uploadTtlSeconds` is dropped with its reference and usage
+ *   (otherwise it would count against its user's quota and block garbage collection for ever).
  * - A READY content with no reference for `gcGraceSeconds` goes READY → DELETING, then its
  *   object, then its record: invariant 3 (docs/design.md). A crash in between leaves a DELETING
  *   record that the next run finishes.
@@ -43,7 +45,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     else if (content.state === 'READY' && isCollectable(deps, content)) await collect(deps, content, report);
     else if (content.state === 'DELETING') await finishDelete(deps, content, report);
   }
-  await completeStalePendingFiles(deps, report);
+  await settleStalePendingFiles(deps, report);
   return report;
 }
 
@@ -95,16 +97,25 @@ async function finishDelete(deps: Deps, content: ContentRecord, report: SweepRep
   if (await deps.catalog.deleteDeleting(content.contentId)) report.collected++;
 }
 
-async function completeStalePendingFiles(deps: Deps, report: SweepReport): Promise<void> {
-  // With proofs of ownership, a waiting file completes only by proving it holds the bytes.
-  if (proofRequired(deps)) return;
-  const before = deps.now() - deps.settings.attemptLeaseSeconds * 1000;
+async function settleStalePendingFiles(deps: Deps, report: SweepReport): Promise<void> {
+  const proofs = proofRequired(deps);
+  // Without proofs the file only missed its completion: a lease is long enough to tell. With
+  // proofs its client must come back and prove: it gets the whole upload TTL to do so.
+  const staleBefore = deps.now() - (proofs ? deps.settings.uploadTtlSeconds : deps.settings.attemptLeaseSeconds) * 1000;
   const byContent = new Map<string, FileRecord[]>();
-  for await (const file of deps.catalog.stalePendingFiles(before)) {
+  for await (const file of deps.catalog.stalePendingFiles(staleBefore)) {
     byContent.set(file.contentId, [...(byContent.get(file.contentId) ?? []), file]);
   }
-  for (const contentId of byContent.keys()) {
+  for (const [contentId, files] of byContent) {
     const content = await deps.catalog.getContent(contentId);
-    if (content?.state === 'READY') report.pendingFilesCompleted += await completeWaitingFiles(deps, contentId);
+    if (content?.state !== 'READY') continue;
+    if (!proofs) {
+      report.pendingFilesCompleted += await completeWaitingFiles(deps, contentId);
+      continue;
+    }
+    for (const file of files) {
+      // Conditional on the file being unchanged since `staleBefore`: a client that came back wins.
+      if (await deps.catalog.dropPendingFile(file, deps.now(), staleBefore)) report.pendingFilesDropped++;
+    }
   }
 }

@@ -746,6 +746,23 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         expect(await refCount(content.contentId)).toBe(0);
       });
 
+      it('drops a stale waiting file of a READY content (a waiter that never proved), keeping the content', async () => {
+        const { file, attempt, content } = await reserve({ at: t - 10_000, leaseUntil: t - 1 });
+        const waiter = fileRecord({ userId: newUserId(), contentId: content.contentId, updatedAt: t - 9_000 });
+        await catalog.linkFile({
+          file: waiter,
+          previous: undefined,
+          content: { op: 'reference', requireState: 'PENDING' },
+          quota: unlimited,
+        });
+        expect(await catalog.markReady(content.contentId, attempt.objectKey, t - 8_000)).toBe(true);
+        expect(await catalog.completeFile(file, content.contentId, t - 8_000)).toBe(true);
+        expect(await catalog.dropPendingFile(waiter, t, t - 5_000)).toBe(true);
+        expect(await catalog.getFile(waiter.userId, waiter.name)).toBeUndefined();
+        expect(await catalog.getContent(content.contentId)).toMatchObject({ state: 'READY', refCount: 1 });
+        expect(await catalog.getUsage(waiter.userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+      });
+
       it('refuses a file changed since it was read or since the bound, and one not waiting', async () => {
         const { file } = await reserve({ at: t - 10_000, leaseUntil: t - 1 });
         expect(await catalog.dropPendingFile(file, t, t - 20_000)).toBe(false);

@@ -133,3 +133,38 @@ describe('completions that never ran', () => {
     expect(await world.catalog.getFile('bob', 'b.bin')).toMatchObject({ state: 'COMPLETE' });
   });
 });
+
+describe('waiting files whose client died (proofs on)', () => {
+  /** Alice reserves and vanishes; Bob takes the upload over and stores the bytes: Alice's file waits for a proof that never comes. */
+  async function orphanedWaiter() {
+    const world = memoryWorld({ settings: { proofMode: 'on-hit' } });
+    const file = localFile(randomBytes(5000));
+    expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a.bin')), 'upload');
+    world.clock.advance(world.deps.settings.attemptLeaseSeconds * SECOND + SECOND);
+    expectStatus(await upload(world, 'bob', 'b.bin', file), 'complete');
+    expect(await world.catalog.getFile('alice', 'a.bin')).toMatchObject({ state: 'PENDING' });
+    return { world, file };
+  }
+
+  it('are dropped with their reference and usage once the upload TTL has passed, not before', async () => {
+    const { world, file } = await orphanedWaiter();
+    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await world.catalog.getUsage('alice')).toMatchObject({ files: 1, bytes: 5000 });
+
+    world.clock.advance(world.deps.settings.uploadTtlSeconds * SECOND);
+    expect(await sweep(world.deps)).toEqual({ ...NOTHING, pendingFilesDropped: 1 });
+    expect(await world.catalog.getFile('alice', 'a.bin')).toBeUndefined();
+    expect(await world.catalog.getUsage('alice')).toMatchObject({ files: 0, bytes: 0 });
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY', refCount: 1 });
+    expect(await world.catalog.getFile('bob', 'b.bin')).toMatchObject({ state: 'COMPLETE' });
+  });
+
+  it('a waiter that comes back within the TTL proves and completes instead', async () => {
+    const { world, file } = await orphanedWaiter();
+    world.clock.advance(world.deps.settings.uploadTtlSeconds * SECOND - 60 * SECOND);
+    expectStatus(await upload(world, 'alice', 'a.bin', file), 'complete');
+    world.clock.advance(120 * SECOND);
+    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ refCount: 2 });
+  });
+});
