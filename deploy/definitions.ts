@@ -96,7 +96,10 @@ export interface RouteDefinition {
   /** Also the function's construct id. */
   readonly id: string;
   readonly method: HttpMethod;
-  /** API Gateway route path; `{name+}` is a greedy parameter. */
+  /**
+   * API Gateway route path. File names never appear in one: API Gateway decodes paths (twice,
+   * cut at a decoded `?`), so a name travels as a file reference (protocol/file-ref.ts).
+   */
   readonly path: string;
   /** Module under lambdas/ exporting `handler`. */
   readonly entry: string;
@@ -144,21 +147,21 @@ export const ROUTES = [
   {
     id: 'GetFile',
     method: 'GET',
-    path: '/v1/files/{name+}',
+    path: '/v1/files/{fileRef}',
     entry: 'lambdas/get-file.ts',
     access: { contents: 'read', files: 'read', bucket: ['read'] },
   },
   {
     id: 'RenameFile',
     method: 'PATCH',
-    path: '/v1/files/{name+}',
+    path: '/v1/files/{fileRef}',
     entry: 'lambdas/rename-file.ts',
     access: { contents: 'readwrite', files: 'readwrite', bucket: [] },
   },
   {
     id: 'DeleteFile',
     method: 'DELETE',
-    path: '/v1/files/{name+}',
+    path: '/v1/files/{fileRef}',
     entry: 'lambdas/delete-file.ts',
     // Only releases the reference: the sweeper deletes unreferenced objects after a grace period.
     access: { contents: 'readwrite', files: 'readwrite', bucket: [] },

@@ -1,4 +1,4 @@
-/** DELETE /v1/files/{name} — removes the file and releases its content in one transaction. */
+/** DELETE /v1/files/{fileRef} (protocol/file-ref.ts) — removes the file and releases its content in one transaction. */
 import { deleteFile } from '#domain/files';
 import type { Deps } from '#domain/ports';
 import { json, route } from './http.ts';

@@ -1,4 +1,4 @@
-/** GET /v1/files/{name} — metadata and a short-lived presigned GET URL (ranges work). */
+/** GET /v1/files/{fileRef} (protocol/file-ref.ts) — metadata and a short-lived presigned GET URL (ranges work). */
 import { getFileDownload } from '#domain/files';
 import type { Deps } from '#domain/ports';
 import { json, route } from './http.ts';

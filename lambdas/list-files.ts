@@ -1,4 +1,4 @@
-/** GET /v1/files — the caller's files, by name, a page at a time. */
+/** GET /v1/files?prefixRef=&limit=&cursor= — the caller's files, by name, a page at a time. */
 import { listFiles } from '#domain/files';
 import type { Deps } from '#domain/ports';
 import { json, route } from './http.ts';

@@ -1,4 +1,4 @@
-/** PATCH /v1/files/{name} `{name, overwrite?}` — renames the file atomically. */
+/** PATCH /v1/files/{fileRef} `{name, overwrite?}` (protocol/file-ref.ts) — renames the file atomically. */
 import { renameFile } from '#domain/files';
 import type { Deps } from '#domain/ports';
 import { json, route } from './http.ts';

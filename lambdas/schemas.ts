@@ -8,31 +8,37 @@
 import * as z from 'zod/mini';
 import { MAX_PARTS_PER_REQUEST } from '#protocol/api';
 import { MAX_OBJECT_SIZE, MAX_PARTS } from '#protocol/content-id';
+import { decodeFileRef, maxFileRefLength } from '#protocol/file-ref';
 
 /** DynamoDB sort keys hold up to 1,024 bytes; names are measured in UTF-8 after NFC. */
 export const MAX_NAME_BYTES = 1024;
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** A lone UTF-16 surrogate: JSON can carry one, UTF-8 cannot, so it would be stored as U+FFFD. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * A file name: in Unicode NFC (a decomposed twin would look identical yet be another file; the
- * SDK normalises before sending), 1–1,024 UTF-8 bytes, no control characters, `/`-separated
- * segments none of which is empty, `.` or `..`.
+ * SDK normalises before sending), well-formed (no lone surrogate, which would be stored as
+ * another name), 1–1,024 UTF-8 bytes, no control characters, `/`-separated segments none of
+ * which is empty, `.` or `..`.
  */
 export const fileName = z.string().check(
   z.superRefine((name, ctx) => {
     const problem =
       name.length === 0
         ? 'must not be empty'
-        : name !== name.normalize('NFC')
-          ? 'must be in Unicode NFC (normalise it first)'
-          : Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES
-            ? `must be at most ${MAX_NAME_BYTES} bytes in UTF-8`
-            : CONTROL.test(name)
-              ? 'must not contain control characters'
-              : name.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')
-                ? 'must not start or end with "/", nor hold empty, "." or ".." segments'
-                : undefined;
+        : LONE_SURROGATE.test(name)
+          ? 'must be well-formed Unicode (no lone surrogate)'
+          : name !== name.normalize('NFC')
+            ? 'must be in Unicode NFC (normalise it first)'
+            : Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES
+              ? `must be at most ${MAX_NAME_BYTES} bytes in UTF-8`
+              : CONTROL.test(name)
+                ? 'must not contain control characters'
+                : name.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')
+                  ? 'must not start or end with "/", nor hold empty, "." or ".." segments'
+                  : undefined;
     if (problem) ctx.addIssue({ code: 'custom', message: `name ${problem}`, input: name });
   }),
 );
@@ -62,21 +68,58 @@ export const completeUploadBody = z.strictObject({
   ),
 });
 
-export const listFilesQuery = z.strictObject({
-  prefix: z.optional(
-    z.pipe(
-      z.string().check(
-        z.maxLength(MAX_NAME_BYTES),
-        z.refine((prefix) => !CONTROL.test(prefix), 'prefix must not contain control characters'),
-      ),
-      z.transform((prefix) => prefix.normalize('NFC')),
-    ),
-  ),
-  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000)), 100),
-  cursor: z.optional(text(0, 4096)),
-});
+/**
+ * A name (or prefix) in a URL: its file reference (protocol/file-ref.ts), which API Gateway's
+ * decoding of paths and query strings leaves as it is. Refused (`invalid_<field>`) unless it is
+ * the canonical reference of some text and no longer than that of a name of the maximum size.
+ */
+const nameRef = z.string().check(
+  z.maxLength(maxFileRefLength(MAX_NAME_BYTES), `must be at most ${maxFileRefLength(MAX_NAME_BYTES)} characters`),
+  z.refine((ref) => decodeFileRef(ref) !== undefined, 'must be the base64url (no padding) of UTF-8 text'),
+);
+/** Only after nameRef accepted it, so never the fallback. */
+const decoded = (ref: string): string => decodeFileRef(ref) ?? '';
 
-export const filePath = z.strictObject({ name: fileName });
+/**
+ * `?prefixRef=&limit=&cursor=`. The prefix is decoded from its reference first, then checked as
+ * text (`invalid_prefix`), as a name in a body is: the two steps are two stages, so each failure
+ * names its own field.
+ */
+export const listFilesQuery = z.pipe(
+  z.pipe(
+    z.strictObject({
+      prefixRef: z.optional(nameRef),
+      limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000)), 100),
+      cursor: z.optional(text(0, 4096)),
+    }),
+    z.transform(({ prefixRef, ...rest }) => ({ ...rest, ...(prefixRef === undefined ? {} : { prefix: decoded(prefixRef) }) })),
+  ),
+  z.object({
+    prefix: z.optional(
+      z.pipe(
+        z.string().check(
+          z.maxLength(MAX_NAME_BYTES),
+          z.refine((prefix) => !CONTROL.test(prefix), 'prefix must not contain control characters'),
+        ),
+        z.transform((prefix) => prefix.normalize('NFC')),
+      ),
+    ),
+    limit: z.number(),
+    cursor: z.optional(z.string()),
+  }),
+);
+
+/**
+ * `/v1/files/{fileRef}`: the reference is decoded (`invalid_file_ref` if it cannot be), then the
+ * name is checked exactly as a name in a body is (`invalid_name`).
+ */
+export const filePath = z.pipe(
+  z.pipe(
+    z.strictObject({ fileRef: nameRef }),
+    z.transform(({ fileRef }) => ({ name: decoded(fileRef) })),
+  ),
+  z.strictObject({ name: fileName }),
+);
 
 export const renameFileBody = z.strictObject({
   /** The new name. */

@@ -3,6 +3,7 @@
  * and React Native alike.
  */
 import type { FileDownload, FileListing, FileView, PartDigest, UploadRequest, UploadView, UsageView } from '#protocol/api';
+import { encodeFileRef } from '#protocol/file-ref';
 
 export type { FileDownload, FileListing, FileView, PartDigest, UploadRequest, UploadView, UsageView };
 
@@ -96,23 +97,26 @@ export class HashdropClient {
 
   async listFiles(options: { prefix?: string; limit?: number; cursor?: string } = {}): Promise<FileListing> {
     const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(options)) if (value !== undefined) query.set(key, String(value));
+    // The prefix travels as a reference too: API Gateway form-decodes query values.
+    if (options.prefix !== undefined) query.set('prefixRef', encodeFileRef(options.prefix.normalize('NFC')));
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.cursor !== undefined) query.set('cursor', options.cursor);
     const suffix = query.size > 0 ? `?${query}` : '';
     return (await this.call<FileListing>('GET', `/v1/files${suffix}`)).data;
   }
 
   async getFile(name: string): Promise<FileDownload> {
-    return (await this.call<FileDownload>('GET', `/v1/files/${encodeFileName(name)}`)).data;
+    return (await this.call<FileDownload>('GET', filePath(name))).data;
   }
 
   /** Renames a file; refuses (`file_exists`) to replace another unless `overwrite`. */
   async renameFile(name: string, to: string, options: { overwrite?: boolean } = {}): Promise<FileView> {
     const body = { name: to.normalize('NFC'), ...(options.overwrite ? { overwrite: true } : {}) };
-    return (await this.call<{ file: FileView }>('PATCH', `/v1/files/${encodeFileName(name)}`, body)).data.file;
+    return (await this.call<{ file: FileView }>('PATCH', filePath(name), body)).data.file;
   }
 
   async deleteFile(name: string): Promise<void> {
-    await this.call('DELETE', `/v1/files/${encodeFileName(name)}`);
+    await this.call('DELETE', filePath(name));
   }
 
   async usage(): Promise<UsageView> {
@@ -121,9 +125,10 @@ export class HashdropClient {
 }
 
 /**
- * Each segment encoded, the slashes kept: `{name+}` is a greedy path parameter. Names go out in
- * NFC, as the server requires (macOS file systems hand out decomposed names).
+ * The path of a file: `/v1/files/{fileRef}`, the name's file reference (protocol/file-ref.ts),
+ * which no decoding by API Gateway changes. Names go out in NFC, as the server requires (macOS
+ * file systems hand out decomposed names).
  */
-export function encodeFileName(name: string): string {
-  return name.normalize('NFC').split('/').map(encodeURIComponent).join('/');
+export function filePath(name: string): string {
+  return `/v1/files/${encodeFileRef(name.normalize('NFC'))}`;
 }

@@ -2,7 +2,7 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JSONWebKeySet, jwtVerify, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, mintToken } from '#local/auth';
-import { encodeFileName } from '#sdk/api';
+import { filePath } from '#sdk/api';
 import { putFile } from '#sdk/upload';
 import { clientFor, fileItem, newUser, randomFile, rawRequest, stack } from '../helpers.ts';
 
@@ -62,19 +62,19 @@ describe('isolation', () => {
     const { path } = randomFile(321);
     const put = await putFile(clientFor(alice), path, { name: 'private/diary.txt' });
 
-    const fetchFile = await rawRequest('GET', `/v1/files/${encodeFileName('private/diary.txt')}`, { userId: bob });
+    const fetchFile = await rawRequest('GET', filePath('private/diary.txt'), { userId: bob });
     expect(fetchFile).toMatchObject({ status: 404, body: { error: { code: 'file_not_found' } } });
     const status = await rawRequest('GET', `/v1/uploads/${put.uploadId}`, { userId: bob });
     expect(status).toMatchObject({ status: 404, body: { error: { code: 'upload_not_found' } } });
     expect((await clientFor(bob).listFiles()).files).toEqual([]);
 
     // Bob can neither rename nor delete it, and his upload under the same name is his own file.
-    const rename = await rawRequest('PATCH', `/v1/files/${encodeFileName('private/diary.txt')}`, {
+    const rename = await rawRequest('PATCH', filePath('private/diary.txt'), {
       userId: bob,
       body: JSON.stringify({ name: 'mine.txt' }),
     });
     expect(rename).toMatchObject({ status: 404, body: { error: { code: 'file_not_found' } } });
-    const remove = await rawRequest('DELETE', `/v1/files/${encodeFileName('private/diary.txt')}`, { userId: bob });
+    const remove = await rawRequest('DELETE', filePath('private/diary.txt'), { userId: bob });
     expect(remove).toMatchObject({ status: 404, body: { error: { code: 'file_not_found' } } });
     await putFile(clientFor(bob), randomFile(99).path, { name: 'private/diary.txt' });
     expect(await fileItem(alice, 'private/diary.txt')).toMatchObject({ contentId: put.contentId, state: 'COMPLETE' });

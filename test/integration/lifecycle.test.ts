@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MiB } from '#protocol/content-id';
+import { encodeFileRef } from '#protocol/file-ref';
 import { ApiError } from '#sdk/api';
 import { getFile } from '#sdk/download';
 import { putFile } from '#sdk/upload';
@@ -72,7 +73,7 @@ describe('listing', () => {
     expect(page.cursor).toBeDefined();
     const stolen = await rawRequest('GET', `/v1/files?cursor=${page.cursor}`, { userId: newUser('mallory') });
     expect(stolen).toMatchObject({ status: 400, body: { error: { code: 'invalid_cursor' } } });
-    const sneaky = await rawRequest('GET', '/v1/files?prefix=%00', { userId: alice });
+    const sneaky = await rawRequest('GET', `/v1/files?prefixRef=${encodeFileRef('\u0000')}`, { userId: alice });
     expect(sneaky).toMatchObject({ status: 400, body: { error: { code: 'invalid_prefix' } } });
   });
 });

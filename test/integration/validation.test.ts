@@ -1,5 +1,7 @@
 /** Bad input gets a 4xx with a stable error code, and nothing is written anywhere. */
 import { describe, expect, it } from 'vitest';
+import { encodeFileRef } from '#protocol/file-ref';
+import { filePath } from '#sdk/api';
 import { hashBuffer } from '#sdk/hashing';
 import { putFile } from '#sdk/upload';
 import { clientFor, contentItem, filesOf, newUser, objectKeys, randomFile, rawRequest, usageItem } from '../helpers.ts';
@@ -87,7 +89,16 @@ const otherCases: [label: string, method: string, path: string, payload: string 
   ['list: a limit of 1,001', 'GET', '/v1/files?limit=1001', undefined, 'invalid_limit'],
   ['list: a limit that is not a number', 'GET', '/v1/files?limit=abc', undefined, 'invalid_limit'],
   ['list: an unknown parameter', 'GET', '/v1/files?owner=victim', undefined, 'unknown_field'],
-  ['list: a prefix with a control character', 'GET', '/v1/files?prefix=%01', undefined, 'invalid_prefix'],
+  [
+    'list: a prefix with a control character',
+    'GET',
+    `/v1/files?prefixRef=${encodeFileRef('\u0001')}`,
+    undefined,
+    'invalid_prefix',
+  ],
+  ['list: a prefix as text (it travels as prefixRef)', 'GET', '/v1/files?prefix=docs', undefined, 'unknown_field'],
+  ['list: a prefixRef that is not base64url', 'GET', '/v1/files?prefixRef=docs%2F', undefined, 'invalid_prefix_ref'],
+  ['list: two prefixRefs (joined with a comma)', 'GET', '/v1/files?prefixRef=YQ&prefixRef=Yg', undefined, 'invalid_prefix_ref'],
   [
     'list: a forged cursor',
     'GET',
@@ -95,21 +106,26 @@ const otherCases: [label: string, method: string, path: string, payload: string 
     undefined,
     'invalid_cursor',
   ],
-  ['rename: no new name', 'PATCH', '/v1/files/a.txt', body({}), 'invalid_name'],
-  ['rename: a new name with ".."', 'PATCH', '/v1/files/a.txt', body({ name: '../b' }), 'invalid_name'],
+  ['rename: no new name', 'PATCH', filePath('a.txt'), body({}), 'invalid_name'],
+  ['rename: a new name with ".."', 'PATCH', filePath('a.txt'), body({ name: '../b' }), 'invalid_name'],
   [
     'rename: overwrite that is not a boolean',
     'PATCH',
-    '/v1/files/a.txt',
+    filePath('a.txt'),
     body({ name: 'b', overwrite: 'yes' }),
     'invalid_overwrite',
   ],
-  ['rename: an unknown field', 'PATCH', '/v1/files/a.txt', body({ name: 'b', owner: 'x' }), 'unknown_field'],
-  ['rename: malformed JSON', 'PATCH', '/v1/files/a.txt', '{', 'invalid_json'],
-  ['path: a NUL in the name', 'GET', '/v1/files/a%00b', undefined, 'invalid_name'],
-  ['path: an empty segment', 'DELETE', '/v1/files/a%2F%2Fb', undefined, 'invalid_name'],
-  ['path: a ".." segment', 'GET', '/v1/files/x/%2E%2E%2Fb', undefined, 'invalid_name'],
-  ['path: a non-NFC name', 'DELETE', '/v1/files/cafe%CC%81', undefined, 'invalid_name'],
+  ['rename: an unknown field', 'PATCH', filePath('a.txt'), body({ name: 'b', owner: 'x' }), 'unknown_field'],
+  ['rename: malformed JSON', 'PATCH', filePath('a.txt'), '{', 'invalid_json'],
+  ['path: a name, not a reference', 'GET', '/v1/files/a.txt', undefined, 'invalid_file_ref'],
+  ['path: a reference with padding', 'DELETE', '/v1/files/YQ%3D%3D', undefined, 'invalid_file_ref'],
+  ['path: a reference that is not canonical', 'GET', '/v1/files/QR', undefined, 'invalid_file_ref'],
+  ['path: a reference of bytes that are not UTF-8', 'DELETE', '/v1/files/_w', undefined, 'invalid_file_ref'],
+  ['path: a reference longer than any name’s', 'GET', `/v1/files/${'A'.repeat(1368)}`, undefined, 'invalid_file_ref'],
+  ['path: a NUL in the name', 'GET', `/v1/files/${encodeFileRef('a\u0000b')}`, undefined, 'invalid_name'],
+  ['path: an empty segment', 'DELETE', `/v1/files/${encodeFileRef('a//b')}`, undefined, 'invalid_name'],
+  ['path: a ".." segment', 'GET', `/v1/files/${encodeFileRef('x/../b')}`, undefined, 'invalid_name'],
+  ['path: a non-NFC name', 'DELETE', `/v1/files/${encodeFileRef('cafe\u0301')}`, undefined, 'invalid_name'],
 ];
 
 describe('bad input is refused with a stable code, and nothing is written', () => {

@@ -3,7 +3,8 @@ import { describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/mini';
 import { ConflictError } from '#domain/errors';
 import { type HttpEvent, json, route } from '#lambdas/http';
-import { createUploadBody, fileName } from '#lambdas/schemas';
+import { createUploadBody, fileName, filePath, listFilesQuery, MAX_NAME_BYTES } from '#lambdas/schemas';
+import { decodeFileRef, encodeFileRef, maxFileRefLength } from '#protocol/file-ref';
 
 const context = {} as Context;
 
@@ -85,6 +86,7 @@ describe('file names', () => {
     ['a//b', 'empty segment'],
     ['a/../b', 'dot-dot segment'],
     ['./a', 'dot segment'],
+    ['a\ud800b', 'lone surrogate (UTF-8 cannot hold it: it would be stored as another name)'],
   ])('refuses %j (%s)', (name) => {
     expect(fileName.safeParse(name).success).toBe(false);
   });
@@ -101,5 +103,101 @@ describe('file names', () => {
     expect(createUploadBody.safeParse({ ...base, size: 53_687_091_200_001 }).success).toBe(false);
     expect(createUploadBody.safeParse({ ...base, size: -1 }).success).toBe(false);
     expect(createUploadBody.safeParse({ ...base, size: 1.5 }).success).toBe(false);
+  });
+});
+
+/** Names that URL decoding would change, cut or refuse, and names at the edges of the rules. */
+const HARD_NAMES = [
+  'a?b',
+  'a#b',
+  '100%',
+  '%2F',
+  '%252F',
+  'a+b c',
+  'docs/2026/a b.txt',
+  'emoji 😀.png',
+  '\u200fRTL\u200f name',
+  'caf\u00e9',
+  '\ufeffstarts with a BOM',
+  'a,b&c=d',
+  'x'.repeat(MAX_NAME_BYTES),
+];
+
+describe('file references (protocol/file-ref.ts)', () => {
+  it.each(HARD_NAMES.map((name) => [name.length > 40 ? `${name.slice(0, 10)}… (${name.length})` : name, name]))(
+    '%s: URL-safe, untouched by path and query decoding, decodes back',
+    (_label, name) => {
+      const ref = encodeFileRef(name);
+      expect(ref).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(decodeURIComponent(decodeURIComponent(ref))).toBe(ref);
+      expect(new URLSearchParams(`ref=${ref}`).get('ref')).toBe(ref);
+      expect(decodeFileRef(ref)).toBe(name);
+    },
+  );
+
+  it('bounds references by the longest name', () => {
+    expect(encodeFileRef('x'.repeat(MAX_NAME_BYTES))).toHaveLength(maxFileRefLength(MAX_NAME_BYTES));
+    expect(maxFileRefLength(MAX_NAME_BYTES)).toBe(1366);
+  });
+
+  it.each([
+    ['a.txt', 'a character outside base64url (an old-style name)'],
+    ['YQ==', 'padding'],
+    ['YQ%3D%3D', 'an escape'],
+    ['QR', 'non-zero trailing bits (QQ is the one reference of "A")'],
+    ['A', 'a length no byte sequence has'],
+    ['_w', 'a byte that is not UTF-8'],
+    ['7aCA', 'an encoded surrogate'],
+    ['wK8', 'an overlong "/"'],
+    ['YQ,Yg', 'two references joined by a comma'],
+  ])('refuses %j (%s)', (ref) => {
+    expect(decodeFileRef(ref)).toBeUndefined();
+  });
+});
+
+describe('file paths and listing prefixes travel as references', () => {
+  const paths = route({ path: filePath }, async ({ path }) => json(200, path));
+  const lists = route({ query: listFilesQuery }, async ({ query }) => json(200, query));
+  const call = async (handler: typeof paths, input: Partial<HttpEvent>) => {
+    const response = await handler(event(input), context);
+    const body = JSON.parse(response.body ?? '{}');
+    return response.statusCode === 200 ? body : body.error.code;
+  };
+
+  it('decodes the reference to the name the handler gets', async () => {
+    for (const name of HARD_NAMES) {
+      expect(await call(paths, { pathParameters: { fileRef: encodeFileRef(name) } })).toEqual({ name });
+    }
+  });
+
+  it.each([
+    [{ fileRef: 'a.txt' }, 'invalid_file_ref'],
+    [{ fileRef: 'QR' }, 'invalid_file_ref'],
+    [{ fileRef: 'A'.repeat(1367) }, 'invalid_file_ref'],
+    [{ fileRef: encodeFileRef('x'.repeat(MAX_NAME_BYTES + 1)) }, 'invalid_file_ref'],
+    [{ fileRef: encodeFileRef('cafe\u0301') }, 'invalid_name'],
+    [{ fileRef: encodeFileRef('a//b') }, 'invalid_name'],
+    [{ fileRef: encodeFileRef('../etc/passwd') }, 'invalid_name'],
+    [{ fileRef: encodeFileRef('a\u0000b') }, 'invalid_name'],
+    [{ fileRef: '' }, 'invalid_name'],
+    [{ fileRef: 'YQ', name: 'a' }, 'unknown_field'],
+    [{ name: 'a' }, 'invalid_file_ref'],
+  ])('refuses path %j: %s', async (pathParameters, code) => {
+    expect(await call(paths, { pathParameters })).toBe(code);
+  });
+
+  it('decodes a listing prefix from prefixRef and checks it as text', async () => {
+    expect(await call(lists, { queryStringParameters: { prefixRef: encodeFileRef('a+b c/'), limit: '5' } })).toEqual({
+      prefix: 'a+b c/',
+      limit: 5,
+    });
+    expect(await call(lists, { queryStringParameters: { prefixRef: encodeFileRef('cafe\u0301') } })).toEqual({
+      prefix: 'caf\u00e9',
+      limit: 100,
+    });
+    expect(await call(lists, {})).toEqual({ limit: 100 });
+    expect(await call(lists, { queryStringParameters: { prefixRef: 'YQ,Yg' } })).toBe('invalid_prefix_ref');
+    expect(await call(lists, { queryStringParameters: { prefixRef: encodeFileRef('\u0001') } })).toBe('invalid_prefix');
+    expect(await call(lists, { queryStringParameters: { prefix: 'docs/' } })).toBe('unknown_field');
   });
 });
