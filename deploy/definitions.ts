@@ -175,6 +175,38 @@ export const ROUTES = [
   },
 ] as const satisfies readonly RouteDefinition[];
 
+/** An HTTP API's CORS configuration, as API Gateway takes it (`CorsConfiguration`). */
+export interface CorsDefinition {
+  /** Exact origins, `*`, or a scheme wildcard (`https://*`). */
+  readonly allowOrigins: readonly string[];
+  readonly allowMethods: readonly HttpMethod[];
+  /** Lower case, as browsers list them in Access-Control-Request-Headers. */
+  readonly allowHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly maxAgeSeconds: number;
+}
+
+/**
+ * The API's CORS configuration: the stack's HTTP API declares it (lib/constructs/api.ts) and the
+ * local adapter serves it (local/http-adapter.ts). API Gateway answers preflights itself, before
+ * the authorizer, and adds the allow-origin and expose-headers to every response.
+ */
+export const API_CORS: CorsDefinition = {
+  /** Any origin: the bearer token, not a cookie, authenticates, so no origin gains ambient authority. */
+  allowOrigins: ['*'],
+  /** The methods of ROUTES (a unit test keeps them in step). */
+  allowMethods: ['GET', 'POST', 'PATCH', 'DELETE'],
+  /** What the SDK sends: the bearer token and JSON bodies. */
+  allowHeaders: ['authorization', 'content-type'],
+  /**
+   * Response headers a browser script may read beyond the CORS-safelisted ones (content-type,
+   * cache-control... are readable already): `retry-after` tells a client of a 503 when to retry.
+   */
+  exposeHeaders: ['retry-after'],
+  /** How long a browser may reuse a preflight answer. */
+  maxAgeSeconds: 60 * 60,
+};
+
 /** The S3 ObjectCreated handler. */
 export const OBJECT_CREATED = {
   id: 'ObjectCreated',

@@ -3,7 +3,7 @@ import { type CfnStage, CorsHttpMethod, HttpApi, HttpMethod } from 'aws-cdk-lib/
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { PROOF_SECRET, ROUTES, type RouteDefinition } from '#deploy/definitions';
+import { API_CORS, PROOF_SECRET, ROUTES, type RouteDefinition } from '#deploy/definitions';
 import type { DataStores } from './data-stores.ts';
 import { ProofSecret } from './proof-secret.ts';
 
@@ -50,11 +50,13 @@ export class HashdropApi {
     this.httpApi = new HttpApi(stack, 'Api', {
       description: 'hashdrop: deduplicating file uploads',
       defaultAuthorizer: new HttpJwtAuthorizer('Jwt', props.jwt.issuer, { jwtAudience: props.jwt.audience }),
+      // The same definition the local adapter serves, so a browser meets one CORS policy in both.
       corsPreflight: {
-        allowOrigins: ['*'],
-        allowHeaders: ['authorization', 'content-type'],
-        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PUT, CorsHttpMethod.PATCH, CorsHttpMethod.DELETE],
-        maxAge: Duration.hours(1),
+        allowOrigins: [...API_CORS.allowOrigins],
+        allowHeaders: [...API_CORS.allowHeaders],
+        allowMethods: API_CORS.allowMethods.map((method) => CorsHttpMethod[method]),
+        exposeHeaders: [...API_CORS.exposeHeaders],
+        maxAge: Duration.seconds(API_CORS.maxAgeSeconds),
       },
     });
     this.configureStage(props);

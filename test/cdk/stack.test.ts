@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { BUCKET, PROOF_SECRET, ROUTES, SWEEPER } from '#deploy/definitions';
+import { API_CORS, BUCKET, PROOF_SECRET, ROUTES, SWEEPER } from '#deploy/definitions';
 import { HashdropStack, type HashdropStackProps } from '../../lib/hashdrop-stack.ts';
 
 function synth(props: HashdropStackProps = {}): Template {
@@ -57,6 +57,18 @@ describe('HashdropStack', () => {
     template.resourceCountIs('AWS::Cognito::UserPool', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
+    });
+  });
+
+  it('declares the CORS configuration the local adapter serves (API_CORS), exposing retry-after', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: {
+        AllowOrigins: [...API_CORS.allowOrigins],
+        AllowMethods: [...API_CORS.allowMethods],
+        AllowHeaders: [...API_CORS.allowHeaders],
+        ExposeHeaders: ['retry-after'],
+        MaxAge: API_CORS.maxAgeSeconds,
+      },
     });
   });
 

@@ -1,10 +1,11 @@
 /** Authentication at the edge and per-user isolation. */
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JSONWebKeySet, jwtVerify, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { API_CORS } from '#deploy/definitions';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, mintToken } from '#local/auth';
 import { filePath } from '#sdk/api';
 import { putFile } from '#sdk/upload';
-import { clientFor, fileItem, newUser, randomFile, rawRequest, stack } from '../helpers.ts';
+import { clientFor, fileItem, newUser, randomFile, rawRequest, stack, token } from '../helpers.ts';
 
 async function forgedToken(claims: { sub: string; iss?: string; aud?: string; exp?: number }): Promise<string> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -36,6 +37,39 @@ describe('authentication', () => {
       const response = await rawRequest('GET', '/v1/files', authorization ? { authorization } : {});
       expect(response.status).toBe(401);
     }
+  });
+});
+
+describe('browsers on another origin (CORS from API_CORS, as the stack declares it)', () => {
+  const origin = 'https://app.example';
+
+  it('get their preflight answered by the gateway, without a token', async () => {
+    const response = await fetch(`${stack.endpoint}${filePath('docs/a b?.txt')}`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'DELETE',
+        'access-control-request-headers': 'authorization,content-type',
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('access-control-allow-methods')?.split(',')).toContain('DELETE');
+    expect(response.headers.get('access-control-allow-headers')?.split(',')).toEqual(['authorization', 'content-type']);
+    expect(Number(response.headers.get('access-control-max-age'))).toBe(API_CORS.maxAgeSeconds);
+  });
+
+  it('may read responses, their retry-after, and a refused token', async () => {
+    const user = newUser();
+    const listed = await fetch(`${stack.endpoint}/v1/files`, {
+      headers: { origin, authorization: `Bearer ${await token(user)}` },
+    });
+    expect(listed.status).toBe(200);
+    expect(listed.headers.get('access-control-allow-origin')).toBe('*');
+    expect(listed.headers.get('access-control-expose-headers')?.split(',')).toContain('retry-after');
+    const refused = await fetch(`${stack.endpoint}/v1/files`, { headers: { origin } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
   });
 });
 
