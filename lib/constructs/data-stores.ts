@@ -95,6 +95,9 @@ export class DataStores {
     if (access.bucket.includes('put')) {
       actions.add('s3:PutObject');
       actions.add('s3:AbortMultipartUpload');
+      // ListParts (a resumed upload asks which parts S3 holds) is authorized by this action, not
+      // by s3:PutObject: without it a resume answers 500 in AWS.
+      actions.add('s3:ListMultipartUploadParts');
     }
     if (access.bucket.includes('read')) actions.add('s3:GetObject');
     if (access.bucket.includes('delete')) actions.add('s3:DeleteObject');
