@@ -213,6 +213,22 @@ export const OBJECT_CREATED = {
   entry: 'lambdas/object-created.ts',
 } as const;
 
+/**
+ * The REST API's Lambda TOKEN authorizer (lib/constructs/rest-api.ts, the stack variant for
+ * LocalStack's free plan, which has no API Gateway v2): it checks the bearer JWT as the HTTP API's
+ * JWT authorizer does, against an issuer, audiences and public keys given by configuration.
+ */
+export const TOKEN_AUTHORIZER = {
+  id: 'TokenAuthorizer',
+  entry: 'lambdas/token-authorizer.ts',
+  /** The `iss` every token must carry. */
+  issuerEnvVar: 'HASHDROP_JWT_ISSUER',
+  /** The accepted `aud` values, comma-separated. */
+  audienceEnvVar: 'HASHDROP_JWT_AUDIENCE',
+  /** The issuer's public keys, a JWKS document: a function inside LocalStack cannot fetch one from the host. */
+  jwksEnvVar: 'HASHDROP_JWKS',
+} as const;
+
 /** Every function of the stack, by construct id. */
 export type FunctionId = (typeof ROUTES)[number]['id'] | typeof OBJECT_CREATED.id | typeof SWEEPER.id;
 
