@@ -8,8 +8,12 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { DomainError, type ErrorKind } from '#domain/errors';
+import { isRestApiEvent, type RestApiEvent, toHttpApiEvent } from './rest-proxy-event.ts';
 
-export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+/** What the handlers work on: an HTTP API request (payload format 2.0) behind the JWT authorizer. */
+export type HttpApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+/** What a handler accepts: that, or a REST API proxy request (payload 1.0) of the stack's LocalStack variant. */
+export type HttpEvent = HttpApiEvent | RestApiEvent;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
 /** Largest JSON body accepted: a completion listing 10,000 parts fits with room to spare. */
@@ -42,7 +46,7 @@ function errorResponse(error: DomainError): HttpResult {
   );
 }
 
-function userOf(event: HttpEvent): string {
+function userOf(event: HttpApiEvent): string {
   const sub = event.requestContext.authorizer?.jwt?.claims?.sub;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) {
     throw new DomainError('unauthenticated', 'unauthenticated', 'a valid bearer token is required');
@@ -64,7 +68,7 @@ function parse<T>(schema: z.ZodMiniType<T>, value: unknown, where: 'body' | 'pat
   throw new DomainError('invalid', code, issue ? `${[where, ...issue.path].join('.')}: ${issue.message}` : `invalid ${where}`);
 }
 
-function readJsonBody(event: HttpEvent): unknown {
+function readJsonBody(event: HttpApiEvent): unknown {
   if (event.body === undefined || event.body === '') return {};
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
@@ -107,7 +111,9 @@ export function route<B = undefined, P = undefined, Q = undefined>(
       );
       request.response = json(500, { error: { code: 'internal', message: 'internal error' } });
     })
-    .handler(async (event) => {
+    .handler(async (received) => {
+      // A REST API request becomes the HTTP API's here, so that everything below reads one shape.
+      const event = isRestApiEvent(received) ? toHttpApiEvent(received) : received;
       const userId = userOf(event);
       const body = schemas.body ? parse(schemas.body, readJsonBody(event), 'body') : (undefined as B);
       const path = schemas.path ? parse(schemas.path, event.pathParameters ?? {}, 'path') : (undefined as P);
