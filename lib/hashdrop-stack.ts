@@ -4,11 +4,16 @@
  * an hourly sweeper.
  * Routes, tables and the bucket prefix come from deploy/definitions.ts, as in the local runner.
  *
+ * The `rest` variant (`api: 'rest'`) is what LocalStack's free plan can run: a REST API with a
+ * Lambda TOKEN authorizer instead of the HTTP API and Cognito, and ObjectCreated events through
+ * EventBridge instead of CDK's bucket-notification custom resource.
+ *
  * Each part (lib/constructs/) is a plain class that builds its resources in the stack's own
  * scope, not a construct of its own: a construct scope would change every logical id, and
  * CloudFormation would replace the deployed tables and buckets.
  */
 import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
@@ -16,15 +21,29 @@ import { HashdropApi, type JwtIssuer } from './constructs/api.ts';
 import type { BlobBucket } from './constructs/blob-bucket.ts';
 import { DataStores } from './constructs/data-stores.ts';
 import { ObjectCreatedPublisher } from './constructs/object-created.ts';
+import { HashdropRestApi } from './constructs/rest-api.ts';
 import { Sweeper } from './constructs/sweeper.ts';
 import { UserPoolIssuer } from './constructs/user-pool.ts';
 
 export interface HashdropStackProps extends StackProps {
   /**
    * An OIDC issuer (and audience) whose tokens the API accepts. Without it, the stack creates a
-   * Cognito user pool and app client for the apps to sign users in with.
+   * Cognito user pool and app client for the apps to sign users in with (not in the `rest`
+   * variant, which then refuses every request).
    */
   readonly jwt?: JwtIssuer;
+  /**
+   * `http`: an HTTP API (API Gateway v2) with its JWT authorizer. `rest`: a REST API with a Lambda
+   * TOKEN authorizer, no Cognito, ObjectCreated through EventBridge: only what LocalStack's free
+   * plan has.
+   * @default 'http'
+   */
+  readonly api?: 'http' | 'rest';
+  /**
+   * The issuer's public keys (a JWKS JSON document) for the `rest` variant's authorizer, which
+   * is given them because a function inside LocalStack cannot fetch them from the host.
+   */
+  readonly jwks?: string;
   /** Steady-state requests per second across the API. @default 200 */
   readonly throttleRateLimit?: number;
   /** Burst of requests above the rate. @default 400 */
@@ -32,7 +51,7 @@ export interface HashdropStackProps extends StackProps {
 }
 
 export class HashdropStack extends Stack {
-  readonly api: HttpApi;
+  readonly api: HttpApi | RestApi;
   readonly contents: TableV2;
   readonly files: TableV2;
   readonly bucket: BlobBucket;
@@ -51,16 +70,21 @@ export class HashdropStack extends Stack {
     this.contents = data.contents;
     this.files = data.files;
     this.bucket = data.bucket;
-    this.api = new HashdropApi(this, {
-      data,
-      jwt: props.jwt ?? new UserPoolIssuer(this),
-      throttleRateLimit: props.throttleRateLimit ?? 200,
-      throttleBurstLimit: props.throttleBurstLimit ?? 400,
-    }).httpApi;
-    new ObjectCreatedPublisher(data);
+    const throttle = { throttleRateLimit: props.throttleRateLimit ?? 200, throttleBurstLimit: props.throttleBurstLimit ?? 400 };
+    let apiUrl: string;
+    if (props.api === 'rest') {
+      const restApi = new HashdropRestApi(this, { data, jwt: props.jwt, jwks: props.jwks, ...throttle }).restApi;
+      this.api = restApi;
+      apiUrl = restApi.url;
+    } else {
+      const httpApi = new HashdropApi(this, { data, jwt: props.jwt ?? new UserPoolIssuer(this), ...throttle }).httpApi;
+      this.api = httpApi;
+      apiUrl = httpApi.apiEndpoint;
+    }
+    new ObjectCreatedPublisher(data, { delivery: props.api === 'rest' ? 'eventbridge' : 'notification' });
     new Sweeper(this, data);
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    new CfnOutput(this, 'ApiUrl', { value: apiUrl });
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
   }
 }

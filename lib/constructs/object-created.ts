@@ -1,26 +1,67 @@
-import { Duration } from 'aws-cdk-lib';
-import { EventType } from 'aws-cdk-lib/aws-s3';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { EventField, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { type CfnBucket, EventType } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { BUCKET, OBJECT_CREATED } from '#deploy/definitions';
 import type { DataStores } from './data-stores.ts';
 import type { HandlerFunction } from './handler-function.ts';
 
+export interface ObjectCreatedOptions {
+  /**
+   * How S3 calls the function: a bucket notification, which CDK configures through a
+   * CloudFormation custom resource, or EventBridge, which needs none (a property of the bucket
+   * and a rule): LocalStack's free plan runs no custom resources.
+   * @default 'notification'
+   */
+  readonly delivery?: 'notification' | 'eventbridge';
+}
+
 /**
  * The function that verifies and publishes a content when its object lands under `blobs/`, and
- * the bucket notification that calls it. Built in the stack's own scope, through `data`.
+ * what delivers S3's event to it. Built in the stack's own scope, through `data`.
  */
 export class ObjectCreatedPublisher {
   readonly handler: HandlerFunction;
 
-  constructor(data: DataStores) {
+  constructor(data: DataStores, options: ObjectCreatedOptions = {}) {
     this.handler = data.handlerFunction(OBJECT_CREATED.id, {
       entry: OBJECT_CREATED.entry,
       // Where a store keeps no checksum, verification streams the whole object.
       timeout: Duration.minutes(15),
       access: { contents: 'readwrite', files: 'readwrite', bucket: ['put', 'read', 'delete'] },
     });
+    if (options.delivery === 'eventbridge') {
+      this.deliverThroughEventBridge(data);
+      return;
+    }
     data.bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(this.handler), {
       prefix: BUCKET.blobPrefix,
+    });
+  }
+
+  private deliverThroughEventBridge(data: DataStores): void {
+    (data.bucket.node.defaultChild as CfnBucket).addPropertyOverride(
+      'NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled',
+      true,
+    );
+    new Rule(Stack.of(data.bucket), 'ObjectCreatedEvents', {
+      description: 'hashdrop: objects created under blobs/, to the object-created function',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: { bucket: { name: [data.bucket.bucketName] }, object: { key: [{ prefix: BUCKET.blobPrefix }] } },
+      },
+      targets: [
+        new LambdaFunction(this.handler, {
+          // The function reads S3 notification records: the event is handed over as one.
+          event: RuleTargetInput.fromObject({
+            Records: [
+              { eventName: 'ObjectCreated:EventBridge', s3: { object: { key: EventField.fromPath('$.detail.object.key') } } },
+            ],
+          }),
+        }),
+      ],
     });
   }
 }

@@ -47,4 +47,9 @@ describe('cdk-nag AwsSolutions', () => {
   it('finds nothing unacknowledged with an external OIDC issuer', () => {
     expect(nagFindings({ jwt: { issuer: 'https://issuer.example.com', audience: ['app'] } })).toEqual([]);
   });
+
+  it('finds nothing unacknowledged in the LocalStack variant (REST API, token authorizer, EventBridge)', () => {
+    const jwks = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k' }] });
+    expect(nagFindings({ api: 'rest', jwt: { issuer: 'https://issuer.example.com', audience: ['app'] }, jwks })).toEqual([]);
+  });
 });
