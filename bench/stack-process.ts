@@ -55,6 +55,7 @@ export function s3ClientOf(stack: BenchStack): S3Client {
   return new S3Client({
     endpoint: stack.info.s3Endpoint,
     region: stack.info.region,
+    // The admin key: allowed everything, as the account owner in the console.
     credentials: LOCAL_CREDENTIALS,
     forcePathStyle: true,
     // No SDK-added checksum: a raw upload sends exactly the bytes, as hashdrop's client does.

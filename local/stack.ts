@@ -41,11 +41,20 @@ import {
 import type { HttpEvent, HttpResult } from '#lambdas/http';
 import { type BundledFunction, startBundledFunction } from './bundled-functions.ts';
 import { type BoundRoute, createApiServer, lambdaContext } from './http-adapter.ts';
+import { AccessControl } from './iam/access.ts';
+import { FUNCTION_IDS, functionCredentials } from './iam/credentials.ts';
+import { startDynamoDbProxy } from './iam/dynamodb-proxy.ts';
+import { type StackPolicies, stackPolicies } from './iam/policies.ts';
+import { teachS3rverFunctionKeys } from './iam/s3rver-keys.ts';
 import { addMultipartExtensions } from './s3rver-multipart.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const REGION = 'us-east-1';
-/** s3rver knows one account; presigned URLs must be signed with its key. */
+/**
+ * The admin key: allowed everything by the local IAM, as the account owner is in the console.
+ * Tests and benchmarks look at and arrange the stores with it; the functions never use it, each
+ * signs with its own key and gets its own role's permissions (local/iam/). s3rver knows it.
+ */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 export interface LocalStackOptions {
@@ -67,6 +76,11 @@ export interface LocalStackOptions {
   readonly bundles?: Readonly<Record<FunctionId, string>>;
   /** Runs the sweeper every this many seconds, as the stack's schedule does in AWS; 0: never. */
   readonly sweepIntervalSeconds?: number;
+  /**
+   * The permissions the functions run with (local/iam/policies.ts).
+   * @default those of the stack synthesized from lib/
+   */
+  readonly policies?: StackPolicies;
 }
 
 /** Where the stack's parts listen: what `.hashdrop/local.json` records. */
@@ -81,6 +95,8 @@ export interface LocalStackInfo {
   readonly audience: string;
   /** Where the key that signs proof-of-ownership challenges is kept (never the key itself). */
   readonly proofSecretFile: string;
+  /** The functions whose role may read that key (secretsmanager:GetSecretValue on the stack's secret). */
+  readonly proofSecretReaders: readonly FunctionId[];
 }
 
 /**
@@ -88,7 +104,7 @@ export interface LocalStackInfo {
  * parses from its environment, with this stack's endpoints and credentials filled in.
  */
 export function handlerConfig(
-  info: Pick<LocalStackInfo, 'region' | 's3Endpoint' | 'dynamodbEndpoint' | 'proofSecretFile'>,
+  info: Pick<LocalStackInfo, 'region' | 's3Endpoint' | 'dynamodbEndpoint' | 'proofSecretFile' | 'proofSecretReaders'>,
   functionId: FunctionId,
   settings: Partial<Settings> = {},
 ): RuntimeConfig {
@@ -98,11 +114,15 @@ export function handlerConfig(
     bucket: BUCKET.localName,
     aws: {
       region: info.region,
-      credentials: LOCAL_CREDENTIALS,
+      // The function's own key: the local IAM gives it exactly its role's permissions.
+      credentials: functionCredentials(functionId),
       endpoints: { s3: info.s3Endpoint, dynamodb: info.dynamodbEndpoint },
       s3ForcePathStyle: true,
     },
-    proofSecret: { file: info.proofSecretFile },
+    // In AWS the secret is read with GetSecretValue, which the role must be granted; locally the
+    // file stands for the secret, so a function whose role may not read it is not told where it is
+    // and fails as a deployed one would (a 500 at the first challenge).
+    proofSecret: info.proofSecretReaders.includes(functionId) ? { file: info.proofSecretFile } : {},
     settings: { ...readSettings({}), ...settings },
   };
 }
@@ -258,9 +278,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await freePort(options.dynamodbPort),
   ];
   const s3Endpoint = `http://127.0.0.1:${s3Port}`;
-  const dynamodbEndpoint = `http://127.0.0.1:${dynamodbPort}`;
-
-  const dynamo = await startDynamoDbLocal(dynamodbPort, options.persist ? join(dataDir, 'dynamodb') : undefined);
+  // DynamoDB Local listens on a port of its own; the stack's DynamoDB endpoint is the IAM proxy
+  // in front of it (local/iam/dynamodb-proxy.ts).
+  const dynamodbLocalPort = await freePort(undefined);
+  const dynamoStarting = startDynamoDbLocal(dynamodbLocalPort, options.persist ? join(dataDir, 'dynamodb') : undefined);
+  // Synthesizing the stack for its policies (CPU work) overlaps the JVM's start.
+  let policies: StackPolicies;
+  try {
+    policies = options.policies ?? (await stackPolicies());
+  } catch (error) {
+    (await dynamoStarting).kill();
+    throw error;
+  }
+  const access = new AccessControl(policies, LOCAL_CREDENTIALS);
+  const dynamo = await dynamoStarting;
+  const dynamoProxy = await startDynamoDbProxy({ target: `http://127.0.0.1:${dynamodbLocalPort}`, access, port: dynamodbPort });
+  const dynamodbEndpoint = dynamoProxy.endpoint;
+  teachS3rverFunctionKeys();
   const s3rver = new S3rver({
     address: '127.0.0.1',
     port: s3Port,
@@ -280,7 +314,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const proofSecretFile = ensureProofSecret(join(dataDir, 'proof-secret'));
   // Each function gets dependencies of its own, as each Lambda function has its own container.
-  const location = { region: REGION, s3Endpoint, dynamodbEndpoint, proofSecretFile };
+  const proofSecretReaders = FUNCTION_IDS.filter((functionId) => access.mayReadProofSecret(functionId));
+  const location = { region: REGION, s3Endpoint, dynamodbEndpoint, proofSecretFile, proofSecretReaders };
   const configOf = (functionId: FunctionId) => handlerConfig(location, functionId, options.settings);
   const bundled: BundledFunction[] = [];
   // Sources: the handler modules in this process. Bundles: what `cdk deploy` ships, each in a
@@ -328,6 +363,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       issuer: LOCAL_ISSUER,
       audience: LOCAL_AUDIENCE,
       proofSecretFile,
+      proofSecretReaders,
     },
     signingKey,
     mintToken: (userId, ttlSeconds) => mintToken(signingKey, userId, ttlSeconds ? { ttlSeconds } : {}),
@@ -341,6 +377,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await events.settled();
       await Promise.all(bundled.map((fn) => fn.stop()));
       await s3rver.close();
+      await dynamoProxy.close();
       dynamo.kill();
     },
   };

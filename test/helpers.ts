@@ -15,6 +15,7 @@ import { HashdropClient } from '#sdk/api';
 
 export const stack = inject('stack');
 
+// The admin key (allowed everything, as the account owner in the console): tests look at the stores directly.
 const credentials = LOCAL_CREDENTIALS;
 
 export const s3 = new S3Client({
@@ -89,9 +90,17 @@ export async function rawRequest(
   return { status: response.status, body: text ? JSON.parse(text) : {} };
 }
 
-/** The domain's own stores on the test stack, for what no route does (setting a user's quota). */
+/**
+ * The domain's own stores on the test stack, for what no route does (setting a user's quota), with
+ * the admin key: an operator acting as the account owner, not one of the functions.
+ */
 export function testDeps(): Deps {
-  return stackDeps();
+  const config = handlerConfig(stack, 'CreateUpload', { attemptLeaseSeconds: stack.attemptLeaseSeconds });
+  return createDeps({
+    ...config,
+    aws: { ...config.aws, credentials: LOCAL_CREDENTIALS },
+    proofSecret: { file: stack.proofSecretFile },
+  });
 }
 
 /** Counted files and usage straight from the tables, to check the usage item against. */

@@ -51,6 +51,8 @@ beforeAll(async () => {
     },
   });
   const { s3Endpoint, dynamodbEndpoint, region } = stack.info;
+  // The admin key (allowed everything, as the account owner in the console): the test arranges
+  // and inspects the stores directly; the sweeper itself runs with its own role's permissions.
   s3 = new S3Client({ endpoint: s3Endpoint, region, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
   db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamodbEndpoint, region, credentials: LOCAL_CREDENTIALS }));
 });
