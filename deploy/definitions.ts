@@ -78,6 +78,19 @@ export const BUCKET = {
   localName: 'hashdrop-blobs',
   /** Every stored content lives under this prefix; only it triggers the object-created handler. */
   blobPrefix: BLOB_PREFIX,
+  /**
+   * The bucket's CORS rule, for browsers that PUT parts and GET downloads through presigned URLs:
+   * the stack's bucket declares it (lib/constructs/blob-bucket.ts) and the local S3 applies it.
+   * Presigned URLs, not cookies, carry the authority, so any origin may use them.
+   */
+  cors: {
+    allowedMethods: ['PUT', 'GET', 'HEAD'],
+    allowedOrigins: ['*'],
+    allowedHeaders: ['*'],
+    // Browsers may read a part's ETag only if the bucket exposes it.
+    exposedHeaders: ['ETag'],
+    maxAgeSeconds: 3600,
+  },
 } as const;
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

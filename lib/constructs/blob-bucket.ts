@@ -5,7 +5,7 @@ import { BUCKET } from '#deploy/definitions';
 import { SecureBucket } from './secure-bucket.ts';
 
 export interface BlobBucketProps {
-  /** Origins allowed to PUT parts and GET downloads from browsers. @default ['*'] */
+  /** Origins allowed to PUT parts and GET downloads from browsers. @default BUCKET.cors.allowedOrigins */
   readonly allowedOrigins?: string[];
   /** Days after which S3 aborts an unfinished multipart upload: the backstop to the sweeper. @default 2 */
   readonly abortIncompleteUploadsAfterDays?: number;
@@ -27,14 +27,14 @@ export class BlobBucket extends SecureBucket {
           abortIncompleteMultipartUploadAfter: Duration.days(props.abortIncompleteUploadsAfterDays ?? 2),
         },
       ],
+      // One CORS rule for the deployed bucket and the local S3 (deploy/definitions.ts).
       cors: [
         {
-          allowedMethods: [HttpMethods.PUT, HttpMethods.GET, HttpMethods.HEAD],
-          allowedOrigins: props.allowedOrigins ?? ['*'],
-          allowedHeaders: ['*'],
-          // Browsers may read a part's ETag only if the bucket exposes it.
-          exposedHeaders: ['ETag'],
-          maxAge: 3600,
+          allowedMethods: BUCKET.cors.allowedMethods.map((method) => HttpMethods[method]),
+          allowedOrigins: props.allowedOrigins ?? [...BUCKET.cors.allowedOrigins],
+          allowedHeaders: [...BUCKET.cors.allowedHeaders],
+          exposedHeaders: [...BUCKET.cors.exposedHeaders],
+          maxAge: BUCKET.cors.maxAgeSeconds,
         },
       ],
     });
