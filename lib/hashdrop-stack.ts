@@ -76,6 +76,8 @@ export class HashdropStack extends Stack {
       const restApi = new HashdropRestApi(this, { data, jwt: props.jwt, jwks: props.jwks, ...throttle }).restApi;
       this.api = restApi;
       apiUrl = restApi.url;
+      // LocalStack serves the API at http://<id>.execute-api.localhost.localstack.cloud:4566/api, not at ApiUrl.
+      new CfnOutput(this, 'RestApiId', { value: restApi.restApiId });
     } else {
       const httpApi = new HashdropApi(this, { data, jwt: props.jwt ?? new UserPoolIssuer(this), ...throttle }).httpApi;
       this.api = httpApi;

@@ -165,6 +165,10 @@ describe('the LocalStack (Hobby plan) variant', () => {
     template.resourceCountIs('AWS::Cognito::UserPool', 0);
   });
 
+  it('outputs the REST API’s id, from which LocalStack’s URL of the API is made (README, LocalStack)', () => {
+    template.hasOutput('RestApiId', { Value: { Ref: Match.stringLikeRegexp('^RestApi') } });
+  });
+
   it('throttles, logs access and errors, and logs no bodies', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'api',
