@@ -2,7 +2,7 @@
  * A small, strict local S3 for the local stack and the tests: SigV4 verified with the AWS SDK's
  * signer, checksums verified and reported, conditional writes, multipart uploads checked as S3
  * checks them, the bucket's CORS rules, ObjectCreated events, and bodies streamed to disk. The
- * README's "Local S3" section lists what it enforces and what it does not.
+ * README (after `npm start`) says what it enforces and what it does not.
  */
 export type { CorsRule } from './cors.ts';
 export { encodeEventKey } from './events.ts';
