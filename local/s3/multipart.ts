@@ -232,7 +232,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
         `The provided x-amz-mp-object-size (${objectSize}) does not match the parts' total size (${size}).`,
       );
     }
-    checkWriteConditions(conditions, ctx.store.getObject(ctx.key));
+    checkWriteConditions(conditions, ctx.key, ctx.store.getObject(ctx.key));
     const md5s = Buffer.concat(parts.map((part) => Buffer.from(bareEtag(part.etag), 'hex')));
     const checksum = await objectChecksum(ctx, upload, parts);
     const record: ObjectRecord = {

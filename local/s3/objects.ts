@@ -84,10 +84,10 @@ export function writeConditions(ctx: RequestContext): WriteConditions {
 }
 
 /** Checks the conditions against the object the key holds now (under the key's lock). */
-export function checkWriteConditions(conditions: WriteConditions, current: ObjectRecord | undefined): void {
+export function checkWriteConditions(conditions: WriteConditions, key: string, current: ObjectRecord | undefined): void {
   if (conditions.ifNoneMatch && current) throw errors.preconditionFailed('If-None-Match');
   if (conditions.ifMatch !== undefined) {
-    if (!current) throw errors.noSuchKey('');
+    if (!current) throw errors.noSuchKey(key);
     if (bareEtag(conditions.ifMatch) !== bareEtag(current.etag)) throw errors.preconditionFailed('If-Match');
   }
 }
@@ -120,7 +120,7 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   };
   try {
     await ctx.store.locked({ key: ctx.key }, async () => {
-      checkWriteConditions(conditions, ctx.store.getObject(ctx.key));
+      checkWriteConditions(conditions, ctx.key, ctx.store.getObject(ctx.key));
       await ctx.store.setObject(record);
     });
   } catch (error) {
