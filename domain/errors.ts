@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'not_found' // 404
   | 'conflict' // the request clashes with the current state: 409
   | 'too_large' // 413
+  | 'limited' // too many attempts of this kind for now; retry after `details.retryAfterSeconds`: 429
   | 'busy'; // transient contention; retry: 503
 
 export class DomainError extends Error {
@@ -50,6 +51,14 @@ export class BusyError extends DomainError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super('busy', code, message, undefined, options);
     this.name = 'BusyError';
+  }
+}
+
+/** A limit on attempts over a period was reached: nothing was done, and asking again before `retryAfterSeconds` is refused too. */
+export class LimitedError extends DomainError {
+  constructor(code: string, message: string, retryAfterSeconds: number) {
+    super('limited', code, message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+    this.name = 'LimitedError';
   }
 }
 

@@ -26,8 +26,16 @@ const STATUS: Record<ErrorKind, number> = {
   not_found: 404,
   conflict: 409,
   too_large: 413,
+  limited: 429,
   busy: 503,
 };
+
+/** Seconds a client should wait before asking again: a limit says how long it lasts, contention is brief. */
+function retryAfterOf(error: DomainError): string | undefined {
+  if (error.kind === 'busy') return '1';
+  const seconds = error.details?.retryAfterSeconds;
+  return error.kind === 'limited' && typeof seconds === 'number' ? String(seconds) : undefined;
+}
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
   return {
@@ -38,7 +46,8 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
 }
 
 function errorResponse(error: DomainError): HttpResult {
-  const headers: Record<string, string> = error.kind === 'busy' ? { 'retry-after': '1' } : {};
+  const retryAfter = retryAfterOf(error);
+  const headers: Record<string, string> = retryAfter ? { 'retry-after': retryAfter } : {};
   return json(
     STATUS[error.kind],
     { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } },
@@ -46,9 +55,27 @@ function errorResponse(error: DomainError): HttpResult {
   );
 }
 
+/**
+ * Longest user id, in UTF-8 bytes. OpenID Connect caps `sub` at 255 ASCII characters; the id is
+ * a DynamoDB key (the Files table's partition key, its pending index's sort key: 1,024 bytes at
+ * most), which DynamoDB measures in bytes, so this limit is in bytes too.
+ */
+export const MAX_USER_ID_BYTES = 255;
+
+/**
+ * Control characters and lone UTF-16 surrogates. A JWT's JSON can carry a lone surrogate, which
+ * UTF-8 cannot: two such subjects could be stored as one user. No issuer's real `sub` has either.
+ */
+const UNFIT_IN_USER_ID = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
+
 function userOf(event: HttpApiEvent): string {
   const sub = event.requestContext.authorizer?.jwt?.claims?.sub;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) {
+  if (
+    typeof sub !== 'string' ||
+    sub.length === 0 ||
+    Buffer.byteLength(sub, 'utf8') > MAX_USER_ID_BYTES ||
+    UNFIT_IN_USER_ID.test(sub)
+  ) {
     throw new DomainError('unauthenticated', 'unauthenticated', 'a valid bearer token is required');
   }
   return sub;
