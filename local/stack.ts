@@ -28,6 +28,7 @@ import {
 } from '#deploy/definitions';
 import type { Deps, Settings } from '#domain/ports';
 import type { SweepReport } from '#domain/sweeper';
+import type { HttpEvent, HttpResult } from '#lambdas/http';
 import {
   createVerifier,
   LOCAL_AUDIENCE,
@@ -37,7 +38,6 @@ import {
   publishedKeySet,
   type SigningKey,
 } from './auth.ts';
-import type { HttpEvent, HttpResult } from '#lambdas/http';
 import { type BundledFunction, startBundledFunction } from './bundled-functions.ts';
 import { type BoundRoute, createApiServer, lambdaContext } from './http-adapter.ts';
 import { AccessControl } from './iam/access.ts';
@@ -51,7 +51,7 @@ const REGION = 'us-east-1';
 /**
  * The admin key: allowed everything by the local IAM, as the account owner is in the console.
  * Tests and benchmarks look at and arrange the stores with it; the functions never use it, each
- * signs with its own key and gets its own role's permissions (local/iam/). s3rver knows it.
+ * signs with its own key and gets its own role's permissions (local/iam/).
  */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
@@ -301,6 +301,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       region: REGION,
       port: s3Port,
       credentials: (accessKeyId) => access.secretFor(accessKeyId),
+      // Each request is allowed only if the signer's role policies and the bucket policy allow it.
+      authorize: access.authorizeS3,
       // The deployed bucket is reached over HTTPS only (its policy refuses anything else).
       secureTransport: true,
       cors: [BUCKET.cors],

@@ -71,12 +71,13 @@ export class AccessControl {
   }
 
   /**
-   * The local S3's `authorize` hook: the caller's identity policies and the bucket policy.
-   * `aws:SecureTransport` is true whatever the local transport: in AWS every client of the bucket
-   * uses HTTPS (the SDK and presigned URLs do), which is how the deployed stack sees them.
+   * The local S3's `authorize` hook: the caller's identity policies and the bucket policy, with
+   * the request's condition keys. `aws:SecureTransport` is true unless the server says otherwise:
+   * in AWS every client of the bucket uses HTTPS (the SDK and presigned URLs do), which is how the
+   * deployed stack sees them, whatever the local transport.
    */
   readonly authorizeS3 = ({ accessKeyId, action, resource, conditions }: S3AuthorizationRequest): boolean =>
-    this.check(accessKeyId, [{ action, resource }], { ...conditions, 'aws:SecureTransport': 'true' }).allowed;
+    this.check(accessKeyId, [{ action, resource }], { 'aws:SecureTransport': 'true', ...conditions }).allowed;
 
   /** Whether `functionId`'s role may read the proof-of-ownership secret (secretsmanager:GetSecretValue on it). */
   mayReadProofSecret(functionId: FunctionId): boolean {
