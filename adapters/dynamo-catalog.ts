@@ -219,7 +219,7 @@ export class DynamoCatalog implements Catalog {
   }
 
   async listFiles(userId: string, options: { prefix?: string; limit: number; cursor?: string }): Promise<FilePage> {
-    const after = options.cursor ? decodeCursor(options.cursor, userId) : undefined;
+    const after = options.cursor ? decodeCursor(options.cursor, userId, options.prefix) : undefined;
     const { Items = [], LastEvaluatedKey } = await this.db.send(
       new QueryCommand({
         TableName: this.tables.files,

@@ -2,16 +2,34 @@
  * The opaque cursor of a file listing: the last (user, name) key of the page, so every Catalog
  * accepts and refuses the same cursors. It is bound to its user: another user's cursor, or one
  * pointing below the first file name (at the reserved usage item), is refused.
+ *
+ * A cursor comes back from the client, so it is checked like any input before it reaches a
+ * query: DynamoDB refuses (a 500, had it got there) a start key over its 1,024-byte sort key
+ * limit or outside the query's key condition (a name not under the listing's prefix).
  */
 import { FIRST_FILE_NAME } from '#deploy/definitions';
 import { ValidationError } from '#domain/errors';
+import { MAX_NAME_BYTES } from '#protocol/api';
+
+/** A lone UTF-16 surrogate (JSON can carry one as an escape): no stored name holds one. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 export function encodeCursor(userId: string, name: string): string {
   return Buffer.from(JSON.stringify({ userId, name })).toString('base64url');
 }
 
-/** The name the next page starts after. */
-export function decodeCursor(cursor: string, userId: string): string {
+/** Whether `name` can be where a listing of `prefix` (if any) stopped. */
+function isStartKey(name: string, prefix: string | undefined): boolean {
+  return (
+    name >= FIRST_FILE_NAME &&
+    !LONE_SURROGATE.test(name) &&
+    Buffer.byteLength(name, 'utf8') <= MAX_NAME_BYTES &&
+    (prefix === undefined || name.startsWith(prefix))
+  );
+}
+
+/** The name the next page of `userId`'s listing (of `prefix`, if given) starts after. */
+export function decodeCursor(cursor: string, userId: string, prefix?: string): string {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (
@@ -21,7 +39,7 @@ export function decodeCursor(cursor: string, userId: string): string {
       'name' in parsed &&
       parsed.userId === userId &&
       typeof parsed.name === 'string' &&
-      parsed.name >= FIRST_FILE_NAME
+      isStartKey(parsed.name, prefix)
     ) {
       return parsed.name;
     }

@@ -124,7 +124,7 @@ export class MemoryCatalog implements Catalog {
   }
 
   async listFiles(userId: string, options: { prefix?: string; limit: number; cursor?: string }): Promise<FilePage> {
-    const after = options.cursor ? decodeCursor(options.cursor, userId) : undefined;
+    const after = options.cursor ? decodeCursor(options.cursor, userId, options.prefix) : undefined;
     // DynamoDB refuses a Limit below 1 rather than returning an empty page.
     if (!Number.isInteger(options.limit) || options.limit < 1) throw new Error('listFiles: limit must be a positive integer');
     const { prefix } = options;

@@ -1,5 +1,6 @@
 /** The shapes the API returns, built from records in one place. */
-import type { FileView } from '#protocol/api';
+import { type FileView, MAX_NAME_BYTES } from '#protocol/api';
+import { decodeFileRef } from '#protocol/file-ref';
 import type { FileRecord } from './ports.ts';
 
 export function fileView(file: FileRecord): FileView {
@@ -22,9 +23,15 @@ export function encodeUploadRef(name: string, uploadId: string): string {
   return `${Buffer.from(name, 'utf8').toString('base64url')}.${uploadId}`;
 }
 
+/**
+ * The name and nonce of an upload id, or undefined if no upload could have it. The name part
+ * must be the canonical reference of well-formed UTF-8 (a lenient decoder turns each stray byte
+ * into a 3-byte U+FFFD) no longer than a name: otherwise it is a key DynamoDB refuses, not a 404.
+ */
 export function decodeUploadRef(ref: string): { name: string; uploadId: string } | undefined {
   const match = /^([A-Za-z0-9_-]+)\.([0-9a-f]{32})$/.exec(ref);
   if (!match?.[1] || !match[2]) return undefined;
-  const name = Buffer.from(match[1], 'base64url').toString('utf8');
-  return name.length > 0 ? { name, uploadId: match[2] } : undefined;
+  const name = decodeFileRef(match[1]);
+  if (!name || Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return undefined;
+  return { name, uploadId: match[2] };
 }

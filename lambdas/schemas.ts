@@ -6,12 +6,14 @@
  * (a cold-start cost), this one about 20 KB.
  */
 import * as z from 'zod/mini';
-import { MAX_PARTS_PER_REQUEST } from '#protocol/api';
+import { MAX_NAME_BYTES, MAX_PARTS_PER_REQUEST } from '#protocol/api';
 import { MAX_OBJECT_SIZE, MAX_PARTS } from '#protocol/content-id';
 import { decodeFileRef, maxFileRefLength } from '#protocol/file-ref';
 
-/** DynamoDB sort keys hold up to 1,024 bytes; names are measured in UTF-8 after NFC. */
-export const MAX_NAME_BYTES = 1024;
+export { MAX_NAME_BYTES };
+
+/** DynamoDB and S3 measure keys in UTF-8 bytes, not in JavaScript's UTF-16 code units. */
+const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** A lone UTF-16 surrogate: JSON can carry one, UTF-8 cannot, so it would be stored as U+FFFD. */
@@ -32,7 +34,7 @@ export const fileName = z.string().check(
           ? 'must be well-formed Unicode (no lone surrogate)'
           : name !== name.normalize('NFC')
             ? 'must be in Unicode NFC (normalise it first)'
-            : Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES
+            : utf8Bytes(name) > MAX_NAME_BYTES
               ? `must be at most ${MAX_NAME_BYTES} bytes in UTF-8`
               : CONTROL.test(name)
                 ? 'must not contain control characters'
@@ -80,6 +82,8 @@ const nameRef = z.string().check(
 /** Only after nameRef accepted it, so never the fallback. */
 const decoded = (ref: string): string => decodeFileRef(ref) ?? '';
 
+const PREFIX_TOO_LONG = `prefix must be at most ${MAX_NAME_BYTES} bytes in UTF-8`;
+
 /**
  * `?prefixRef=&limit=&cursor=`. The prefix is decoded from its reference first, then checked as
  * text (`invalid_prefix`), as a name in a body is: the two steps are two stages, so each failure
@@ -90,6 +94,8 @@ export const listFilesQuery = z.pipe(
     z.strictObject({
       prefixRef: z.optional(nameRef),
       limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000)), 100),
+      // The longest cursor a listing issues (adapters/list-cursor.ts: a 1,024-byte name of `"`,
+      // each escaped in JSON, and a 255-byte user, in base64url) is about 3,450 characters.
       cursor: z.optional(text(0, 4096)),
     }),
     z.transform(({ prefixRef, ...rest }) => ({ ...rest, ...(prefixRef === undefined ? {} : { prefix: decoded(prefixRef) }) })),
@@ -97,11 +103,14 @@ export const listFilesQuery = z.pipe(
   z.object({
     prefix: z.optional(
       z.pipe(
-        z.string().check(
-          z.maxLength(MAX_NAME_BYTES),
-          z.refine((prefix) => !CONTROL.test(prefix), 'prefix must not contain control characters'),
+        z.pipe(
+          z.string().check(z.refine((prefix) => !CONTROL.test(prefix), 'prefix must not contain control characters')),
+          z.transform((prefix) => prefix.normalize('NFC')),
         ),
-        z.transform((prefix) => prefix.normalize('NFC')),
+        // Measured after NFC, which can lengthen text (U+0958 becomes two characters, 3 bytes
+        // become 6): the prefix is the query's begins_with value, a sort key value that DynamoDB
+        // refuses over 1,024 bytes. No longer prefix could match a name anyway.
+        z.string().check(z.refine((prefix) => utf8Bytes(prefix) <= MAX_NAME_BYTES, PREFIX_TOO_LONG)),
       ),
     ),
     limit: z.number(),

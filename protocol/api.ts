@@ -6,6 +6,12 @@
 /** Most block digests or parts in one request: a 10,000-part upload asks in batches. */
 export const MAX_PARTS_PER_REQUEST = 100;
 
+/**
+ * Longest file name, in UTF-8 bytes (after NFC): names are the Files table's sort key, and
+ * DynamoDB refuses a sort key over 1,024 bytes (a 500 if it reached the table).
+ */
+export const MAX_NAME_BYTES = 1024;
+
 export interface ByteRange {
   readonly start: number;
   readonly length: number;

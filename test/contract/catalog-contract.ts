@@ -893,6 +893,31 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         const foreign = await rejection(catalog.listFiles(newUserId(), { limit: 2, cursor: first.cursor ?? '' }));
         expect(foreign).toMatchObject({ code: 'invalid_cursor' });
       });
+
+      it('refuses a forged cursor of its own user that no listing could have issued, before any query', async () => {
+        const userId = await userWithFiles();
+        const forged = (name: unknown) => Buffer.from(JSON.stringify({ userId, name })).toString('base64url');
+        for (const [cursor, prefix] of [
+          [forged('x'.repeat(2000)), undefined],
+          // 1,026 bytes in 342 characters: DynamoDB's sort key limit is in bytes.
+          [forged('€'.repeat(342)), undefined],
+          [forged('a\ud800'), undefined],
+          [forged('\u0000usage'), undefined],
+          // Outside the key condition: DynamoDB answers "the provided starting key does not match".
+          [forged('a'), 'b/'],
+          [forged('z'), 'b/'],
+        ] as const) {
+          const error = await rejection(catalog.listFiles(userId, { limit: 2, cursor, ...(prefix ? { prefix } : {}) }));
+          expect(error, `${cursor} ${prefix}`).toMatchObject({ code: 'invalid_cursor' });
+        }
+        // A name of exactly 1,024 bytes under the prefix is a start key like any other.
+        const longest = `b/${'€'.repeat(340)}ab`;
+        expect(new TextEncoder().encode(longest)).toHaveLength(1024);
+        expect((await catalog.listFiles(userId, { limit: 2, prefix: 'b/', cursor: forged(longest) })).files).toEqual([]);
+        expect(
+          (await catalog.listFiles(userId, { limit: 2, prefix: 'b/', cursor: forged('b/c') })).files.map((f) => f.name),
+        ).toEqual(['b/d']);
+      });
     });
 
     describe('races', () => {

@@ -1,10 +1,24 @@
 /** Bad input gets a 4xx with a stable error code, and nothing is written anywhere. */
+
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { ROUTES } from '#deploy/definitions';
 import { encodeFileRef } from '#protocol/file-ref';
 import { filePath } from '#sdk/api';
 import { hashBuffer } from '#sdk/hashing';
 import { putFile } from '#sdk/upload';
-import { clientFor, contentItem, filesOf, newUser, objectKeys, randomFile, rawRequest, usageItem } from '../helpers.ts';
+import {
+  clientFor,
+  contentItem,
+  db,
+  filesOf,
+  newUser,
+  objectKeys,
+  randomFile,
+  rawRequest,
+  stack,
+  usageItem,
+} from '../helpers.ts';
 
 const id = hashBuffer(Buffer.from('validation')).contentId;
 const digest = 'ab'.repeat(32);
@@ -34,6 +48,15 @@ const uploadCases: Case[] = [
   ['a trailing slash', body({ ...ok, name: 'dir/' }), 400, 'invalid_name'],
   ['an empty segment', body({ ...ok, name: 'a//b' }), 400, 'invalid_name'],
   ['a name over 1,024 UTF-8 bytes', body({ ...ok, name: '€'.repeat(342) }), 400, 'invalid_name'],
+  [
+    'a name of 257 four-byte characters (514 UTF-16 units, 1,028 bytes)',
+    body({ ...ok, name: '😀'.repeat(257) }),
+    400,
+    'invalid_name',
+  ],
+  // JSON can escape a lone surrogate; UTF-8 cannot hold one, so it would be stored as U+FFFD.
+  ['a lone surrogate in the name', `{"name":"a\\ud800b","size":10,"contentId":"${id}"}`, 400, 'invalid_name'],
+  ['a lone low surrogate at the end', body({ ...ok, name: 'a\udc00' }), 400, 'invalid_name'],
   ['a non-NFC name (it would collide with its NFC twin)', body({ ...ok, name: 'cafe\u0301.txt' }), 400, 'invalid_name'],
   ['a number as name', body({ ...ok, name: 5 }), 400, 'invalid_name'],
   ['null as name', body({ ...ok, name: null }), 400, 'invalid_name'],
@@ -97,6 +120,23 @@ const otherCases: [label: string, method: string, path: string, payload: string 
     'invalid_prefix',
   ],
   ['list: a prefix as text (it travels as prefixRef)', 'GET', '/v1/files?prefix=docs', undefined, 'unknown_field'],
+  [
+    'list: a prefix of 1,024 three-byte characters (3,072 bytes)',
+    'GET',
+    `/v1/files?prefixRef=${encodeFileRef('€'.repeat(1024))}`,
+    undefined,
+    'invalid_prefix_ref',
+  ],
+  [
+    // 341 × U+0958 is 1,023 bytes, and 2,046 once in NFC (each becomes two characters): DynamoDB
+    // refuses a begins_with value over 1,024 bytes.
+    'list: a prefix whose NFC form is over 1,024 bytes',
+    'GET',
+    `/v1/files?prefixRef=${encodeFileRef('\u0958'.repeat(341))}`,
+    undefined,
+    'invalid_prefix',
+  ],
+  ['list: a cursor longer than any listing issues', 'GET', `/v1/files?cursor=${'A'.repeat(4097)}`, undefined, 'invalid_cursor'],
   ['list: a prefixRef that is not base64url', 'GET', '/v1/files?prefixRef=docs%2F', undefined, 'invalid_prefix_ref'],
   ['list: two prefixRefs (joined with a comma)', 'GET', '/v1/files?prefixRef=YQ&prefixRef=Yg', undefined, 'invalid_prefix_ref'],
   [
@@ -126,6 +166,38 @@ const otherCases: [label: string, method: string, path: string, payload: string 
   ['path: an empty segment', 'DELETE', `/v1/files/${encodeFileRef('a//b')}`, undefined, 'invalid_name'],
   ['path: a ".." segment', 'GET', `/v1/files/${encodeFileRef('x/../b')}`, undefined, 'invalid_name'],
   ['path: a non-NFC name', 'DELETE', `/v1/files/${encodeFileRef('cafe\u0301')}`, undefined, 'invalid_name'],
+  ['path: a name of 1,025 bytes', 'GET', `/v1/files/${encodeFileRef(`${'€'.repeat(341)}ab`)}`, undefined, 'invalid_file_ref'],
+  ['rename: a new name with a lone surrogate', 'PATCH', filePath('a.txt'), '{"name":"b\\ud800"}', 'invalid_name'],
+  ['rename: a new name over 1,024 bytes', 'PATCH', filePath('a.txt'), body({ name: '😀'.repeat(257) }), 'invalid_name'],
+  ['upload: an id longer than any upload’s', 'GET', `/v1/uploads/${'A'.repeat(2001)}`, undefined, 'invalid_upload_id'],
+];
+
+/** A cursor as the listing encodes one (adapters/list-cursor.ts), with whatever a forger puts in it. */
+const cursorOf = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** Forged cursors of the caller's own: each would reach DynamoDB as a start key it refuses or should never see. */
+const forgedCursors: [label: string, query: (user: string) => string][] = [
+  ['a 2,000-character name', (user) => `cursor=${cursorOf({ userId: user, name: 'x'.repeat(2000) })}`],
+  ['a name of 1,026 bytes in 342 characters', (user) => `cursor=${cursorOf({ userId: user, name: '€'.repeat(342) })}`],
+  ['a name with a lone surrogate', (user) => `cursor=${cursorOf({ userId: user, name: 'a\ud800' })}`],
+  ['the reserved usage item', (user) => `cursor=${cursorOf({ userId: user, name: '\u0000usage' })}`],
+  ['a name that is not text', (user) => `cursor=${cursorOf({ userId: user, name: 42 })}`],
+  // DynamoDB: "The provided starting key does not match the range key predicate".
+  [
+    'a name outside the listing’s prefix',
+    (user) => `prefixRef=${encodeFileRef('b/')}&cursor=${cursorOf({ userId: user, name: 'a.txt' })}`,
+  ],
+];
+
+/**
+ * Upload ids whose name part is no name: each would have been decoded leniently to a key of more
+ * than 1,024 bytes (1,400 bytes; 1,024 stray bytes, each a 3-byte U+FFFD) and refused by DynamoDB.
+ * A malformed id is answered like a foreign one.
+ */
+const nonce = '0'.repeat(32);
+const badUploadIds: [label: string, uploadId: string][] = [
+  ['a name part of 1,400 bytes', `${Buffer.from('x'.repeat(1400)).toString('base64url')}.${nonce}`],
+  ['a name part of bytes that are not UTF-8', `${Buffer.alloc(1023, 0xff).toString('base64url')}.${nonce}`],
 ];
 
 describe('bad input is refused with a stable code, and nothing is written', () => {
@@ -148,6 +220,137 @@ describe('bad input is refused with a stable code, and nothing is written', () =
     expect(response.status).toBe(400);
     expect(response.body.error?.code).toBe(code);
     await expectNothingWritten(user);
+  });
+});
+
+describe('limits hold in UTF-8 bytes, and malformed keys never reach DynamoDB', () => {
+  it.each(forgedCursors)('list: a forged cursor with %s: 400 invalid_cursor', async (_label, query) => {
+    const user = newUser('bad');
+    const response = await rawRequest('GET', `/v1/files?${query(user)}`, { userId: user });
+    expect(response).toMatchObject({ status: 400, body: { error: { code: 'invalid_cursor' } } });
+    await expectNothingWritten(user);
+  });
+
+  it.each(badUploadIds)('an upload id with %s: 404 upload_not_found on every upload route', async (_label, uploadId) => {
+    const user = newUser('bad');
+    for (const [method, path, payload] of [
+      ['GET', `/v1/uploads/${uploadId}`, undefined],
+      ['POST', `/v1/uploads/${uploadId}/complete`, '{}'],
+      ['POST', `/v1/uploads/${uploadId}/parts`, body({ parts: [part(1)] })],
+    ] as const) {
+      const response = await rawRequest(method, path, { userId: user, ...(payload === undefined ? {} : { body: payload }) });
+      expect(response, `${method} ${path.slice(0, 40)}`).toMatchObject({
+        status: 404,
+        body: { error: { code: 'upload_not_found' } },
+      });
+    }
+    await expectNothingWritten(user);
+  });
+
+  it('a token whose subject is over 255 UTF-8 bytes, in under 256 characters, is refused on every route: 401', async () => {
+    const user = `${newUser('long')}${'€'.repeat(80)}`;
+    expect(user.length).toBeLessThan(256);
+    // A valid request of its own content: were it let through, it would reserve that content.
+    const upload = { name: 'a.txt', size: 10, contentId: hashBuffer(Buffer.from(user)).contentId };
+    for (const { method, path } of ROUTES) {
+      const concrete = path.replace('{uploadId}', `YQ.${nonce}`).replace('{fileRef}', encodeFileRef('a.txt'));
+      const payload =
+        method === 'PATCH'
+          ? body({ name: 'b' })
+          : method === 'POST'
+            ? body(path.endsWith('parts') ? { parts: [part(1)] } : upload)
+            : undefined;
+      const response = await rawRequest(method, concrete, { userId: user, ...(payload === undefined ? {} : { body: payload }) });
+      expect(response.status, `${method} ${path}`).toBe(401);
+    }
+    expect(await filesOf(user)).toEqual([]);
+    expect(await contentItem(upload.contentId)).toBeUndefined();
+  });
+
+  it('a subject of exactly 255 bytes is a user like any other', async () => {
+    const base = newUser('long');
+    const user = `${base}${'é'.repeat(Math.floor((255 - base.length) / 2))}${(255 - base.length) % 2 === 1 ? 'x' : ''}`;
+    expect(Buffer.byteLength(user)).toBe(255);
+    expect((await rawRequest('GET', '/v1/usage', { userId: user })).status).toBe(200);
+  });
+});
+
+/** Every item of the user's in the Files table (files and reserved items), as stored. */
+async function itemsOf(user: string): Promise<Record<string, unknown>[]> {
+  const { Items = [] } = await db.send(
+    new QueryCommand({
+      TableName: stack.tables.files,
+      KeyConditionExpression: 'userId = :u',
+      ExpressionAttributeValues: { ':u': user },
+      ConsistentRead: true,
+    }),
+  );
+  return Items;
+}
+
+/** The route a concrete request reaches (its path pattern matched segment by segment). */
+function routeOf(method: string, path: string): string | undefined {
+  const [pathname = ''] = path.split('?');
+  return ROUTES.find(
+    (candidate) =>
+      candidate.method === method &&
+      new RegExp(`^${candidate.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(pathname.replace(/%3D/g, '=')),
+  )?.id;
+}
+
+describe('for every route, a refused request changes nothing', () => {
+  it('a user’s file, its upload, its content, its object and their usage stay exactly as they were', async () => {
+    const user = newUser('keep');
+    const { path: local } = randomFile(10);
+    const put = await putFile(clientFor(user), local, { name: 'keep.txt' });
+    const keep = encodeFileRef('keep.txt');
+    const refused: [method: string, path: string, payload: string | undefined, code: string][] = [
+      [
+        'POST',
+        '/v1/uploads',
+        body({ name: 'keep.txt', size: put.size, contentId: put.contentId, blockDigests: ['zz'] }),
+        'invalid_block_digests',
+      ],
+      [
+        'POST',
+        '/v1/uploads',
+        body({ name: 'keep.txt', size: put.size + 1, contentId: put.contentId, force: true }),
+        'unknown_field',
+      ],
+      ['POST', `/v1/uploads/${put.uploadId}/parts`, body({ parts: [part(0)] }), 'invalid_parts'],
+      ['POST', `/v1/uploads/${put.uploadId}/complete`, body({ parts: 'all' }), 'invalid_parts'],
+      ['GET', `/v1/uploads/${put.uploadId}${'0'.repeat(2000)}`, undefined, 'invalid_upload_id'],
+      ['GET', '/v1/files?limit=0', undefined, 'invalid_limit'],
+      ['GET', `/v1/files?cursor=${cursorOf({ userId: user, name: 'x'.repeat(2000) })}`, undefined, 'invalid_cursor'],
+      ['GET', `/v1/files/${keep}%3D`, undefined, 'invalid_file_ref'],
+      ['PATCH', `/v1/files/${keep}`, body({ name: '../keep.txt' }), 'invalid_name'],
+      ['PATCH', `/v1/files/${keep}`, body({ name: 'other.txt', overwrite: 'yes' }), 'invalid_overwrite'],
+      ['PATCH', `/v1/files/${keep}`, body({ name: '😀'.repeat(257), overwrite: true }), 'invalid_name'],
+      ['DELETE', `/v1/files/${keep}%3D`, undefined, 'invalid_file_ref'],
+    ];
+    // GET /v1/usage takes nothing but the token (refused on every route above, in its own test).
+    const covered = new Set(refused.map(([method, path]) => routeOf(method, path)));
+    expect([...covered].sort()).toEqual(
+      ROUTES.map((route) => route.id)
+        .filter((id) => id !== 'GetUsage')
+        .sort(),
+    );
+
+    const before = {
+      items: await itemsOf(user),
+      content: await contentItem(put.contentId),
+      objects: await objectKeys(`blobs/${put.contentId}/`),
+    };
+    expect(before.items.length).toBeGreaterThanOrEqual(2);
+    for (const [method, path, payload, code] of refused) {
+      const response = await rawRequest(method, path, { userId: user, ...(payload === undefined ? {} : { body: payload }) });
+      expect(response, `${method} ${path.slice(0, 60)}`).toMatchObject({ status: 400, body: { error: { code } } });
+    }
+    expect({
+      items: await itemsOf(user),
+      content: await contentItem(put.contentId),
+      objects: await objectKeys(`blobs/${put.contentId}/`),
+    }).toEqual(before);
   });
 });
 

@@ -2,7 +2,8 @@ import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/mini';
 import { ConflictError } from '#domain/errors';
-import { type HttpEvent, json, route } from '#lambdas/http';
+import { decodeUploadRef, encodeUploadRef } from '#domain/views';
+import { type HttpEvent, json, MAX_USER_ID_BYTES, route } from '#lambdas/http';
 import { createUploadBody, fileName, filePath, listFilesQuery, MAX_NAME_BYTES } from '#lambdas/schemas';
 import { decodeFileRef, encodeFileRef, maxFileRefLength } from '#protocol/file-ref';
 
@@ -39,6 +40,25 @@ describe('the HTTP edge', () => {
     const response = await handler(event({ sub: '' }), context);
     expect(response.statusCode).toBe(401);
     expect(run).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['over 255 UTF-8 bytes in 86 characters', '€'.repeat(86)],
+    ['a lone surrogate (two such subjects would be stored as one user)', 'alice\ud800'],
+    ['a control character', 'alice\u0000'],
+    ['not text', 42],
+  ])('answers 401 for a subject with %s, before any logic', async (_label, sub) => {
+    const run = vi.fn();
+    const response = await route({}, run)(event({ sub: sub as string }), context);
+    expect(response.statusCode).toBe(401);
+    expect(run).not.toHaveBeenCalled();
+  });
+
+  it('takes a subject of 255 UTF-8 bytes (OpenID Connect: at most 255 ASCII characters)', async () => {
+    const sub = `${'é'.repeat(127)}x`;
+    expect(Buffer.byteLength(sub)).toBe(MAX_USER_ID_BYTES);
+    const response = await route({}, async ({ userId }) => json(200, { userId }))(event({ sub }), context);
+    expect(JSON.parse(response.body ?? '')).toEqual({ userId: sub });
   });
 
   it('names the failing field in a stable code', async () => {
@@ -199,6 +219,39 @@ describe('file paths and listing prefixes travel as references', () => {
     expect(await call(lists, { queryStringParameters: { prefixRef: 'YQ,Yg' } })).toBe('invalid_prefix_ref');
     expect(await call(lists, { queryStringParameters: { prefixRef: encodeFileRef('\u0001') } })).toBe('invalid_prefix');
     expect(await call(lists, { queryStringParameters: { prefix: 'docs/' } })).toBe('unknown_field');
+  });
+
+  it('bounds a prefix in UTF-8 bytes after NFC, which can lengthen it (DynamoDB refuses a longer key value)', async () => {
+    const expanding = '\u0958'.repeat(341);
+    expect(Buffer.byteLength(expanding)).toBe(1023);
+    expect(Buffer.byteLength(expanding.normalize('NFC'))).toBe(2046);
+    expect(await call(lists, { queryStringParameters: { prefixRef: encodeFileRef(expanding) } })).toBe('invalid_prefix');
+    const longest = 'é'.repeat(512);
+    expect(await call(lists, { queryStringParameters: { prefixRef: encodeFileRef(longest) } })).toEqual({
+      prefix: longest,
+      limit: 100,
+    });
+  });
+});
+
+describe('upload ids (domain/views.ts)', () => {
+  const nonce = 'f'.repeat(32);
+
+  it('round-trip every name, the longest included', () => {
+    for (const name of HARD_NAMES) expect(decodeUploadRef(encodeUploadRef(name, nonce))).toEqual({ name, uploadId: nonce });
+  });
+
+  it.each([
+    ['a name part of 1,400 bytes', `${Buffer.from('x'.repeat(1400)).toString('base64url')}.${nonce}`],
+    [
+      'bytes that are not UTF-8 (each would decode to a 3-byte U+FFFD)',
+      `${Buffer.alloc(1023, 0xff).toString('base64url')}.${nonce}`,
+    ],
+    ['a name part that is not canonical', `QR.${nonce}`],
+    ['no name part', `.${nonce}`],
+    ['a short nonce', 'YQ.0'],
+  ])('are no upload with %s', (_label, ref) => {
+    expect(decodeUploadRef(ref)).toBeUndefined();
   });
 });
 
