@@ -85,6 +85,9 @@ export function readSettings(env: Env): Settings {
     defaultQuotaBytes: positiveInt(env, names.defaultQuotaBytes, DEFAULTS.defaultQuotaBytes),
     proofMode: proofMode(env[names.proofMode]),
     proofTtlSeconds: positiveInt(env, names.proofTtlSeconds, DEFAULTS.proofTtlSeconds),
+    proofPeriodSeconds: positiveInt(env, names.proofPeriodSeconds, DEFAULTS.proofPeriodSeconds),
+    proofFailuresPerUser: positiveInt(env, names.proofFailuresPerUser, DEFAULTS.proofFailuresPerUser),
+    proofFailuresPerContent: positiveInt(env, names.proofFailuresPerContent, DEFAULTS.proofFailuresPerContent),
   };
 }
 

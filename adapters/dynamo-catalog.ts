@@ -23,6 +23,8 @@ import { FILES_TABLE, FIRST_FILE_NAME, RESERVED_NAME_PREFIX, USAGE_ITEM_NAME } f
 import { StaleWriteError } from '#domain/errors';
 import type {
   Catalog,
+  ChallengeKey,
+  ChallengeLimits,
   ContentRecord,
   ContentState,
   FileOwner,
@@ -656,6 +658,130 @@ export class DynamoCatalog implements Catalog {
           // Kept until the challenge expires (the table's TTL attribute), after which it is refused anyway.
           Item: { userId, name: `${RESERVED_NAME_PREFIX}challenge:${nonce}`, [TTL_ATTRIBUTE]: Math.ceil(expiresAt / 1000) },
           ...withExpressions({ ConditionExpression: noItem('userId') }),
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Plain conditional updates, not a transaction: many users answering for one content at once
+   * would make transactions on its counter conflict. The counts go up before the challenge is
+   * recorded, so that a crash in between can only over-count (until the period ends), never let
+   * a look go uncounted; a loser of a race takes its increments back.
+   */
+  async openChallenge(key: ChallengeKey, limits: ChallengeLimits, expiresAt: number): Promise<'opened' | 'open' | 'limited'> {
+    const record = this.challengeRecordKey(key);
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tables.files, Key: record, ConsistentRead: true }));
+    if (Item) return 'open';
+    const ttl = Math.ceil(expiresAt / 1000);
+    const counters = [
+      { key: this.openCountKey(key.userId, key.period), limit: limits.perUser },
+      { key: this.openCountKey(`${RESERVED_NAME_PREFIX}content:${key.contentId}`, key.period), limit: limits.perContent },
+    ];
+    const counted = await Promise.all(
+      counters.map(({ key: counter, limit }) =>
+        attempted(() =>
+          this.db.send(
+            new UpdateCommand({
+              TableName: this.tables.files,
+              Key: counter,
+              ...withExpressions({
+                UpdateExpression: expression(`ADD #open :one SET #${TTL_ATTRIBUTE} = :ttl`, { ':one': 1, ':ttl': ttl }),
+                ConditionExpression: expression('attribute_not_exists(#open) OR #open < :limit', { ':limit': limit }),
+              }),
+            }),
+          ),
+        ),
+      ),
+    );
+    const undo = () =>
+      Promise.all(counters.filter((_, index) => counted[index]).map(({ key: counter }) => this.uncount(counter)));
+    if (!counted.every(Boolean)) {
+      await undo();
+      return 'limited';
+    }
+    const recorded = await attempted(() =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tables.files,
+          Item: { ...record, answers: 0, met: false, [TTL_ATTRIBUTE]: ttl },
+          ...withExpressions({ ConditionExpression: noItem('userId') }),
+        }),
+      ),
+    );
+    if (recorded) return 'opened';
+    // Opened concurrently by another request of the same user: that one counted it.
+    await undo();
+    return 'open';
+  }
+
+  async countAnswer(key: ChallengeKey, maxAnswers: number): Promise<'counted' | 'limited' | 'unopened'> {
+    const record = this.challengeRecordKey(key);
+    const counted = await attempted(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.files,
+          Key: record,
+          ...withExpressions({
+            UpdateExpression: expression('ADD #answers :one', { ':one': 1 }),
+            ConditionExpression: allOf(
+              expression('attribute_exists(userId)'),
+              expression('#met = :true OR #answers < :max', { ':true': true, ':max': maxAnswers }),
+            ),
+          }),
+        }),
+      ),
+    );
+    if (counted) return 'counted';
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.tables.files, Key: record, ConsistentRead: true }));
+    return Item ? 'limited' : 'unopened';
+  }
+
+  async closeChallenge(key: ChallengeKey): Promise<boolean> {
+    const closed = await attempted(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.files,
+          Key: this.challengeRecordKey(key),
+          ...withExpressions({
+            UpdateExpression: expression('SET #met = :true', { ':true': true }),
+            ConditionExpression: allOf(expression('attribute_exists(userId)'), expression('#met = :false', { ':false': false })),
+          }),
+        }),
+      ),
+    );
+    if (!closed) return false;
+    await Promise.all([
+      this.uncount(this.openCountKey(key.userId, key.period)),
+      this.uncount(this.openCountKey(`${RESERVED_NAME_PREFIX}content:${key.contentId}`, key.period)),
+    ]);
+    return true;
+  }
+
+  /**
+   * Proof bookkeeping lives in the Files table under reserved names (docs/design.md §3): the
+   * challenge in its user's partition, the user's open count beside it, and the content's open
+   * count in a partition of its own, `\u0000content:<contentId>` (no user id has a control character).
+   */
+  private challengeRecordKey(key: ChallengeKey) {
+    return { userId: key.userId, name: `${RESERVED_NAME_PREFIX}proof:${key.contentId}:${key.size}:${key.period}` };
+  }
+
+  private openCountKey(partition: string, period: number) {
+    return { userId: partition, name: `${RESERVED_NAME_PREFIX}proofs:${period}` };
+  }
+
+  /** One open challenge fewer; never creates a count (it would have no expiry). */
+  private async uncount(counter: { userId: string; name: string }): Promise<void> {
+    await attempted(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.files,
+          Key: counter,
+          ...withExpressions({
+            UpdateExpression: expression('ADD #open :minus', { ':minus': -1 }),
+            ConditionExpression: expression('attribute_exists(userId)'),
+          }),
         }),
       ),
     );

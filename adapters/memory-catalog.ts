@@ -15,13 +15,18 @@
  * - no 1 MB page limit on listings;
  * - files, usage items and answered challenges live in separate maps, so a reserved name
  *   (`\u0000…`, refused at the HTTP edge) is never mistaken for a file;
- * - answered challenges are kept for the store's lifetime (DynamoDB's TTL removes them some time
- *   after they expire; an expired challenge is refused by the domain either way);
+ * - answered challenges and the proof ledger (open challenges, their answers and counts) are
+ *   kept for the store's lifetime (DynamoDB's TTL removes them some time after they expire; an
+ *   expired challenge is refused by the domain either way, and each period has its own counts);
+ * - openChallenge is atomic here; DynamoCatalog counts before it records, so a crash in between
+ *   over-counts by one until the period ends;
  * - setAttempt stamps `updatedAt` from the `clock` option (DynamoCatalog: always the wall clock).
  */
 import { StaleWriteError } from '#domain/errors';
 import type {
   Catalog,
+  ChallengeKey,
+  ChallengeLimits,
   ContentRecord,
   FileOwner,
   FilePage,
@@ -92,6 +97,8 @@ function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+const challengeId = (key: ChallengeKey): string => JSON.stringify([key.userId, key.contentId, key.size, key.period]);
+
 function stale(what: string): StaleWriteError {
   return new StaleWriteError(`${what}: state changed concurrently`);
 }
@@ -103,6 +110,10 @@ export class MemoryCatalog implements Catalog {
   private readonly usage = new Map<string, UsageItem>();
   /** `${userId}\u0000${nonce}` of every answered challenge. */
   private readonly challenges = new Set<string>();
+  /** Every opened proof challenge (challengeId) and its answers; open counts by `${userId or contentId}\u0000${period}`. */
+  private readonly challengeLedger = new Map<string, { answers: number; met: boolean }>();
+  private readonly openByUser = new Map<string, number>();
+  private readonly openByContent = new Map<string, number>();
   private readonly clock: () => number;
   private readonly beforeWrite: (method: string) => void | Promise<void>;
 
@@ -241,6 +252,42 @@ export class MemoryCatalog implements Catalog {
     const key = `${userId}\u0000${nonce}`;
     if (this.challenges.has(key)) return false;
     this.challenges.add(key);
+    return true;
+  }
+
+  async openChallenge(key: ChallengeKey, limits: ChallengeLimits, _expiresAt: number): Promise<'opened' | 'open' | 'limited'> {
+    await this.beforeWrite('openChallenge');
+    const id = challengeId(key);
+    if (this.challengeLedger.has(id)) return 'open';
+    const userCount = `${key.userId}\u0000${key.period}`;
+    const contentCount = `${key.contentId}\u0000${key.period}`;
+    const user = this.openByUser.get(userCount) ?? 0;
+    const content = this.openByContent.get(contentCount) ?? 0;
+    if (user >= limits.perUser || content >= limits.perContent) return 'limited';
+    this.openByUser.set(userCount, user + 1);
+    this.openByContent.set(contentCount, content + 1);
+    this.challengeLedger.set(id, { answers: 0, met: false });
+    return 'opened';
+  }
+
+  async countAnswer(key: ChallengeKey, maxAnswers: number): Promise<'counted' | 'limited' | 'unopened'> {
+    await this.beforeWrite('countAnswer');
+    const record = this.challengeLedger.get(challengeId(key));
+    if (!record) return 'unopened';
+    if (!record.met && record.answers >= maxAnswers) return 'limited';
+    record.answers += 1;
+    return 'counted';
+  }
+
+  async closeChallenge(key: ChallengeKey): Promise<boolean> {
+    await this.beforeWrite('closeChallenge');
+    const record = this.challengeLedger.get(challengeId(key));
+    if (!record || record.met) return false;
+    record.met = true;
+    const userCount = `${key.userId}\u0000${key.period}`;
+    const contentCount = `${key.contentId}\u0000${key.period}`;
+    this.openByUser.set(userCount, (this.openByUser.get(userCount) ?? 0) - 1);
+    this.openByContent.set(contentCount, (this.openByContent.get(contentCount) ?? 0) - 1);
     return true;
   }
 

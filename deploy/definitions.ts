@@ -273,6 +273,9 @@ export const SETTING_ENV_VARS = {
   defaultQuotaBytes: 'HASHDROP_DEFAULT_QUOTA_BYTES',
   proofMode: 'HASHDROP_PROOF_MODE',
   proofTtlSeconds: 'HASHDROP_PROOF_TTL_SECONDS',
+  proofPeriodSeconds: 'HASHDROP_PROOF_PERIOD_SECONDS',
+  proofFailuresPerUser: 'HASHDROP_PROOF_FAILURES_PER_USER',
+  proofFailuresPerContent: 'HASHDROP_PROOF_FAILURES_PER_CONTENT',
 } as const;
 
 /** Path-style S3 URLs: LocalStack and the local S3 on loopback have no per-bucket host names. */
@@ -305,6 +308,21 @@ export const DEFAULTS = {
   defaultQuotaBytes: 100 * 1024 ** 3,
   /** How long a proof-of-ownership challenge may be answered. */
   proofTtlSeconds: 5 * 60,
+  /**
+   * A user's challenge for a content stays the same this long, so each account sees one set of
+   * ranges per content per day, however often it asks (docs/design.md §4).
+   */
+  proofPeriodSeconds: 24 * 60 * 60,
+  /**
+   * Challenges a user may leave unmet per period, across contents (a met one no longer counts):
+   * far above what an honest client leaves (one per interrupted upload), then 429 until the period ends.
+   */
+  proofFailuresPerUser: 20,
+  /**
+   * Challenges of one content left unmet per period, across users: the looks more accounts buy.
+   * A client holding 90% of the file passes one in 100, so five a day leave it under 5% a day.
+   */
+  proofFailuresPerContent: 5,
   /** How often the sweeper runs. */
   sweepIntervalSeconds: 60 * 60,
 } as const;

@@ -97,6 +97,24 @@ export interface RenameChange {
   readonly overwritten: FileRecord | undefined;
 }
 
+/**
+ * One user's proof-of-ownership challenge for one content and size in one period: all it asks
+ * is derived from these (docs/design.md §4).
+ */
+export interface ChallengeKey {
+  readonly userId: string;
+  readonly contentId: string;
+  readonly size: number;
+  /** floor(time / proof period). */
+  readonly period: number;
+}
+
+/** Most challenges left open (unmet) in one period. */
+export interface ChallengeLimits {
+  readonly perUser: number;
+  readonly perContent: number;
+}
+
 export interface FilePage {
   readonly files: FileRecord[];
   readonly cursor?: string;
@@ -122,6 +140,20 @@ export interface Catalog {
   setQuota(userId: string, quotaBytes: number | undefined): Promise<void>;
   /** Records a proof-of-ownership challenge as answered; false if it was already (a replay). */
   consumeChallenge(userId: string, nonce: string, expiresAt: number): Promise<boolean>;
+  /**
+   * The first issue of challenge `key` in its period opens it: one more open challenge for the
+   * user and one more for the content, each only while below its limit (else 'limited', and
+   * nothing changes). Issuing it again changes nothing ('open'). Everything it writes may go
+   * once `expiresAt` has passed.
+   */
+  openChallenge(key: ChallengeKey, limits: ChallengeLimits, expiresAt: number): Promise<'opened' | 'open' | 'limited'>;
+  /**
+   * Counts one answer to open challenge `key`: 'limited' once `maxAnswers` were counted while it
+   * was unmet (a met challenge takes any number), 'unopened' if it was never opened or has expired.
+   */
+  countAnswer(key: ChallengeKey, maxAnswers: number): Promise<'counted' | 'limited' | 'unopened'>;
+  /** Challenge `key` was met: no longer counted open for its user or its content. True the first time. */
+  closeChallenge(key: ChallengeKey): Promise<boolean>;
   /**
    * Installs `attempt` on a PENDING content whose current attempt has id `expectedAttemptId`
    * (undefined: none). Used to take over and to extend a lease.
@@ -215,6 +247,15 @@ export interface Settings {
   readonly proofMode: ProofMode;
   /** How long a proof-of-ownership challenge may be answered. */
   readonly proofTtlSeconds: number;
+  /**
+   * A user's challenge for a content and size is the same for a period this long: asking again
+   * does not re-roll it (docs/design.md §4).
+   */
+  readonly proofPeriodSeconds: number;
+  /** Challenges a user may leave unmet in one period, across contents, before new ones are refused (429). */
+  readonly proofFailuresPerUser: number;
+  /** Challenges of one content left unmet in one period, across users, before new ones are refused (429). */
+  readonly proofFailuresPerContent: number;
 }
 
 export type ProofMode = 'off' | 'on-hit' | 'always';

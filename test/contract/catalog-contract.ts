@@ -496,6 +496,69 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
       });
     });
 
+    describe('proof challenges (open, answer, close)', () => {
+      const limits = { perUser: 3, perContent: 2 };
+      const key = (userId: string, contentId: string, period = 1) => ({ userId, contentId, size: SIZE, period });
+
+      it('counts a challenge open once per user, content, size and period, up to each limit', async () => {
+        const [alice, bob, carol] = [newUserId(), newUserId(), newUserId()];
+        const contentId = newContentId();
+        expect(await catalog.openChallenge(key(alice, contentId), limits, t + 60_000)).toBe('opened');
+        // Asked again: the same challenge, counted once.
+        expect(await catalog.openChallenge(key(alice, contentId), limits, t + 60_000)).toBe('open');
+        expect(await catalog.openChallenge(key(bob, contentId), limits, t + 60_000)).toBe('opened');
+        // Two open for this content: a third user is refused, and nothing is counted for her.
+        expect(await catalog.openChallenge(key(carol, contentId), limits, t + 60_000)).toBe('limited');
+        expect(await catalog.openChallenge(key(carol, newContentId()), limits, t + 60_000)).toBe('opened');
+        expect(await catalog.openChallenge(key(carol, newContentId()), limits, t + 60_000)).toBe('opened');
+        expect(await catalog.openChallenge(key(carol, newContentId()), limits, t + 60_000)).toBe('opened');
+        // Three open for carol: refused, whatever the content.
+        expect(await catalog.openChallenge(key(carol, newContentId()), limits, t + 60_000)).toBe('limited');
+        // Another period counts afresh; another size is another challenge.
+        expect(await catalog.openChallenge(key(carol, contentId, 2), limits, t + 60_000)).toBe('opened');
+        expect(await catalog.openChallenge({ ...key(alice, contentId), size: SIZE + 1 }, limits, t + 60_000)).toBe('limited');
+        expect(await catalog.listFiles(alice, { limit: 10 })).toEqual({ files: [] });
+        expect(await catalog.getUsage(alice)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+      });
+
+      it('a met challenge no longer counts, once', async () => {
+        const [alice, bob] = [newUserId(), newUserId()];
+        const contentId = newContentId();
+        await catalog.openChallenge(key(alice, contentId), limits, t + 60_000);
+        await catalog.openChallenge(key(bob, contentId), limits, t + 60_000);
+        expect(await catalog.closeChallenge(key(alice, contentId))).toBe(true);
+        expect(await catalog.closeChallenge(key(alice, contentId))).toBe(false);
+        expect(await catalog.closeChallenge(key(newUserId(), contentId))).toBe(false);
+        expect(await catalog.openChallenge(key(newUserId(), contentId), limits, t + 60_000)).toBe('opened');
+        expect(await catalog.openChallenge(key(newUserId(), contentId), limits, t + 60_000)).toBe('limited');
+      });
+
+      it('counts answers: a few while unmet, any number once met, none unopened', async () => {
+        const userId = newUserId();
+        const contentId = newContentId();
+        expect(await catalog.countAnswer(key(userId, contentId), 2)).toBe('unopened');
+        await catalog.openChallenge(key(userId, contentId), limits, t + 60_000);
+        expect(await catalog.countAnswer(key(userId, contentId), 2)).toBe('counted');
+        expect(await catalog.countAnswer(key(userId, contentId), 2)).toBe('counted');
+        expect(await catalog.countAnswer(key(userId, contentId), 2)).toBe('limited');
+        expect(await catalog.closeChallenge(key(userId, contentId))).toBe(true);
+        expect(await catalog.countAnswer(key(userId, contentId), 2)).toBe('counted');
+        expect(await catalog.countAnswer(key(userId, contentId, 2), 2)).toBe('unopened');
+      });
+
+      it('concurrent first issues of many users stop at the content’s limit', async () => {
+        const contentId = newContentId();
+        const users = Array.from({ length: 8 }, newUserId);
+        const results = await Promise.all(users.map((userId) => catalog.openChallenge(key(userId, contentId), limits, t + 60_000)));
+        expect(results.filter((result) => result === 'opened')).toHaveLength(limits.perContent);
+        const userId = newUserId();
+        const ofOneUser = await Promise.all(
+          Array.from({ length: 6 }, () => catalog.openChallenge(key(userId, newContentId()), limits, t + 60_000)),
+        );
+        expect(ofOneUser.filter((result) => result === 'opened')).toHaveLength(limits.perUser);
+      });
+    });
+
     describe('setAttempt', () => {
       it('installs an attempt where there is none, and replaces only the one expected', async () => {
         const { file, attempt, content } = await reserve({ at: t - 60_000 });

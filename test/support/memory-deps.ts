@@ -43,6 +43,9 @@ export const DEFAULT_SETTINGS: Settings = {
   defaultQuotaBytes: DEFAULTS.defaultQuotaBytes,
   proofMode: 'on-hit',
   proofTtlSeconds: DEFAULTS.proofTtlSeconds,
+  proofPeriodSeconds: DEFAULTS.proofPeriodSeconds,
+  proofFailuresPerUser: DEFAULTS.proofFailuresPerUser,
+  proofFailuresPerContent: DEFAULTS.proofFailuresPerContent,
 };
 
 export interface MemoryWorld {

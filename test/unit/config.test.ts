@@ -17,6 +17,9 @@ const config: RuntimeConfig = {
     defaultQuotaBytes: 1000,
     proofMode: 'always',
     proofTtlSeconds: 120,
+    proofPeriodSeconds: 3600,
+    proofFailuresPerUser: 7,
+    proofFailuresPerContent: 3,
   },
 };
 
