@@ -1,8 +1,9 @@
 /**
  * IAM is enforced locally, from the synthesized stack: a second local stack runs with the stack's
- * policies minus one grant, and the route that needs it fails there as it would in AWS (a 500
- * whose logged cause is the SDK's AccessDeniedException), while the shared stack, with every
- * grant, serves the same request.
+ * policies minus two grants, and the routes that need them fail there as they would in AWS (a 500
+ * whose logged cause is the SDK's AccessDenied error), while the shared stack, with every grant,
+ * serves the same requests. One of the two is the bug the local IAM was built to catch: a resumed
+ * upload lists the parts S3 holds (ListParts), which S3 authorizes as s3:ListMultipartUploadParts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,15 +14,24 @@ import { FILES_TABLE } from '#deploy/definitions';
 import { functionCredentials } from '#local/iam/credentials';
 import { stackPolicies, synthesizeTemplate, withoutGrant } from '#local/iam/policies';
 import { type LocalStack, startLocalStack } from '#local/stack';
-import { clientFor, newUser } from '../helpers.ts';
+import { MiB } from '#protocol/content-id';
+import { bytesToHex } from '#protocol/encoding';
+import { ApiError, HashdropClient, type UploadRequest } from '#sdk/api';
+import { hashBuffer } from '#sdk/hashing';
+import { clientFor, newUser, randomFile } from '../helpers.ts';
 
 let missing: LocalStack;
 let dataDir: string;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'hashdrop-iam-'));
-  // What `cdk deploy` would deploy if lib/ forgot that ListFiles queries the Files table.
-  const template = withoutGrant(await synthesizeTemplate(), 'dynamodb:Query', 'ListFiles');
+  // What `cdk deploy` would deploy if lib/ forgot that ListFiles queries the Files table, and
+  // without the grant that resumes were missing until the local IAM found it.
+  const template = withoutGrant(
+    withoutGrant(await synthesizeTemplate(), 'dynamodb:Query', 'ListFiles'),
+    's3:ListMultipartUploadParts',
+    'CreateUpload',
+  );
   missing = await startLocalStack({ dataDir, persist: false, policies: await stackPolicies(template) });
 });
 
@@ -29,6 +39,31 @@ afterAll(async () => {
   await missing?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
+
+/** Starts a two-part upload and sends its first part, so that asking again resumes it. */
+async function uploadFirstPart(client: HashdropClient): Promise<UploadRequest> {
+  const { bytes } = randomFile(8 * MiB + 1000);
+  const tree = hashBuffer(bytes);
+  const request = {
+    name: 'movie.mp4',
+    size: bytes.length,
+    contentId: tree.contentId,
+    blockDigests: tree.blockDigests.map(bytesToHex),
+  };
+  const started = await client.requestUpload(request);
+  if (started.status !== 'upload' || started.permit.mode !== 'multipart')
+    throw new Error(`expected a multipart permit: ${started.status}`);
+  const [part] = started.permit.parts;
+  if (!part) throw new Error('no permit for part 1');
+  const sent = await fetch(part.url, {
+    method: part.method,
+    headers: part.headers,
+    // A copy on its own ArrayBuffer: what fetch's BodyInit type asks for.
+    body: new Uint8Array(bytes.subarray(0, started.permit.blockSize)),
+  });
+  expect(sent.status).toBe(200);
+  return request;
+}
 
 /** The unhandled errors a handler logs while `run` runs (lambdas/http.ts logs them as JSON). */
 async function loggedErrors(run: () => Promise<unknown>): Promise<{ error?: string; detail?: string }[]> {
@@ -92,5 +127,25 @@ describe('IAM, enforced locally from the synthesized stack', () => {
       $metadata: { httpStatusCode: 400 },
     });
     asListFiles.destroy();
+  });
+
+  it('with every grant, asking again for an interrupted multipart upload resumes it: the parts S3 holds are listed', async () => {
+    const client = clientFor(newUser('mobile'));
+    const request = await uploadFirstPart(client);
+    const resumed = await client.requestUpload(request);
+    expect(resumed).toMatchObject({ status: 'upload', permit: { uploadedParts: [expect.objectContaining({ partNumber: 1 })] } });
+  });
+
+  it('without s3:ListMultipartUploadParts (the stack before the fix), the same resume answers 500, caused by AccessDenied', async () => {
+    const user = newUser('mobile');
+    const client = new HashdropClient({ endpoint: missing.info.endpoint, token: () => missing.mintToken(user) });
+    const request = await uploadFirstPart(client);
+    let refused: unknown;
+    const errors = await loggedErrors(async () => {
+      refused = await client.requestUpload(request).catch((error: unknown) => error);
+    });
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({ status: 500 });
+    expect(errors).toContainEqual(expect.objectContaining({ error: 'AccessDenied' }));
   });
 });
