@@ -226,6 +226,9 @@ export function checkSupported(policy: PolicyDocument, kind: PolicyType): void {
     if (kind === 'identity-based' && statement.Principal !== undefined) {
       throw new UnsupportedPolicyError('an identity-based policy names no Principal');
     }
+    if (kind === 'resource-based' && statement.Principal === undefined) {
+      throw new UnsupportedPolicyError('a resource-based policy statement needs a Principal');
+    }
     for (const [operatorName, keys] of Object.entries(statement.Condition ?? {})) {
       const base = operatorName.replace(/IfExists$/, '');
       if (operatorName !== 'Null' && !(base in OPERATORS)) {

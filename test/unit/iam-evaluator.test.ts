@@ -283,6 +283,7 @@ describe('what the evaluator refuses to guess', () => {
     expect(() => checkSupported(policy({ Effect: 'Allow', Action: 's3:GetObject' }), 'identity-based')).toThrow(
       UnsupportedPolicyError,
     );
+    expect(() => checkSupported(policy(base), 'resource-based')).toThrow(UnsupportedPolicyError);
     expect(() => checkSupported(policy(base), 'identity-based')).not.toThrow();
   });
 });
