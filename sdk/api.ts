@@ -7,20 +7,35 @@ import { encodeFileRef } from '#protocol/file-ref';
 
 export type { FileDownload, FileListing, FileView, PartDigest, UploadRequest, UploadView, UsageView };
 
+/**
+ * Longest wait a 429 may ask for and still be retried in place: throttling asks for seconds, while
+ * a limit over a period (`proof_limited`) asks for hours and is the caller's to report.
+ */
+const MAX_RETRY_AFTER_SECONDS = 60;
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The server's `retry-after`, in seconds, when it sent one. */
+    readonly retryAfterSeconds?: number,
   ) {
-    super(`${code}: ${message} (HTTP ${status})`);
+    super(`${code}: ${message} (HTTP ${status}${retryAfterSeconds === undefined ? '' : `, retry after ${retryAfterSeconds} s`})`);
     this.name = 'ApiError';
   }
 
-  /** Worth retrying: throttling, contention and server faults. */
+  /** Worth retrying: throttling, contention and server faults; not a limit that lasts longer than a minute. */
   get retryable(): boolean {
-    return this.status === 429 || this.status >= 500;
+    if (this.status === 429) return (this.retryAfterSeconds ?? 0) <= MAX_RETRY_AFTER_SECONDS;
+    return this.status >= 500;
   }
+}
+
+/** `retry-after` in seconds (the HTTP-date form is not used by this API). */
+function retryAfterOf(response: Response): number | undefined {
+  const value = Number(response.headers.get('retry-after') ?? Number.NaN);
+  return Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
 export interface CompletedPartInput {
@@ -73,6 +88,7 @@ export class HashdropClient {
         response.status,
         error.error?.code ?? (response.status === 401 ? 'unauthenticated' : 'http_error'),
         error.error?.message ?? error.message ?? response.statusText,
+        retryAfterOf(response),
       );
     }
     return { status: response.status, data: data as T };

@@ -1,5 +1,6 @@
 /** Backoff with full jitter: bounded delays, transient errors retried, others thrown at once. */
 import { describe, expect, it } from 'vitest';
+import { ApiError } from '#sdk/api';
 import { backoffDelay, TransientError, withBackoff } from '#sdk/retry';
 
 const fast = { attempts: 4, baseDelayMs: 1, maxDelayMs: 4 };
@@ -52,5 +53,17 @@ describe('withBackoff', () => {
     );
     await expect(failing).rejects.toThrow('bad request');
     expect(tries).toBe(1);
+  });
+});
+
+describe('ApiError.retryable', () => {
+  it('retries throttling and server faults in place, not a 429 whose limit lasts longer than a minute', () => {
+    expect(new ApiError(503, 'contention', 'retry').retryable).toBe(true);
+    expect(new ApiError(429, 'throttled', 'API Gateway sends no retry-after').retryable).toBe(true);
+    expect(new ApiError(429, 'throttled', 'soon', 5).retryable).toBe(true);
+    const limited = new ApiError(429, 'proof_limited', 'too many unmet proofs', 3 * 3600);
+    expect(limited.retryable).toBe(false);
+    expect(limited.message).toContain('retry after 10800 s');
+    expect(new ApiError(403, 'proof_failed', 'no').retryable).toBe(false);
   });
 });
