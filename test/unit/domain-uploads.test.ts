@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BusyError, ConflictError, QuotaExceededError, ValidationError } from '#domain/errors';
-import { ProofError } from '#domain/proof';
+import { ProofError, RANGE_COUNT } from '#domain/proof';
 import { completeUpload, requestUpload, signParts, uploadStatus } from '#domain/uploads';
 import { MiB } from '#protocol/content-id';
 import {
@@ -115,7 +115,7 @@ describe('requestUpload: a hit', () => {
     await upload(world, 'alice', 'a.txt', file);
     const before = await snapshot(world, 'bob', 'b.txt', file.contentId);
     const challenged = expectStatus(await requestUpload(world.deps, 'bob', requestFor(file, 'b.txt')), 'challenge');
-    expect(challenged.challenge.ranges).toHaveLength(4);
+    expect(challenged.challenge.ranges).toHaveLength(RANGE_COUNT);
     for (const range of challenged.challenge.ranges) expect(range.start + range.length).toBeLessThanOrEqual(file.size);
     expect(await snapshot(world, 'bob', 'b.txt', file.contentId)).toEqual(before);
 

@@ -1,0 +1,230 @@
+/**
+ * Proof of ownership (domain/proof.ts) on the in-memory stores with a test clock: challenges are
+ * fixed per user, content, size and period; 44 ranges; open challenges limited per user and per
+ * content; answers limited per challenge; the reads a proof costs.
+ */
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  challengeMetByUpload,
+  challengeRanges,
+  checkAnswer,
+  issueChallenge,
+  MAX_ANSWERS,
+  periodOf,
+  RANGE_COUNT,
+  RANGE_LENGTH,
+  spansOf,
+  verifyProof,
+} from '#domain/proof';
+import type { ByteRange } from '#protocol/api';
+import { answerChallenge, localFile, type MemoryWorld, memoryWorld, SECOND } from '../support/memory-deps.ts';
+
+const DAY = 24 * 60 * 60 * SECOND;
+
+/**
+ * A content's object, as after an upload: what a proof reads. (The worlds deliver no storage
+ * events: there is no content record, and publishing would delete the object as an orphan.)
+ */
+function stored(world: MemoryWorld, size: number) {
+  const file = localFile(randomBytes(size));
+  const objectKey = `blobs/${file.contentId}/${'0'.repeat(32)}`;
+  world.blobs.putObject(objectKey, file.bytes);
+  return { ...file, objectKey };
+}
+
+async function rejection(call: Promise<unknown>): Promise<unknown> {
+  return call.then(
+    () => {
+      throw new Error('expected a refusal');
+    },
+    (error: unknown) => error,
+  );
+}
+
+/** Records the ranged GETs a proof makes. */
+function countingReads(world: MemoryWorld): ByteRange[] {
+  const gets: ByteRange[] = [];
+  const read = world.blobs.read.bind(world.blobs);
+  world.blobs.read = (key, range) => {
+    if (range) gets.push(range);
+    return read(key, range);
+  };
+  return gets;
+}
+
+describe('proof-of-ownership challenges', () => {
+  it('are fixed per user, content, size and period: asking again shows the same ranges under a new token', async () => {
+    const world = memoryWorld({ deliverEvents: false });
+    const file = stored(world, 3_000_000);
+    const first = await issueChallenge(world.deps, 'mallory', file.contentId, file.size);
+    expect(first.ranges).toHaveLength(RANGE_COUNT);
+    for (let ask = 0; ask < 20; ask++) {
+      world.clock.advance(60 * SECOND);
+      const again = await issueChallenge(world.deps, 'mallory', file.contentId, file.size);
+      expect(again.ranges).toEqual(first.ranges);
+      expect(again.token).not.toBe(first.token);
+    }
+    // Another user, another size or the next period: other ranges.
+    expect((await issueChallenge(world.deps, 'trent', file.contentId, file.size)).ranges).not.toEqual(first.ranges);
+    expect((await issueChallenge(world.deps, 'mallory', file.contentId, file.size - 1)).ranges).not.toEqual(first.ranges);
+    world.clock.advance(DAY);
+    expect((await issueChallenge(world.deps, 'mallory', file.contentId, file.size)).ranges).not.toEqual(first.ranges);
+  });
+
+  it('ask for 44 ranges of 16 KiB inside the file, or for a small file whole', async () => {
+    const world = memoryWorld({ deliverEvents: false });
+    const secret = await world.deps.proofSecret();
+    const key = { userId: 'u', contentId: 'c'.repeat(64), size: 10 * 1024 ** 3, period: 1 };
+    const ranges = challengeRanges(secret, key);
+    expect(ranges).toHaveLength(44);
+    for (const range of ranges) {
+      expect(range.length).toBe(RANGE_LENGTH);
+      expect(range.start + range.length).toBeLessThanOrEqual(key.size);
+    }
+    // Spread over the file, not bunched: every tenth of a 10 GiB file gets some.
+    const tenths = new Set(ranges.map((range) => Math.floor((range.start / key.size) * 10)));
+    expect(tenths.size).toBeGreaterThanOrEqual(8);
+    expect(challengeRanges(secret, { ...key, size: RANGE_LENGTH })).toEqual([{ start: 0, length: RANGE_LENGTH }]);
+    expect(challengeRanges(secret, { ...key, size: 1 })).toEqual([{ start: 0, length: 1 }]);
+    expect(challengeRanges(secret, { ...key, size: 0 })).toEqual([]);
+  });
+
+  it('a client holding 90% of a file (any contiguous 90%) passes fewer than 1% of its users’ challenges', async () => {
+    const world = memoryWorld({ deliverEvents: false });
+    const secret = await world.deps.proofSecret();
+    const size = 64 * 1024 * 1024;
+    const trials = 4000;
+    // The missing tenth anywhere: at the start, in the middle, at the end.
+    for (const holeStart of [0, 0.45 * size, 0.9 * size]) {
+      const holeEnd = holeStart + 0.1 * size;
+      let passed = 0;
+      for (let user = 0; user < trials; user++) {
+        const ranges = challengeRanges(secret, { userId: `account-${user}`, contentId: 'c'.repeat(64), size, period: 7 });
+        if (ranges.every((range) => range.start + range.length <= holeStart || range.start >= holeEnd)) passed++;
+      }
+      // Expected 0.9^44 ≈ 0.97% at most; 4,000 draws put 1.5% about five standard deviations above it.
+      expect(passed / trials).toBeLessThan(0.015);
+    }
+  });
+
+  it('read a large file with a few GETs of nearby ranges, a small one with one GET', async () => {
+    const world = memoryWorld({ deliverEvents: false });
+    const big = stored(world, 20 * 1024 * 1024);
+    const small = stored(world, 3 * 1024 * 1024);
+    for (const [file, most] of [
+      [big, RANGE_COUNT],
+      [small, 1],
+    ] as const) {
+      const gets = countingReads(world);
+      const challenge = await issueChallenge(world.deps, 'holder', file.contentId, file.size);
+      const proof = { token: challenge.token, sha256: answerChallenge(file.bytes, challenge.ranges) };
+      await verifyProof(world.deps, 'holder', file, proof);
+      expect(gets).toEqual(spansOf(challenge.ranges).sort((a, b) => a.start - b.start));
+      expect(gets.length).toBeGreaterThanOrEqual(1);
+      expect(gets.length).toBeLessThanOrEqual(most);
+      // Never more than the ranges plus the merged gaps between them.
+      const read = gets.reduce((sum, range) => sum + range.length, 0);
+      expect(read).toBeLessThanOrEqual(file === small ? file.size : RANGE_COUNT * (RANGE_LENGTH + 64 * 1024));
+    }
+  });
+
+  it('a holder’s answer proves ownership; a wrong one does not, and each token is answered once', async () => {
+    const world = memoryWorld({ deliverEvents: false });
+    const file = stored(world, 500_000);
+    const challenge = await issueChallenge(world.deps, 'holder', file.contentId, file.size);
+    const wrong = { token: challenge.token, sha256: randomBytes(32).toString('hex') };
+    await expect(verifyProof(world.deps, 'holder', file, wrong)).rejects.toMatchObject({ code: 'proof_failed' });
+    // The same token again, now with the right answer: refused, it was answered.
+    const right = { token: challenge.token, sha256: answerChallenge(file.bytes, challenge.ranges) };
+    await expect(verifyProof(world.deps, 'holder', file, right)).rejects.toMatchObject({ code: 'challenge_used' });
+    // Asked again: the same ranges, a new token, the same right answer.
+    const again = await issueChallenge(world.deps, 'holder', file.contentId, file.size);
+    await verifyProof(world.deps, 'holder', file, { token: again.token, sha256: right.sha256 });
+  });
+});
+
+describe('limits on unmet challenges', () => {
+  it('after 5 users leave a content’s challenge unmet, a sixth gets 429 proof_limited until the period ends', async () => {
+    const world = memoryWorld({ deliverEvents: false });
+    const file = stored(world, 200_000);
+    for (let user = 0; user < world.deps.settings.proofFailuresPerContent; user++) {
+      await issueChallenge(world.deps, `looker-${user}`, file.contentId, file.size);
+    }
+    const refused = await rejection(issueChallenge(world.deps, 'sixth', file.contentId, file.size));
+    const periodEnd = (periodOf(world.deps.settings, world.clock.now()) + 1) * DAY;
+    expect(refused).toMatchObject({
+      kind: 'limited',
+      code: 'proof_limited',
+      details: { retryAfterSeconds: Math.ceil((periodEnd - world.clock.now()) / 1000) },
+    });
+    // Those who looked already still get their (same) challenge and may answer it.
+    const looker = await issueChallenge(world.deps, 'looker-0', file.contentId, file.size);
+    await verifyProof(world.deps, 'looker-0', file, { token: looker.token, sha256: answerChallenge(file.bytes, looker.ranges) });
+    // A met challenge no longer counts: one more user may look.
+    await issueChallenge(world.deps, 'sixth', file.contentId, file.size);
+    await expect(issueChallenge(world.deps, 'seventh', file.contentId, file.size)).rejects.toMatchObject({
+      code: 'proof_limited',
+    });
+    // The next period counts afresh.
+    world.clock.advance(periodEnd - world.clock.now());
+    await issueChallenge(world.deps, 'seventh', file.contentId, file.size);
+  });
+
+  it('after 20 challenges a user left unmet, her next new one gets 429; those she holds are still shown', async () => {
+    const world = memoryWorld({ deliverEvents: false });
+    const files = Array.from({ length: world.deps.settings.proofFailuresPerUser + 1 }, () => stored(world, 20_000));
+    const shown = [];
+    for (const file of files.slice(0, -1)) shown.push(await issueChallenge(world.deps, 'prober', file.contentId, file.size));
+    const last = files.at(-1);
+    if (!last) throw new Error('unreachable');
+    await expect(issueChallenge(world.deps, 'prober', last.contentId, last.size)).rejects.toMatchObject({
+      code: 'proof_limited',
+    });
+    const first = files[0];
+    if (!first) throw new Error('unreachable');
+    expect((await issueChallenge(world.deps, 'prober', first.contentId, first.size)).ranges).toEqual(shown[0]?.ranges);
+    // Others are not limited by her.
+    await issueChallenge(world.deps, 'someone-else', last.contentId, last.size);
+  });
+
+  it(`an unmet challenge takes ${MAX_ANSWERS} answers, then 429: a missing byte cannot be guessed against the server`, async () => {
+    const world = memoryWorld({ deliverEvents: false });
+    const file = stored(world, 100_000);
+    for (let answer = 0; answer < MAX_ANSWERS; answer++) {
+      const challenge = await issueChallenge(world.deps, 'guesser', file.contentId, file.size);
+      const guess = { token: challenge.token, sha256: randomBytes(32).toString('hex') };
+      await expect(verifyProof(world.deps, 'guesser', file, guess)).rejects.toMatchObject({ code: 'proof_failed' });
+    }
+    const challenge = await issueChallenge(world.deps, 'guesser', file.contentId, file.size);
+    const right = { token: challenge.token, sha256: answerChallenge(file.bytes, challenge.ranges) };
+    await expect(verifyProof(world.deps, 'guesser', file, right)).rejects.toMatchObject({ code: 'proof_limited' });
+  });
+
+  it('a met challenge takes any number of answers: the same user may link the content under many names', async () => {
+    const world = memoryWorld({ deliverEvents: false });
+    const file = stored(world, 100_000);
+    for (let answer = 0; answer < MAX_ANSWERS + 3; answer++) {
+      const challenge = await issueChallenge(world.deps, 'owner', file.contentId, file.size);
+      await verifyProof(world.deps, 'owner', file, {
+        token: challenge.token,
+        sha256: answerChallenge(file.bytes, challenge.ranges),
+      });
+    }
+  });
+
+  it('an upload of the bytes meets the challenge shown for them (always mode challenges misses too)', async () => {
+    const world = memoryWorld({ settings: { proofFailuresPerUser: 1 }, deliverEvents: false });
+    const file = localFile(randomBytes(1000));
+    const challenge = await issueChallenge(world.deps, 'uploader', file.contentId, file.size);
+    // A miss: there is nothing to check the answer against.
+    const answer = { token: challenge.token, sha256: answerChallenge(file.bytes, challenge.ranges) };
+    expect(await checkAnswer(world.deps, 'uploader', file, answer)).toBe(false);
+    const next = localFile(randomBytes(1000));
+    await expect(issueChallenge(world.deps, 'uploader', next.contentId, next.size)).rejects.toMatchObject({
+      code: 'proof_limited',
+    });
+    await challengeMetByUpload(world.deps, 'uploader', file);
+    await issueChallenge(world.deps, 'uploader', next.contentId, next.size);
+  });
+});
