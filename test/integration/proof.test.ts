@@ -3,26 +3,39 @@
  * id and size must not be enough to obtain the file.
  */
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { issueChallenge, RANGE_COUNT } from '#domain/proof';
 import { requestUpload } from '#domain/uploads';
+import type { ByteRange } from '#protocol/api';
 import { bytesToHex } from '#protocol/encoding';
-import { ApiError, type HashdropClient, type UploadRequest, type UploadView } from '#sdk/api';
+import { ApiError, HashdropClient, type UploadRequest, type UploadView } from '#sdk/api';
 import { answerChallenge } from '#sdk/files';
 import { hashBuffer } from '#sdk/hashing';
 import { putFile } from '#sdk/upload';
-import { clientFor, contentItem, fileItem, filesOf, newUser, randomFile, testDeps } from '../helpers.ts';
+import { clientFor, contentItem, fileItem, filesOf, newUser, randomFile, stack, testDeps, token } from '../helpers.ts';
 
 type Challenged = Extract<UploadView, { status: 'challenge' }>;
 
-async function storedFile(size = 300_000) {
-  const owner = newUser('owner');
+async function storedFile(size = 300_000, owner = newUser('owner')) {
   const file = randomFile(size);
-  const put = await putFile(clientFor(owner), file.path, { name: 'secret.pdf' });
+  const put = await putFile(clientFor(owner), file.path, { name: `secret-${file.path.slice(-6)}.pdf` });
   const tree = hashBuffer(file.bytes);
-  const request: UploadRequest = { name: 'got-it.pdf', size, contentId: put.contentId, blockDigests: [] };
+  // Every block's digest: what a client that hashed the file sends.
+  const blockDigests = tree.blockDigests.map(bytesToHex);
+  const request: UploadRequest = { name: 'got-it.pdf', size, contentId: put.contentId, blockDigests };
   return { owner, file, put, tree, request };
+}
+
+/** The answer of a client that holds `bytes` only where `held` says so (zeros elsewhere). */
+function partialAnswer(bytes: Buffer, held: (offset: number) => boolean, ranges: readonly ByteRange[]): string {
+  const hash = createHash('sha256');
+  for (const range of ranges) {
+    const part = Buffer.from(bytes.subarray(range.start, range.start + range.length));
+    for (let offset = 0; offset < part.length; offset++) if (!held(range.start + offset)) part[offset] = 0;
+    hash.update(part);
+  }
+  return hash.digest('hex');
 }
 
 async function challenge(client: HashdropClient, request: UploadRequest): Promise<Challenged['challenge']> {
@@ -32,13 +45,21 @@ async function challenge(client: HashdropClient, request: UploadRequest): Promis
 }
 
 async function refusal(call: Promise<unknown>): Promise<{ status: number; code: string }> {
+  const error = await apiError(call);
+  return { status: error.status, code: error.code };
+}
+
+async function apiError(call: Promise<unknown>): Promise<ApiError> {
   const error = await call.then(
     () => undefined,
     (caught: unknown) => caught,
   );
   if (!(error instanceof ApiError)) throw new Error(`expected a refusal, got ${String(error)}`);
-  return { status: error.status, code: error.code };
+  return error;
 }
+
+/** Seconds until the current proof period (a UTC day by default) ends. */
+const secondsToPeriodEnd = (): number => Math.ceil((86_400_000 - (Date.now() % 86_400_000)) / 1000);
 
 describe('proof of ownership', () => {
   it('answers a hit with a challenge of byte ranges and writes nothing until it is met', async () => {
@@ -192,5 +213,109 @@ describe('proof of ownership', () => {
     // Answered, the miss gets its upload permit (its bytes will be verified when they land).
     const proof = { token: missView.challenge.token, sha256: await answerChallenge(fresh.path, missView.challenge.ranges) };
     expect(await requestUpload(always, user, { ...miss, proof })).toMatchObject({ status: 'upload' });
+  });
+});
+
+describe('proof of ownership cannot be re-rolled', () => {
+  it('shows a user the same ranges however often she asks, each time under a new token', async () => {
+    const { request } = await storedFile(2_000_000);
+    const client = clientFor(newUser('reroller'));
+    const first = await challenge(client, request);
+    expect(first.ranges).toHaveLength(RANGE_COUNT);
+    for (let ask = 0; ask < 10; ask++) {
+      const again = await challenge(client, { ...request, name: `try-${ask}.pdf` });
+      expect(again.ranges).toEqual(first.ranges);
+      expect(again.token).not.toBe(first.token);
+    }
+    // Another user is shown other ranges.
+    expect((await challenge(clientFor(newUser('other')), request)).ranges).not.toEqual(first.ranges);
+  });
+
+  it('asks for 44 ranges spread over the file: a client holding its first 90% fails unless all miss the rest', async () => {
+    const { request, file, put } = await storedFile(2_000_000);
+    const holder = newUser('ninety');
+    const issued = await challenge(clientFor(holder), request);
+    expect(issued.ranges).toHaveLength(44);
+    const held = (offset: number) => offset < 0.9 * request.size;
+    const inPart = issued.ranges.every((range) => range.start + range.length <= 0.9 * request.size);
+    const answer = { token: issued.token, sha256: partialAnswer(file.bytes, held, issued.ranges) };
+    const outcome = clientFor(holder).requestUpload({ ...request, proof: answer });
+    // 0.9^44 < 1%: nearly always some range reaches the missing tenth, and the answer is refused.
+    if (inPart) expect(await outcome).toMatchObject({ status: 'complete' });
+    else expect(await refusal(outcome)).toEqual({ status: 403, code: 'proof_failed' });
+    expect(await contentItem(put.contentId)).toMatchObject({ refCount: inPart ? 2 : 1 });
+  });
+
+  it('after 5 users leave a content’s challenge unmet, the next gets 429 proof_limited; those who looked may still prove', async () => {
+    const { request, file } = await storedFile();
+    const lookers = Array.from({ length: 5 }, () => newUser('looker'));
+    const shown = [];
+    for (const looker of lookers) shown.push(await challenge(clientFor(looker), request));
+    const limited = await apiError(clientFor(newUser('sixth')).requestUpload(request));
+    expect({ status: limited.status, code: limited.code }).toEqual({ status: 429, code: 'proof_limited' });
+    // retry-after: until the proof period (a day) ends.
+    expect(limited.retryAfterSeconds).toBeGreaterThan(0);
+    expect(limited.retryAfterSeconds).toBeLessThanOrEqual(secondsToPeriodEnd() + 1);
+    expect(limited.retryable).toBe(false);
+
+    // A user who looked still gets her challenge (the same ranges) and may meet it...
+    const [looker = ''] = lookers;
+    const again = await challenge(clientFor(looker), request);
+    expect(again.ranges).toEqual(shown[0]?.ranges);
+    const proof = { token: again.token, sha256: await answerChallenge(file.path, again.ranges) };
+    expect(await clientFor(looker).requestUpload({ ...request, proof })).toMatchObject({ status: 'complete' });
+    // ...and a met challenge no longer counts: one more user may look, then none.
+    await challenge(clientFor(newUser('sixth')), request);
+    expect(await refusal(clientFor(newUser('seventh')).requestUpload(request))).toEqual({ status: 429, code: 'proof_limited' });
+  });
+
+  it('after 20 challenges a user left unmet, she gets 429 for any other; the SDK reports it without retrying', async () => {
+    const owner = newUser('owner');
+    const stored = [];
+    for (let index = 0; index < 21; index++) stored.push(await storedFile(20_000, owner));
+    const prober = newUser('prober');
+    const shown = [];
+    for (const { request } of stored.slice(0, 20)) shown.push(await challenge(clientFor(prober), request));
+    const [first, last] = [stored[0], stored[20]];
+    if (!first || !last) throw new Error('unreachable');
+    expect(await refusal(clientFor(prober).requestUpload(last.request))).toEqual({ status: 429, code: 'proof_limited' });
+    // A challenge she was shown is shown again; another user is not limited by her.
+    expect((await challenge(clientFor(prober), first.request)).ranges).toEqual(shown[0]?.ranges);
+    await challenge(clientFor(newUser('bystander')), last.request);
+
+    // putFile asks once and reports the limit (it would last hours: no retry in place).
+    let asked = 0;
+    const counting = new HashdropClient({
+      endpoint: stack.endpoint,
+      token: () => token(prober),
+      fetch: (input, init) => {
+        if (String(input).endsWith('/v1/uploads')) asked++;
+        return fetch(input, init);
+      },
+    });
+    const error = await apiError(putFile(counting, last.file.path, { name: 'mine.pdf' }));
+    expect(error.code).toBe('proof_limited');
+    expect(asked).toBe(1);
+  }, 120_000);
+
+  it('an unmet challenge takes 5 answers, then 429 even for the right one: a missing byte cannot be guessed', async () => {
+    const { request, file, put } = await storedFile();
+    const guesser = newUser('guesser');
+    for (let answer = 0; answer < 5; answer++) {
+      const issued = await challenge(clientFor(guesser), request);
+      const guess = { token: issued.token, sha256: randomBytes(32).toString('hex') };
+      expect(await refusal(clientFor(guesser).requestUpload({ ...request, proof: guess }))).toEqual({
+        status: 403,
+        code: 'proof_failed',
+      });
+    }
+    const issued = await challenge(clientFor(guesser), request);
+    const right = { token: issued.token, sha256: await answerChallenge(file.path, issued.ranges) };
+    expect(await refusal(clientFor(guesser).requestUpload({ ...request, proof: right }))).toEqual({
+      status: 429,
+      code: 'proof_limited',
+    });
+    expect(await filesOf(guesser)).toEqual([]);
+    expect(await contentItem(put.contentId)).toMatchObject({ refCount: 1 });
   });
 });
