@@ -30,7 +30,7 @@ writeFileSync(join(DATA_DIR, 'local.json'), `${JSON.stringify(localConfig, null,
 console.log(`hashdrop is running locally
 
   API        ${stack.info.endpoint}   (POST /v1/uploads, GET /v1/files, ...)
-  S3         ${stack.info.s3Endpoint}   (s3rver, bucket "${stack.info.bucket}")
+  S3         ${stack.info.s3Endpoint}   (strict local S3: SigV4, checksums, IAM; bucket "${stack.info.bucket}")
   DynamoDB   ${stack.info.dynamodbEndpoint}   (DynamoDB Local)
   data       ${DATA_DIR}   (kept across restarts; config in local.json)
 

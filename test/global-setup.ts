@@ -1,5 +1,5 @@
 /**
- * Starts one real local stack (DynamoDB Local + s3rver + the handlers behind the API adapter)
+ * Starts one real local stack (DynamoDB Local behind the local IAM, the strict local S3, and the handlers behind the API adapter)
  * for the whole test run, in a throw-away folder. Tests reach it over HTTP like any client.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

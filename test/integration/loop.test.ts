@@ -1,4 +1,4 @@
-/** The whole instant-upload loop against the real local stack (DynamoDB Local + s3rver). */
+/** The whole instant-upload loop against the real local stack (DynamoDB Local + the strict local S3). */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MiB } from '#protocol/content-id';

@@ -49,7 +49,7 @@ describe('verifyObject', () => {
     expect(verdict).toEqual({ ok: false, reason: 'content_mismatch' });
   });
 
-  it('hashes the bytes when the store keeps no checksum (s3rver)', async () => {
+  it('hashes the bytes when the store keeps no checksum (some emulators, a store behind a proxy)', async () => {
     const { blobs, reads } = blobsHolding(multi);
     const content = { contentId: hashBuffer(multi).contentId, size: multi.length };
     expect(await verifyObject({ blobs }, 'k', { size: multi.length }, content)).toEqual({ ok: true });
