@@ -11,7 +11,9 @@ import {
   CONTENTS_TABLE,
   DEFAULTS,
   FILES_TABLE,
+  LIMITS_TABLE,
   PROOF_SECRET,
+  ROUTES,
   S3_FORCE_PATH_STYLE_ENV_VAR,
   SETTING_ENV_VARS,
 } from '#deploy/definitions';
@@ -40,7 +42,8 @@ export interface ProofSecretLocation {
 export interface RuntimeConfig {
   /** The function these dependencies serve (a construct id of deploy/definitions.ts). */
   readonly functionId: string;
-  readonly tables: { readonly contents: string; readonly files: string };
+  /** `limits`: the per-user counters (the request budget), which every API route function has. */
+  readonly tables: { readonly contents: string; readonly files: string; readonly limits?: string };
   readonly bucket: string;
   readonly aws: AwsClientConfig;
   readonly proofSecret: ProofSecretLocation;
@@ -83,6 +86,7 @@ export function readSettings(env: Env): Settings {
     uploadTtlSeconds: positiveInt(env, names.uploadTtlSeconds, DEFAULTS.uploadTtlSeconds),
     gcGraceSeconds: wholeNumber(env, names.gcGraceSeconds, DEFAULTS.gcGraceSeconds),
     defaultQuotaBytes: positiveInt(env, names.defaultQuotaBytes, DEFAULTS.defaultQuotaBytes),
+    requestsPerMinute: wholeNumber(env, names.requestsPerMinute, DEFAULTS.requestsPerMinute),
     proofMode: proofMode(env[names.proofMode]),
     proofTtlSeconds: positiveInt(env, names.proofTtlSeconds, DEFAULTS.proofTtlSeconds),
     proofPeriodSeconds: positiveInt(env, names.proofPeriodSeconds, DEFAULTS.proofPeriodSeconds),
@@ -97,7 +101,13 @@ export function readConfig(functionId: string, env: Env): RuntimeConfig {
   const proofSecretFile = env[PROOF_SECRET.fileEnvVar];
   return {
     functionId,
-    tables: { contents: requireEnv(env, CONTENTS_TABLE.envVar), files: requireEnv(env, FILES_TABLE.envVar) },
+    tables: {
+      contents: requireEnv(env, CONTENTS_TABLE.envVar),
+      files: requireEnv(env, FILES_TABLE.envVar),
+      // An API function counts every request of its users (lambdas/http.ts): without the table it
+      // fails here, at cold start, rather than at its first request.
+      ...(ROUTES.some((route) => route.id === functionId) ? { limits: requireEnv(env, LIMITS_TABLE.envVar) } : {}),
+    },
     bucket: requireEnv(env, BUCKET.envVar),
     aws: { s3ForcePathStyle: env[S3_FORCE_PATH_STYLE_ENV_VAR] === 'true' },
     proofSecret: { ...(proofSecretArn ? { arn: proofSecretArn } : {}), ...(proofSecretFile ? { file: proofSecretFile } : {}) },
@@ -115,6 +125,7 @@ export function configToEnv(config: RuntimeConfig): Record<string, string> {
   const env: Record<string, string> = {
     [CONTENTS_TABLE.envVar]: config.tables.contents,
     [FILES_TABLE.envVar]: config.tables.files,
+    ...(config.tables.limits ? { [LIMITS_TABLE.envVar]: config.tables.limits } : {}),
     [BUCKET.envVar]: config.bucket,
     [S3_FORCE_PATH_STYLE_ENV_VAR]: String(aws.s3ForcePathStyle),
   };

@@ -1,15 +1,26 @@
 /** The composition root: a function's real stores, built from its parsed configuration. */
+
+import { LIMITS_TABLE } from '#deploy/definitions';
 import { newId } from '#domain/ids';
-import type { Deps } from '#domain/ports';
+import type { Deps, RateLimiter } from '#domain/ports';
 import { createDocumentClient, createS3Client } from './clients.ts';
-import type { RuntimeConfig } from './config.ts';
+import { ConfigurationError, type RuntimeConfig } from './config.ts';
 import { DynamoCatalog } from './dynamo-catalog.ts';
+import { DynamoRateLimiter } from './dynamo-rate-limiter.ts';
 import { proofSecretSource } from './proof-secret.ts';
 import { S3BlobStore } from './s3-blob-store.ts';
 
+/** The limiter of a function given no Limits table (not an API function): counting anything is a deployment error. */
+const noLimitsTable = async (): Promise<never> => {
+  throw new ConfigurationError(`this function counts per-user limits but ${LIMITS_TABLE.envVar} is not set`);
+};
+const NO_LIMITER: RateLimiter = { take: noLimitsTable, peek: noLimitsTable };
+
 export function createDeps(config: RuntimeConfig): Deps {
+  const db = createDocumentClient(config.aws);
   return {
-    catalog: new DynamoCatalog(createDocumentClient(config.aws), config.tables),
+    catalog: new DynamoCatalog(db, config.tables),
+    limiter: config.tables.limits ? new DynamoRateLimiter(db, config.tables.limits) : NO_LIMITER,
     blobs: new S3BlobStore(createS3Client(config.aws), config.bucket),
     settings: config.settings,
     now: Date.now,

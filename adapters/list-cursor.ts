@@ -5,7 +5,9 @@
  *
  * A cursor comes back from the client, so it is checked like any input before it reaches a
  * query: DynamoDB refuses (a 500, had it got there) a start key over its 1,024-byte sort key
- * limit or outside the query's key condition (a name not under the listing's prefix).
+ * limit or outside the query's key condition (a name not under the listing's prefix). The edge
+ * checks its form with the rest of the query (lambdas/schemas.ts, `readCursor`), before anything
+ * is counted or read; the catalog checks it again, and that it is the caller's (`decodeCursor`).
  */
 import { FIRST_FILE_NAME } from '#deploy/definitions';
 import { ValidationError } from '#domain/errors';
@@ -28,8 +30,8 @@ function isStartKey(name: string, prefix: string | undefined): boolean {
   );
 }
 
-/** The name the next page of `userId`'s listing (of `prefix`, if given) starts after. */
-export function decodeCursor(cursor: string, userId: string, prefix?: string): string {
+/** The user and name of a cursor that a listing of `prefix` (if any) could have issued, else undefined. */
+export function readCursor(cursor: string, prefix?: string): { readonly userId: string; readonly name: string } | undefined {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (
@@ -37,14 +39,21 @@ export function decodeCursor(cursor: string, userId: string, prefix?: string): s
       parsed !== null &&
       'userId' in parsed &&
       'name' in parsed &&
-      parsed.userId === userId &&
+      typeof parsed.userId === 'string' &&
       typeof parsed.name === 'string' &&
       isStartKey(parsed.name, prefix)
     ) {
-      return parsed.name;
+      return { userId: parsed.userId, name: parsed.name };
     }
   } catch {
     // fall through: malformed
   }
+  return undefined;
+}
+
+/** The name the next page of `userId`'s listing (of `prefix`, if given) starts after. */
+export function decodeCursor(cursor: string, userId: string, prefix?: string): string {
+  const read = readCursor(cursor, prefix);
+  if (read?.userId === userId) return read.name;
   throw new ValidationError('invalid_cursor', 'the cursor is not one this listing returned');
 }

@@ -70,7 +70,24 @@ export const USAGE_ITEM_NAME = `${RESERVED_NAME_PREFIX}usage`;
 /** A lower bound of every file name and an upper bound of every reserved one. */
 export const FIRST_FILE_NAME = '\u0001';
 
-export const TABLES = [CONTENTS_TABLE, FILES_TABLE] as const;
+/**
+ * Per-user counters over fixed windows (the request budget and any other per-user limit,
+ * adapters/dynamo-rate-limiter.ts): one item per user, counter and window, which DynamoDB's TTL
+ * deletes once its window is over. A table of its own rather than reserved items of Files, so
+ * that a function that only reads files need not be allowed to write them to be counted.
+ */
+export const LIMITS_TABLE: TableDefinition = {
+  id: 'Limits',
+  envVar: 'LIMITS_TABLE',
+  localName: 'hashdrop-limits',
+  partitionKey: { name: 'userId', type: 'S' },
+  /** `<counter>#<window start, epoch ms>`. */
+  sortKey: { name: 'windowKey', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  indexes: [],
+};
+
+export const TABLES = [CONTENTS_TABLE, FILES_TABLE, LIMITS_TABLE] as const;
 
 export const BUCKET = {
   id: 'Blobs',
@@ -261,8 +278,9 @@ export const SWEEPER = {
 
 /**
  * Environment variables that override a setting (all optional; DEFAULTS apply otherwise). The
- * stack sets none of them today; an operator may, per function, and the local runner reads them
- * once in `npm start`.
+ * stack sets `defaultQuotaBytes` and `requestsPerMinute` on every function, from its context
+ * (bin/hashdrop.ts); an operator may set any, per function, and the local runner reads them once
+ * in `npm start`.
  */
 export const SETTING_ENV_VARS = {
   uploadUrlTtlSeconds: 'HASHDROP_UPLOAD_URL_TTL_SECONDS',
@@ -271,6 +289,7 @@ export const SETTING_ENV_VARS = {
   uploadTtlSeconds: 'HASHDROP_UPLOAD_TTL_SECONDS',
   gcGraceSeconds: 'HASHDROP_GC_GRACE_SECONDS',
   defaultQuotaBytes: 'HASHDROP_DEFAULT_QUOTA_BYTES',
+  requestsPerMinute: 'HASHDROP_REQUESTS_PER_MINUTE',
   proofMode: 'HASHDROP_PROOF_MODE',
   proofTtlSeconds: 'HASHDROP_PROOF_TTL_SECONDS',
   proofPeriodSeconds: 'HASHDROP_PROOF_PERIOD_SECONDS',
@@ -306,6 +325,12 @@ export const DEFAULTS = {
   gcGraceSeconds: 60 * 60,
   /** Logical bytes per user (the sum of their files' sizes, deduplicated or not). */
   defaultQuotaBytes: 100 * 1024 ** 3,
+  /**
+   * API requests per user per minute (0: no budget). Generous: a 10 GiB upload asks for its part
+   * URLs in about 13 requests, and a client listing a folder of 100,000 files in 100 pages; a
+   * script looping on the API is held to 10 a second, then answered 429 until the minute ends.
+   */
+  requestsPerMinute: 600,
   /** How long a proof-of-ownership challenge may be answered. */
   proofTtlSeconds: 5 * 60,
   /**

@@ -232,6 +232,39 @@ export interface BlobStore {
   presignGet(key: string, options: { fileName: string; expiresInSeconds: number }): Promise<PresignedRequest>;
 }
 
+/**
+ * A limit on events of one kind per user over fixed windows: at most `limit` in each window of
+ * `windowSeconds`, windows aligned on multiples of it since the epoch.
+ */
+export interface RateLimit {
+  /**
+   * The kind of event counted; each name is a counter of its own. `requests` is the HTTP edge's
+   * request budget (lambdas/http.ts); a use case may count anything else per user, e.g.
+   * `proof-failures` or `challenges:<contentId>`.
+   */
+  readonly counter: string;
+  /** Most events per window, at least 1 (a caller whose limit is off does not call). */
+  readonly limit: number;
+  readonly windowSeconds: number;
+}
+
+export type RateDecision =
+  | { readonly allowed: true; readonly remaining: number }
+  /** The window's limit is reached; it starts again in `retryAfterSeconds` (at least 1). */
+  | { readonly allowed: false; readonly retryAfterSeconds: number };
+
+/**
+ * Per-user counters over fixed windows (adapters/dynamo-rate-limiter.ts, a table of its own).
+ * `take` counts one event, atomically, only while the window is below its limit, so concurrent
+ * callers can never count past it, and a refused event changes nothing. To limit failures only
+ * (failed proofs), `peek` before the attempt and `take` after each failure.
+ */
+export interface RateLimiter {
+  take(userId: string, limit: RateLimit, now: number): Promise<RateDecision>;
+  /** What `take` would answer now, without counting anything. */
+  peek(userId: string, limit: RateLimit, now: number): Promise<RateDecision>;
+}
+
 export interface Settings {
   readonly uploadUrlTtlSeconds: number;
   readonly downloadUrlTtlSeconds: number;
@@ -243,6 +276,8 @@ export interface Settings {
   readonly gcGraceSeconds: number;
   /** Logical bytes a user may hold unless their own quota says otherwise. */
   readonly defaultQuotaBytes: number;
+  /** Each user's API requests per minute beyond which the edge answers 429 (lambdas/http.ts); 0: no budget. */
+  readonly requestsPerMinute: number;
   /** When a request must prove it holds the bytes (docs/design.md §4). */
   readonly proofMode: ProofMode;
   /** How long a proof-of-ownership challenge may be answered. */
@@ -264,6 +299,8 @@ export interface Deps {
   readonly catalog: Catalog;
   readonly blobs: BlobStore;
   readonly settings: Settings;
+  /** Per-user counters: the request budget, and any limit a use case keeps per user. */
+  readonly limiter: RateLimiter;
   readonly now: () => number;
   readonly newId: () => string;
   /** The key that signs proof-of-ownership challenges; fetched once, when first needed. */

@@ -7,7 +7,7 @@ import { lambdaEntry } from './lambda-entry.ts';
 import { completeUploadBody, uploadPath } from './schemas.ts';
 
 export const build = (deps: Deps) =>
-  route({ body: completeUploadBody, path: uploadPath }, async ({ userId, body, path }) =>
+  route({ budget: deps, body: completeUploadBody, path: uploadPath }, async ({ userId, body, path }) =>
     json(200, await completeUpload(deps, userId, path.uploadId, body.parts)),
   );
 

@@ -11,7 +11,7 @@ import { createUploadBody } from './schemas.ts';
 export const statusCodeOf = (view: UploadView): number => (view.status === 'complete' || view.status === 'failed' ? 200 : 202);
 
 export const build = (deps: Deps) =>
-  route({ body: createUploadBody }, async ({ userId, body }) => {
+  route({ budget: deps, body: createUploadBody }, async ({ userId, body }) => {
     const view = await requestUpload(deps, userId, body);
     return json(statusCodeOf(view), view);
   });

@@ -6,7 +6,7 @@ import { lambdaEntry } from './lambda-entry.ts';
 import { filePath } from './schemas.ts';
 
 export const build = (deps: Deps) =>
-  route({ path: filePath }, async ({ userId, path }) => {
+  route({ budget: deps, path: filePath }, async ({ userId, path }) => {
     await deleteFile(deps, userId, path.name);
     return json(200, { deleted: path.name });
   });

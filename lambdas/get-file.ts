@@ -6,6 +6,6 @@ import { lambdaEntry } from './lambda-entry.ts';
 import { filePath } from './schemas.ts';
 
 export const build = (deps: Deps) =>
-  route({ path: filePath }, async ({ userId, path }) => json(200, await getFileDownload(deps, userId, path.name)));
+  route({ budget: deps, path: filePath }, async ({ userId, path }) => json(200, await getFileDownload(deps, userId, path.name)));
 
 export const handler = lambdaEntry('GetFile', build);

@@ -7,6 +7,8 @@ import { lambdaEntry } from './lambda-entry.ts';
 import { uploadPath } from './schemas.ts';
 
 export const build = (deps: Deps) =>
-  route({ path: uploadPath }, async ({ userId, path }) => json(200, await uploadStatus(deps, userId, path.uploadId)));
+  route({ budget: deps, path: uploadPath }, async ({ userId, path }) =>
+    json(200, await uploadStatus(deps, userId, path.uploadId)),
+  );
 
 export const handler = lambdaEntry('GetUpload', build);

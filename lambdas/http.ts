@@ -7,7 +7,8 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { DomainError, type ErrorKind } from '#domain/errors';
+import { DomainError, type ErrorKind, LimitedError } from '#domain/errors';
+import type { RateLimiter, Settings } from '#domain/ports';
 import { isRestApiEvent, type RestApiEvent, toHttpApiEvent } from './rest-proxy-event.ts';
 
 /** What the handlers work on: an HTTP API request (payload format 2.0) behind the JWT authorizer. */
@@ -119,9 +120,42 @@ export interface RouteSchemas<B, P, Q> {
   readonly body?: z.ZodMiniType<B>;
   readonly path?: z.ZodMiniType<P>;
   readonly query?: z.ZodMiniType<Q>;
+  /** Holds each user to the request budget (every API route passes its Deps). */
+  readonly budget?: RequestBudget;
 }
 
-/** Builds a Lambda handler: authenticate, validate, run the domain call, map errors. */
+/** What the edge needs to hold each user to the request budget: a function's Deps have it. */
+export interface RequestBudget {
+  readonly limiter: RateLimiter;
+  readonly settings: Pick<Settings, 'requestsPerMinute'>;
+  readonly now: () => number;
+}
+
+/**
+ * The request budget: every API request of a user is counted per minute. HTTP APIs have no usage
+ * plans, and the stage's throttle is shared by all users, so one user could spend it all.
+ */
+export const REQUEST_BUDGET = { counter: 'requests', windowSeconds: 60 } as const;
+
+/**
+ * Counts one request of the user, or refuses it (429 `rate_limited`, `retry-after`: the end of
+ * the minute) once the minute's budget is spent. It runs after validation, so that a refused
+ * request writes nothing, not even a count: bad input costs the owner one invocation, no write.
+ */
+async function spendBudget(budget: RequestBudget, userId: string): Promise<void> {
+  const limit = budget.settings.requestsPerMinute;
+  if (limit === 0) return;
+  const decision = await budget.limiter.take(userId, { ...REQUEST_BUDGET, limit }, budget.now());
+  if (!decision.allowed) {
+    throw new LimitedError(
+      'rate_limited',
+      `more than ${limit} requests in a minute; retry in ${decision.retryAfterSeconds} s`,
+      decision.retryAfterSeconds,
+    );
+  }
+}
+
+/** Builds a Lambda handler: authenticate, validate, hold the user to the budget, run the domain call, map errors. */
 export function route<B = undefined, P = undefined, Q = undefined>(
   schemas: RouteSchemas<B, P, Q>,
   run: (input: RouteInput<B, P, Q>) => Promise<HttpResult>,
@@ -145,6 +179,7 @@ export function route<B = undefined, P = undefined, Q = undefined>(
       const body = schemas.body ? parse(schemas.body, readJsonBody(event), 'body') : (undefined as B);
       const path = schemas.path ? parse(schemas.path, event.pathParameters ?? {}, 'path') : (undefined as P);
       const query = schemas.query ? parse(schemas.query, event.queryStringParameters ?? {}, 'query') : (undefined as Q);
+      if (schemas.budget) await spendBudget(schemas.budget, userId);
       return run({ userId, body, path, query });
     });
 }

@@ -6,6 +6,6 @@ import { lambdaEntry } from './lambda-entry.ts';
 import { listFilesQuery } from './schemas.ts';
 
 export const build = (deps: Deps) =>
-  route({ query: listFilesQuery }, async ({ userId, query }) => json(200, await listFiles(deps, userId, query)));
+  route({ budget: deps, query: listFilesQuery }, async ({ userId, query }) => json(200, await listFiles(deps, userId, query)));
 
 export const handler = lambdaEntry('ListFiles', build);

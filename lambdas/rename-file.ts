@@ -6,7 +6,7 @@ import { lambdaEntry } from './lambda-entry.ts';
 import { filePath, renameFileBody } from './schemas.ts';
 
 export const build = (deps: Deps) =>
-  route({ path: filePath, body: renameFileBody }, async ({ userId, path, body }) =>
+  route({ budget: deps, path: filePath, body: renameFileBody }, async ({ userId, path, body }) =>
     json(200, { file: await renameFile(deps, userId, path.name, { to: body.name, overwrite: body.overwrite }) }),
   );
 

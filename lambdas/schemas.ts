@@ -6,6 +6,7 @@
  * (a cold-start cost), this one about 20 KB.
  */
 import * as z from 'zod/mini';
+import { readCursor } from '#adapters/list-cursor';
 import { MAX_NAME_BYTES, MAX_PARTS_PER_REQUEST } from '#protocol/api';
 import { MAX_OBJECT_SIZE, MAX_PARTS } from '#protocol/content-id';
 import { decodeFileRef, maxFileRefLength } from '#protocol/file-ref';
@@ -100,22 +101,30 @@ export const listFilesQuery = z.pipe(
     }),
     z.transform(({ prefixRef, ...rest }) => ({ ...rest, ...(prefixRef === undefined ? {} : { prefix: decoded(prefixRef) }) })),
   ),
-  z.object({
-    prefix: z.optional(
-      z.pipe(
+  z
+    .object({
+      prefix: z.optional(
         z.pipe(
-          z.string().check(z.refine((prefix) => !CONTROL.test(prefix), 'prefix must not contain control characters')),
-          z.transform((prefix) => prefix.normalize('NFC')),
+          z.pipe(
+            z.string().check(z.refine((prefix) => !CONTROL.test(prefix), 'prefix must not contain control characters')),
+            z.transform((prefix) => prefix.normalize('NFC')),
+          ),
+          // Measured after NFC, which can lengthen text (U+0958 becomes two characters, 3 bytes
+          // become 6): the prefix is the query's begins_with value, a sort key value that DynamoDB
+          // refuses over 1,024 bytes. No longer prefix could match a name anyway.
+          z.string().check(z.refine((prefix) => utf8Bytes(prefix) <= MAX_NAME_BYTES, PREFIX_TOO_LONG)),
         ),
-        // Measured after NFC, which can lengthen text (U+0958 becomes two characters, 3 bytes
-        // become 6): the prefix is the query's begins_with value, a sort key value that DynamoDB
-        // refuses over 1,024 bytes. No longer prefix could match a name anyway.
-        z.string().check(z.refine((prefix) => utf8Bytes(prefix) <= MAX_NAME_BYTES, PREFIX_TOO_LONG)),
       ),
+      limit: z.number(),
+      cursor: z.optional(z.string()),
+    })
+    .check(
+      // Here, not only in the catalog: a refused request is refused before it is counted (lambdas/http.ts).
+      z.refine(({ cursor, prefix }) => cursor === undefined || readCursor(cursor, prefix) !== undefined, {
+        message: 'the cursor is not one this listing returned',
+        path: ['cursor'],
+      }),
     ),
-    limit: z.number(),
-    cursor: z.optional(z.string()),
-  }),
 );
 
 /**

@@ -7,7 +7,7 @@ import { lambdaEntry } from './lambda-entry.ts';
 import { signPartsBody, uploadPath } from './schemas.ts';
 
 export const build = (deps: Deps) =>
-  route({ body: signPartsBody, path: uploadPath }, async ({ userId, body, path }) =>
+  route({ budget: deps, body: signPartsBody, path: uploadPath }, async ({ userId, body, path }) =>
     json(200, await signParts(deps, userId, path.uploadId, body.parts)),
   );
 

@@ -17,6 +17,7 @@ import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
+import { DEFAULTS } from '#deploy/definitions';
 import { HashdropApi, type JwtIssuer } from './constructs/api.ts';
 import type { BlobBucket } from './constructs/blob-bucket.ts';
 import { DataStores } from './constructs/data-stores.ts';
@@ -48,12 +49,23 @@ export interface HashdropStackProps extends StackProps {
   readonly throttleRateLimit?: number;
   /** Burst of requests above the rate. @default 400 */
   readonly throttleBurstLimit?: number;
+  /**
+   * Logical bytes each user may store unless their usage item sets a quota of their own
+   * (HASHDROP_DEFAULT_QUOTA_BYTES). @default 100 GiB
+   */
+  readonly defaultQuotaBytes?: number;
+  /**
+   * Each user's API requests per minute, beyond which the API answers 429 `rate_limited`
+   * (HASHDROP_REQUESTS_PER_MINUTE); 0 turns the budget off. @default 600
+   */
+  readonly requestsPerMinute?: number;
 }
 
 export class HashdropStack extends Stack {
   readonly api: HttpApi | RestApi;
   readonly contents: TableV2;
   readonly files: TableV2;
+  readonly limits: TableV2;
   readonly bucket: BlobBucket;
 
   constructor(scope: Construct, id: string, props: HashdropStackProps = {}) {
@@ -66,9 +78,13 @@ export class HashdropStack extends Stack {
       reason: 'AWSLambdaBasicExecutionRole only lets a function (ours, or CDK’s bucket-notification helper) write its logs.',
     });
 
-    const data = new DataStores(this);
+    const data = new DataStores(this, {
+      defaultQuotaBytes: props.defaultQuotaBytes ?? DEFAULTS.defaultQuotaBytes,
+      requestsPerMinute: props.requestsPerMinute ?? DEFAULTS.requestsPerMinute,
+    });
     this.contents = data.contents;
     this.files = data.files;
+    this.limits = data.limits;
     this.bucket = data.bucket;
     const throttle = { throttleRateLimit: props.throttleRateLimit ?? 200, throttleBurstLimit: props.throttleBurstLimit ?? 400 };
     let apiUrl: string;

@@ -20,6 +20,7 @@ import {
   CONTENTS_TABLE,
   FILES_TABLE,
   type FunctionId,
+  LIMITS_TABLE,
   OBJECT_CREATED,
   ROUTES,
   SWEEPER,
@@ -88,7 +89,7 @@ export interface LocalStackInfo {
   readonly dynamodbEndpoint: string;
   readonly region: string;
   readonly bucket: string;
-  readonly tables: { readonly contents: string; readonly files: string };
+  readonly tables: { readonly contents: string; readonly files: string; readonly limits: string };
   readonly issuer: string;
   readonly audience: string;
   /** Where the key that signs proof-of-ownership challenges is kept (never the key itself). */
@@ -108,7 +109,12 @@ export function handlerConfig(
 ): RuntimeConfig {
   return {
     functionId,
-    tables: { contents: CONTENTS_TABLE.localName, files: FILES_TABLE.localName },
+    // The API functions count requests in the Limits table; the stack gives it to them alone.
+    tables: {
+      contents: CONTENTS_TABLE.localName,
+      files: FILES_TABLE.localName,
+      ...(ROUTES.some((route) => route.id === functionId) ? { limits: LIMITS_TABLE.localName } : {}),
+    },
     bucket: BUCKET.localName,
     aws: {
       region: info.region,
@@ -360,7 +366,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamodbEndpoint,
       region: REGION,
       bucket: BUCKET.localName,
-      tables: { contents: CONTENTS_TABLE.localName, files: FILES_TABLE.localName },
+      tables: { contents: CONTENTS_TABLE.localName, files: FILES_TABLE.localName, limits: LIMITS_TABLE.localName },
       issuer: LOCAL_ISSUER,
       audience: LOCAL_AUDIENCE,
       proofSecretFile,

@@ -71,6 +71,19 @@ export async function filesOf(userId: string): Promise<FileRecord[]> {
   return (Items as FileRecord[]).filter((item) => !String(item.name).startsWith(RESERVED_NAME_PREFIX));
 }
 
+/** A user's request counters in the Limits table (the request budget), as stored. */
+export async function countersOf(userId: string): Promise<Record<string, unknown>[]> {
+  const { Items = [] } = await db.send(
+    new QueryCommand({
+      TableName: stack.tables.limits,
+      KeyConditionExpression: 'userId = :u',
+      ExpressionAttributeValues: { ':u': userId },
+      ConsistentRead: true,
+    }),
+  );
+  return Items;
+}
+
 /** Raw HTTP against the API, for inputs the typed client would never send. */
 export async function rawRequest(
   method: string,

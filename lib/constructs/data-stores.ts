@@ -8,7 +8,10 @@ import {
   CONTENTS_TABLE,
   FILES_TABLE,
   type KeyAttribute,
+  LIMITS_TABLE,
+  ROUTES,
   type RouteAccess,
+  SETTING_ENV_VARS,
   type TableDefinition,
 } from '#deploy/definitions';
 import { AccessLogBucket } from './access-log-bucket.ts';
@@ -38,6 +41,27 @@ function catalogTable(scope: Construct, definition: TableDefinition): TableV2 {
   });
 }
 
+/**
+ * The per-user counters (LIMITS_TABLE): on demand, and neither point-in-time recovery nor
+ * retention, unlike the catalog's tables: every item expires within its window, so there is
+ * nothing to restore, and a deleted stack leaves nothing of value behind.
+ */
+function counterTable(scope: Construct, definition: TableDefinition): TableV2 {
+  return new TableV2(scope, definition.id, {
+    partitionKey: attribute(definition.partitionKey),
+    ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
+    billing: Billing.onDemand(),
+    ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+}
+
+/** Settings the stack takes from its context and gives every function (deploy/definitions.ts SETTING_ENV_VARS). */
+export interface StackSettings {
+  readonly defaultQuotaBytes: number;
+  readonly requestsPerMinute: number;
+}
+
 export interface DataFunctionProps extends Omit<HandlerFunctionProps, 'environment'> {
   /** What the function may touch; it is granted exactly this. */
   readonly access: RouteAccess;
@@ -53,25 +77,46 @@ export interface DataFunctionProps extends Omit<HandlerFunctionProps, 'environme
 export class DataStores {
   readonly contents: TableV2;
   readonly files: TableV2;
+  /** Per-user request counters of the API functions. */
+  readonly limits: TableV2;
   readonly bucket: BlobBucket;
-  /** How every function finds the tables and the bucket. */
+  /** How every function finds the tables and the bucket, and the settings the stack was given. */
   readonly environment: Record<string, string>;
 
-  constructor(private readonly stack: Stack) {
+  constructor(
+    private readonly stack: Stack,
+    settings: StackSettings,
+  ) {
     this.contents = catalogTable(stack, CONTENTS_TABLE);
     this.files = catalogTable(stack, FILES_TABLE);
+    this.limits = counterTable(stack, LIMITS_TABLE);
     this.bucket = new BlobBucket(stack, BUCKET.id, { accessLogs: new AccessLogBucket(stack) });
     this.environment = {
       [CONTENTS_TABLE.envVar]: this.contents.tableName,
       [FILES_TABLE.envVar]: this.files.tableName,
       [BUCKET.envVar]: this.bucket.bucketName,
+      [SETTING_ENV_VARS.defaultQuotaBytes]: String(settings.defaultQuotaBytes),
+      [SETTING_ENV_VARS.requestsPerMinute]: String(settings.requestsPerMinute),
     };
   }
 
-  /** A function that finds the data through its environment and may touch exactly what `access` declares. */
+  /**
+   * A function that finds the data through its environment and may touch exactly what `access`
+   * declares. An API function (one of ROUTES) also counts its users' requests in the Limits table
+   * (lambdas/http.ts): it gets the table's name and may read and update its items, nothing more.
+   */
   handlerFunction(id: string, { access, environment, ...props }: DataFunctionProps): HandlerFunction {
-    const fn = new HandlerFunction(this.stack, id, { ...props, environment: { ...this.environment, ...environment } });
+    const counts = ROUTES.some((route) => route.id === id);
+    const fn = new HandlerFunction(this.stack, id, {
+      ...props,
+      environment: {
+        ...this.environment,
+        ...(counts ? { [LIMITS_TABLE.envVar]: this.limits.tableName } : {}),
+        ...environment,
+      },
+    });
     this.grant(fn, access);
+    if (counts) this.limits.grant(fn, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
     return fn;
   }
 

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { API_CORS, BUCKET, PROOF_SECRET, ROUTES, SWEEPER } from '#deploy/definitions';
+import { API_CORS, BUCKET, LIMITS_TABLE, PROOF_SECRET, ROUTES, SETTING_ENV_VARS, SWEEPER } from '#deploy/definitions';
 import { HashdropStack, type HashdropStackProps } from '../../lib/hashdrop-stack.ts';
 
 function synth(props: HashdropStackProps = {}): Template {
@@ -224,6 +224,62 @@ describe('HashdropStack', () => {
           expect(JSON.stringify(statement.Resource), id).toContain(`/${BUCKET.blobPrefix}*`);
         }
       }
+    }
+  });
+});
+
+describe('the request budget and the settings the stack is given', () => {
+  const template = synth();
+
+  /** The environment variables of a function, by construct id. */
+  function variablesOf(of: Template, functionId: string): Record<string, unknown> {
+    const functions = of.findResources('AWS::Lambda::Function');
+    const fn = Object.entries(functions).find(([id]) => id.startsWith(functionId) && !id.includes('Logs'))?.[1];
+    if (!fn) throw new Error(`no function ${functionId}`);
+    return (fn.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
+  }
+
+  it('keeps per-user counters in a table of their own, on demand, deleted by TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [
+        { AttributeName: LIMITS_TABLE.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: LIMITS_TABLE.sortKey?.name, KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it('lets every API function count requests (read and update counters, nothing more), and no other function', () => {
+    const limitsTable = Object.keys(template.findResources('AWS::DynamoDB::GlobalTable')).find((id) =>
+      id.startsWith(LIMITS_TABLE.id),
+    );
+    for (const route of ROUTES) {
+      expect(variablesOf(template, route.id), route.id).toHaveProperty(LIMITS_TABLE.envVar);
+      const onLimits = statementsOf(template, route.id).filter((statement) =>
+        JSON.stringify(statement.Resource).includes(`"${limitsTable}"`),
+      );
+      expect(actionsOf(onLimits).sort(), route.id).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    }
+    for (const id of ['ObjectCreated', SWEEPER.id]) {
+      expect(variablesOf(template, id), id).not.toHaveProperty(LIMITS_TABLE.envVar);
+      expect(JSON.stringify(statementsOf(template, id)), id).not.toContain(`"${limitsTable}"`);
+    }
+  });
+
+  it('gives every function the default quota and the budget: 100 GiB and 600 requests a minute unless told otherwise', () => {
+    for (const id of FUNCTION_IDS) {
+      expect(variablesOf(template, id), id).toMatchObject({
+        [SETTING_ENV_VARS.defaultQuotaBytes]: String(100 * 1024 ** 3),
+        [SETTING_ENV_VARS.requestsPerMinute]: '600',
+      });
+    }
+    const configured = synth({ defaultQuotaBytes: 5 * 1024 ** 3, requestsPerMinute: 0 });
+    for (const id of FUNCTION_IDS) {
+      expect(variablesOf(configured, id), id).toMatchObject({
+        [SETTING_ENV_VARS.defaultQuotaBytes]: String(5 * 1024 ** 3),
+        [SETTING_ENV_VARS.requestsPerMinute]: '0',
+      });
     }
   });
 });

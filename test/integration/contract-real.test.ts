@@ -1,11 +1,12 @@
 /**
- * The port contracts against the real adapters on the shared local stack: DynamoCatalog on
- * DynamoDB Local and S3BlobStore on the local S3 (local/s3/). Bytes reach storage over HTTP,
+ * The port contracts against the real adapters on the shared local stack: DynamoCatalog and
+ * DynamoRateLimiter on DynamoDB Local, S3BlobStore on the local S3 (local/s3/). Bytes reach storage over HTTP,
  * through the presigned URL and its headers, as a client sends them.
  */
 import type { PresignedRequest } from '#domain/ports';
 import { blobStoreContract, type StorageResponse } from '../contract/blob-store-contract.ts';
 import { catalogContract } from '../contract/catalog-contract.ts';
+import { rateLimiterContract } from '../contract/rate-limiter-contract.ts';
 import { testDeps } from '../helpers.ts';
 
 const deps = testDeps();
@@ -25,6 +26,8 @@ async function send(request: PresignedRequest, body?: Uint8Array, headers = requ
 }
 
 catalogContract('DynamoCatalog on DynamoDB Local', async () => ({ catalog: deps.catalog }));
+
+rateLimiterContract('DynamoRateLimiter on DynamoDB Local', async () => ({ limiter: deps.limiter }));
 
 blobStoreContract(
   'S3BlobStore on the local S3',

@@ -10,6 +10,7 @@ import { putFile } from '#sdk/upload';
 import {
   clientFor,
   contentItem,
+  countersOf,
   db,
   filesOf,
   newUser,
@@ -314,7 +315,7 @@ describe('for every route, a refused request changes nothing', () => {
       [
         'POST',
         '/v1/uploads',
-        body({ name: 'keep.txt', size: put.size + 1, contentId: put.contentId, force: true }),
+        body({ name: 'keep.txt', size: put.size + 1, contentId: put.contentId, blockDigests: [digest], force: true }),
         'unknown_field',
       ],
       ['POST', `/v1/uploads/${put.uploadId}/parts`, body({ parts: [part(0)] }), 'invalid_parts'],
@@ -336,7 +337,9 @@ describe('for every route, a refused request changes nothing', () => {
         .sort(),
     );
 
+    // Refused requests are not even counted against the request budget.
     const before = {
+      counters: await countersOf(user),
       items: await itemsOf(user),
       content: await contentItem(put.contentId),
       objects: await objectKeys(`blobs/${put.contentId}/`),
@@ -347,6 +350,7 @@ describe('for every route, a refused request changes nothing', () => {
       expect(response, `${method} ${path.slice(0, 60)}`).toMatchObject({ status: 400, body: { error: { code } } });
     }
     expect({
+      counters: await countersOf(user),
       items: await itemsOf(user),
       content: await contentItem(put.contentId),
       objects: await objectKeys(`blobs/${put.contentId}/`),

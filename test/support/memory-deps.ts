@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { MemoryBlobStore } from '#adapters/memory-blob-store';
 import { MemoryCatalog } from '#adapters/memory-catalog';
+import { MemoryRateLimiter } from '#adapters/memory-rate-limiter';
 import { BUCKET, DEFAULTS } from '#deploy/definitions';
 import { hashBuffer } from '#domain/hashing';
 import type { CompletedPart, Deps, Settings } from '#domain/ports';
@@ -41,6 +42,7 @@ export const DEFAULT_SETTINGS: Settings = {
   uploadTtlSeconds: DEFAULTS.uploadTtlSeconds,
   gcGraceSeconds: DEFAULTS.gcGraceSeconds,
   defaultQuotaBytes: DEFAULTS.defaultQuotaBytes,
+  requestsPerMinute: DEFAULTS.requestsPerMinute,
   proofMode: 'on-hit',
   proofTtlSeconds: DEFAULTS.proofTtlSeconds,
   proofPeriodSeconds: DEFAULTS.proofPeriodSeconds,
@@ -71,6 +73,7 @@ export function memoryWorld(options: MemoryWorldOptions = {}): MemoryWorld {
     catalog,
     blobs,
     settings: { ...DEFAULT_SETTINGS, ...options.settings },
+    limiter: new MemoryRateLimiter(),
     now: clock.now,
     // 32 hex digits, as domain/ids.ts makes them: upload refs and object keys require that form.
     newId: () => (++ids).toString(16).padStart(32, '0'),

@@ -3,7 +3,7 @@ import { ConfigurationError, configToEnv, type RuntimeConfig, readConfig } from 
 
 const config: RuntimeConfig = {
   functionId: 'CreateUpload',
-  tables: { contents: 'contents-table', files: 'files-table' },
+  tables: { contents: 'contents-table', files: 'files-table', limits: 'limits-table' },
   bucket: 'blob-bucket',
   aws: { s3ForcePathStyle: true },
   proofSecret: { arn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:proof' },
@@ -15,6 +15,7 @@ const config: RuntimeConfig = {
     uploadTtlSeconds: 3600,
     gcGraceSeconds: 0,
     defaultQuotaBytes: 1000,
+    requestsPerMinute: 0,
     proofMode: 'always',
     proofTtlSeconds: 120,
     proofPeriodSeconds: 3600,
@@ -54,5 +55,23 @@ describe('runtime configuration', () => {
     expect(() => readConfig('CreateUpload', { ...env, HASHDROP_UPLOAD_TTL_SECONDS: '-1' })).toThrow(
       /HASHDROP_UPLOAD_TTL_SECONDS/,
     );
+    expect(() => readConfig('CreateUpload', { ...env, HASHDROP_REQUESTS_PER_MINUTE: '1.5' })).toThrow(
+      /HASHDROP_REQUESTS_PER_MINUTE/,
+    );
+  });
+
+  it('an API function needs the Limits table (it counts every request); the others do not get it', () => {
+    const env = configToEnv(config);
+    expect(() => readConfig('GetUsage', { ...env, LIMITS_TABLE: undefined })).toThrow(/LIMITS_TABLE/);
+    expect(readConfig('Sweeper', { ...env, LIMITS_TABLE: undefined }).tables).toEqual({
+      contents: 'contents-table',
+      files: 'files-table',
+    });
+  });
+
+  it('the request budget defaults to 600 a minute per user; 0 turns it off', () => {
+    const env = { ...configToEnv(config), HASHDROP_REQUESTS_PER_MINUTE: undefined };
+    expect(readConfig('GetUsage', env).settings.requestsPerMinute).toBe(600);
+    expect(readConfig('GetUsage', { ...env, HASHDROP_REQUESTS_PER_MINUTE: '0' }).settings.requestsPerMinute).toBe(0);
   });
 });

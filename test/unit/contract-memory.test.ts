@@ -6,11 +6,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MemoryBlobStore, StorageError } from '#adapters/memory-blob-store';
 import { MemoryCatalog } from '#adapters/memory-catalog';
+import { MemoryRateLimiter } from '#adapters/memory-rate-limiter';
 import { blobStoreContract } from '../contract/blob-store-contract.ts';
 import { catalogContract } from '../contract/catalog-contract.ts';
+import { rateLimiterContract } from '../contract/rate-limiter-contract.ts';
 import { ManualClock } from '../support/memory-deps.ts';
 
 catalogContract('MemoryCatalog', async () => ({ catalog: new MemoryCatalog() }));
+
+rateLimiterContract('MemoryRateLimiter', async () => ({ limiter: new MemoryRateLimiter() }));
 
 blobStoreContract(
   'MemoryBlobStore',

@@ -1,11 +1,14 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/mini';
+import { MemoryRateLimiter } from '#adapters/memory-rate-limiter';
 import { ConflictError } from '#domain/errors';
+import type { RateLimiter } from '#domain/ports';
 import { decodeUploadRef, encodeUploadRef } from '#domain/views';
-import { type HttpEvent, json, MAX_USER_ID_BYTES, route } from '#lambdas/http';
+import { type HttpEvent, json, MAX_USER_ID_BYTES, type RequestBudget, route } from '#lambdas/http';
 import { createUploadBody, fileName, filePath, listFilesQuery, MAX_NAME_BYTES } from '#lambdas/schemas';
 import { decodeFileRef, encodeFileRef, maxFileRefLength } from '#protocol/file-ref';
+import { ManualClock } from '../support/memory-deps.ts';
 
 const context = {} as Context;
 
@@ -86,6 +89,60 @@ describe('the HTTP edge', () => {
     expect(crash.body).not.toContain('secret');
     expect(JSON.parse(crash.body ?? '').error.code).toBe('internal');
     expect(errors).toHaveBeenCalled();
+  });
+});
+
+describe('the request budget (a 429 before the domain call)', () => {
+  const budgetOf = (requestsPerMinute: number, limiter: RateLimiter = new MemoryRateLimiter()) => {
+    const clock = new ManualClock();
+    return { clock, budget: { limiter, settings: { requestsPerMinute }, now: clock.now } };
+  };
+  const counted = (budget: RequestBudget, run = vi.fn(async () => json(200, {}))) => ({
+    run,
+    handler: route({ budget, body: z.strictObject({ n: z.number() }) }, run),
+  });
+  const send = async (handler: ReturnType<typeof counted>['handler'], sub = 'alice', body = '{"n":1}') => {
+    const response = await handler(event({ sub, body }), context);
+    return { status: response.statusCode, headers: response.headers, body: JSON.parse(response.body ?? '{}') };
+  };
+
+  it('answers 429 rate_limited once a user spent the minute’s budget, with retry-after the end of the minute', async () => {
+    const { clock, budget } = budgetOf(3);
+    const { handler, run } = counted(budget);
+    clock.advance(20_000);
+    for (let request = 0; request < 3; request++) expect((await send(handler)).status).toBe(200);
+    const refused = await send(handler);
+    expect(refused).toMatchObject({
+      status: 429,
+      headers: { 'retry-after': '40' },
+      body: { error: { code: 'rate_limited', details: { retryAfterSeconds: 40 } } },
+    });
+    expect(run).toHaveBeenCalledTimes(3);
+    // Another user has a budget of their own; the next minute starts afresh.
+    expect((await send(handler, 'bob')).status).toBe(200);
+    clock.advance(40_000);
+    expect((await send(handler)).status).toBe(200);
+  });
+
+  it('counts only requests that passed validation and authentication: a refused one writes nothing', async () => {
+    const { budget } = budgetOf(2);
+    const { handler } = counted(budget);
+    for (let request = 0; request < 5; request++) {
+      expect((await send(handler, 'alice', '{"n":"x"}')).status).toBe(400);
+      expect((await send(handler, '')).status).toBe(401);
+    }
+    expect((await send(handler)).status).toBe(200);
+    expect((await send(handler)).status).toBe(200);
+    expect((await send(handler)).status).toBe(429);
+  });
+
+  it('is off at 0: the limiter is never asked', async () => {
+    const refuse = async (): Promise<never> => {
+      throw new Error('the limiter was asked');
+    };
+    const { budget } = budgetOf(0, { take: refuse, peek: refuse });
+    const { handler } = counted(budget);
+    for (let request = 0; request < 5; request++) expect((await send(handler)).status).toBe(200);
   });
 });
 
