@@ -80,6 +80,13 @@ export interface LocalStackOptions {
    * @default those of the stack synthesized from lib/
    */
   readonly policies?: StackPolicies;
+  /**
+   * A running stack's DynamoDB endpoint to use, behind this stack's own IAM proxy, instead of
+   * starting DynamoDB Local: a second stack in a test run then shares the first one's tables and
+   * starts in a second instead of a JVM's start.
+   * @default a DynamoDB Local of this stack's own
+   */
+  readonly dynamodbTarget?: string;
 }
 
 /** Where the stack's parts listen: what `.hashdrop/local.json` records. */
@@ -285,18 +292,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // DynamoDB Local listens on a port of its own; the stack's DynamoDB endpoint is the IAM proxy
   // in front of it (local/iam/dynamodb-proxy.ts).
   const dynamodbLocalPort = await freePort(undefined);
-  const dynamoStarting = startDynamoDbLocal(dynamodbLocalPort, options.persist ? join(dataDir, 'dynamodb') : undefined);
+  const dynamoStarting = options.dynamodbTarget
+    ? undefined
+    : startDynamoDbLocal(dynamodbLocalPort, options.persist ? join(dataDir, 'dynamodb') : undefined);
   // Synthesizing the stack for its policies (CPU work) overlaps the JVM's start.
   let policies: StackPolicies;
   try {
     policies = options.policies ?? (await stackPolicies());
   } catch (error) {
-    (await dynamoStarting).kill();
+    (await dynamoStarting)?.kill();
     throw error;
   }
   const access = new AccessControl(policies, LOCAL_CREDENTIALS);
   const dynamo = await dynamoStarting;
-  const dynamoProxy = await startDynamoDbProxy({ target: `http://127.0.0.1:${dynamodbLocalPort}`, access, port: dynamodbPort });
+  const dynamoProxy = await startDynamoDbProxy({
+    target: options.dynamodbTarget ?? `http://127.0.0.1:${dynamodbLocalPort}`,
+    access,
+    port: dynamodbPort,
+  });
   const dynamodbEndpoint = dynamoProxy.endpoint;
   let s3: LocalS3;
   try {
@@ -315,7 +328,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     await createTables(dynamodbEndpoint);
   } catch (error) {
-    dynamo.kill();
+    dynamo?.kill();
     throw error;
   }
 
@@ -385,7 +398,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await Promise.all(bundled.map((fn) => fn.stop()));
       await s3.close();
       await dynamoProxy.close();
-      dynamo.kill();
+      dynamo?.kill();
     },
   };
 }

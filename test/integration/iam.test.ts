@@ -18,7 +18,7 @@ import { MiB } from '#protocol/content-id';
 import { bytesToHex } from '#protocol/encoding';
 import { ApiError, HashdropClient, type UploadRequest } from '#sdk/api';
 import { hashBuffer } from '#sdk/hashing';
-import { clientFor, newUser, randomFile } from '../helpers.ts';
+import { clientFor, newUser, randomFile, stack } from '../helpers.ts';
 
 let missing: LocalStack;
 let dataDir: string;
@@ -32,7 +32,13 @@ beforeAll(async () => {
     's3:ListMultipartUploadParts',
     'CreateUpload',
   );
-  missing = await startLocalStack({ dataDir, persist: false, policies: await stackPolicies(template) });
+  // Its own IAM proxy in front of the shared stack's DynamoDB: the stricter of the two decides.
+  missing = await startLocalStack({
+    dataDir,
+    persist: false,
+    policies: await stackPolicies(template),
+    dynamodbTarget: stack.dynamodbEndpoint,
+  });
 });
 
 afterAll(async () => {
