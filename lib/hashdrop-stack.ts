@@ -59,6 +59,11 @@ export interface HashdropStackProps extends StackProps {
    * (HASHDROP_REQUESTS_PER_MINUTE); 0 turns the budget off. @default 600
    */
   readonly requestsPerMinute?: number;
+  /**
+   * Whether anyone may create an account in the stack's Cognito user pool (see UserPoolIssuer).
+   * @default false
+   */
+  readonly selfSignUp?: boolean;
 }
 
 export class HashdropStack extends Stack {
@@ -95,7 +100,7 @@ export class HashdropStack extends Stack {
       // LocalStack serves the API at http://<id>.execute-api.localhost.localstack.cloud:4566/api, not at ApiUrl.
       new CfnOutput(this, 'RestApiId', { value: restApi.restApiId });
     } else {
-      const httpApi = new HashdropApi(this, { data, jwt: props.jwt ?? new UserPoolIssuer(this), ...throttle }).httpApi;
+      const httpApi = new HashdropApi(this, { data, jwt: props.jwt ?? new UserPoolIssuer(this, props), ...throttle }).httpApi;
       this.api = httpApi;
       apiUrl = httpApi.apiEndpoint;
     }

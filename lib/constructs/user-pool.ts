@@ -2,6 +2,17 @@ import { CfnOutput, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
 import { AccountRecovery, Mfa, UserPool } from 'aws-cdk-lib/aws-cognito';
 import type { JwtIssuer } from './api.ts';
 
+export interface UserPoolIssuerProps {
+  /**
+   * Whether anyone may create an account in the pool (Cognito self sign-up). Off unless asked
+   * for: every account may store its quota at the owner's expense (100 GiB by default), so by
+   * default only the owner creates accounts (AdminCreateUser: the console, the CLI, or a sign-up
+   * flow of their own with its own checks).
+   * @default false
+   */
+  readonly selfSignUp?: boolean;
+}
+
 /**
  * The Cognito user pool and app client the apps sign users in with, when the stack is given no
  * OIDC issuer of its own. Built in the stack's own scope (see hashdrop-stack.ts).
@@ -10,9 +21,9 @@ export class UserPoolIssuer implements JwtIssuer {
   readonly issuer: string;
   readonly audience: string[];
 
-  constructor(stack: Stack) {
+  constructor(stack: Stack, props: UserPoolIssuerProps = {}) {
     const pool = new UserPool(stack, 'Users', {
-      selfSignUpEnabled: true,
+      selfSignUpEnabled: props.selfSignUp ?? false,
       signInAliases: { email: true },
       accountRecovery: AccountRecovery.EMAIL_ONLY,
       passwordPolicy: { minLength: 12, requireSymbols: false },

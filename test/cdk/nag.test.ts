@@ -44,6 +44,10 @@ describe('cdk-nag AwsSolutions', () => {
     expect(nagFindings()).toEqual([]);
   });
 
+  it('finds nothing unacknowledged with self sign-up on, a quota and a budget of its own', () => {
+    expect(nagFindings({ selfSignUp: true, defaultQuotaBytes: 1024 ** 3, requestsPerMinute: 0 })).toEqual([]);
+  });
+
   it('finds nothing unacknowledged with an external OIDC issuer', () => {
     expect(nagFindings({ jwt: { issuer: 'https://issuer.example.com', audience: ['app'] } })).toEqual([]);
   });

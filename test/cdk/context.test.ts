@@ -1,0 +1,82 @@
+/**
+ * What the CDK app (bin/hashdrop.ts) deploys for its context values (lib/context.ts): the Cognito
+ * pool's self sign-up, each user's default quota and request budget, by default and when set,
+ * from the command line (text) or cdk.json (parsed values).
+ */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { ROUTES, SETTING_ENV_VARS } from '#deploy/definitions';
+import { CONTEXT_KEYS, ContextError, stackPropsFromContext } from '../../lib/context.ts';
+import { HashdropStack } from '../../lib/hashdrop-stack.ts';
+
+/** The template bin/hashdrop.ts would synthesize with `context` (bundling skipped, as the other template tests do). */
+function synthWith(context: Record<string, unknown>): Template {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  return Template.fromStack(new HashdropStack(app, 'Context', stackPropsFromContext(app.node, {})));
+}
+
+function settingsOf(template: Template): { quota: unknown; budget: unknown }[] {
+  const functions = template.findResources('AWS::Lambda::Function');
+  return ROUTES.map((route) => {
+    const fn = Object.entries(functions).find(([id]) => id.startsWith(route.id))?.[1];
+    if (!fn) throw new Error(`no function ${route.id}`);
+    const variables = (fn.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
+    return { quota: variables[SETTING_ENV_VARS.defaultQuotaBytes], budget: variables[SETTING_ENV_VARS.requestsPerMinute] };
+  });
+}
+
+describe('the CDK app’s context', () => {
+  it('by default: no self sign-up (only the owner creates accounts), 100 GiB per user, 600 requests a minute', () => {
+    const template = synthWith({});
+    template.hasResourceProperties('AWS::Cognito::UserPool', { AdminCreateUserConfig: { AllowAdminCreateUserOnly: true } });
+    expect(new Set(settingsOf(template).map((settings) => JSON.stringify(settings)))).toEqual(
+      new Set([JSON.stringify({ quota: String(100 * 1024 ** 3), budget: '600' })]),
+    );
+  });
+
+  it.each([
+    ['the command line (-c key=value: text)', { selfSignUp: 'true', quota: '5368709120', budget: '0' }],
+    ['cdk.json (parsed values)', { selfSignUp: true, quota: 5368709120, budget: 0 }],
+  ])('from %s: self sign-up on, a quota of 5 GiB, no budget', (_label, values) => {
+    const template = synthWith({
+      [CONTEXT_KEYS.selfSignUp]: values.selfSignUp,
+      [CONTEXT_KEYS.defaultQuotaBytes]: values.quota,
+      [CONTEXT_KEYS.requestsPerMinute]: values.budget,
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPool', { AdminCreateUserConfig: { AllowAdminCreateUserOnly: false } });
+    for (const settings of settingsOf(template)) expect(settings).toEqual({ quota: '5368709120', budget: '0' });
+  });
+
+  it('turns self sign-up off when told false', () => {
+    synthWith({ [CONTEXT_KEYS.selfSignUp]: 'false' }).hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+    });
+  });
+
+  it.each([
+    [CONTEXT_KEYS.selfSignUp, 'yes'],
+    [CONTEXT_KEYS.selfSignUp, 1],
+    [CONTEXT_KEYS.defaultQuotaBytes, '0'],
+    [CONTEXT_KEYS.defaultQuotaBytes, '100GiB'],
+    [CONTEXT_KEYS.defaultQuotaBytes, 1.5],
+    [CONTEXT_KEYS.requestsPerMinute, '-1'],
+    [CONTEXT_KEYS.requestsPerMinute, 'lots'],
+    [CONTEXT_KEYS.api, 'graphql'],
+  ])('refuses %s = %j, naming the key', (key, value) => {
+    const app = new App({ context: { [key]: value } });
+    expect(() => stackPropsFromContext(app.node, {})).toThrow(ContextError);
+    expect(() => stackPropsFromContext(app.node, {})).toThrow(key);
+  });
+
+  it('still reads the issuer, the API variant and its key set', () => {
+    const app = new App({
+      context: { jwtIssuer: 'https://id.example.com', jwtAudience: 'a, b', [CONTEXT_KEYS.api]: 'rest' },
+    });
+    expect(stackPropsFromContext(app.node, { HASHDROP_JWKS: '{"keys":[]}' })).toEqual({
+      api: 'rest',
+      jwks: '{"keys":[]}',
+      jwt: { issuer: 'https://id.example.com', audience: ['a', 'b'] },
+    });
+  });
+});
