@@ -8,7 +8,7 @@
  * The stack is synthesized in memory with asset bundling skipped (as test/cdk/stack.test.ts
  * does), once per process; tests may pass a modified template instead.
  */
-import { BUCKET, CONTENTS_TABLE, FILES_TABLE, type FunctionId, LIMITS_TABLE, PROOF_SECRET } from '#deploy/definitions';
+import { BUCKET, type FunctionId, PROOF_SECRET, TABLES } from '#deploy/definitions';
 import { dynamoTableArn, LOCAL_ACCOUNT, LOCAL_PARTITION, s3BucketArn } from './actions.ts';
 import { FUNCTION_IDS } from './credentials.ts';
 import { checkSupported, type PolicyDocument, type RequestPrincipal, UnsupportedPolicyError } from './evaluator.ts';
@@ -87,11 +87,9 @@ function topLevelId(resource: TemplateResource): string | undefined {
   return /^[^/]+\/([^/]+)\/Resource$/.exec(pathOf(resource) ?? '')?.[1];
 }
 
-/** Local names of the data stores, by construct id; anything else gets a name from its id. */
+/** Local names of every table and the bucket, by construct id; anything else gets a name from its id. */
 const LOCAL_NAMES: Readonly<Record<string, string>> = {
-  [CONTENTS_TABLE.id]: CONTENTS_TABLE.localName,
-  [FILES_TABLE.id]: FILES_TABLE.localName,
-  [LIMITS_TABLE.id]: LIMITS_TABLE.localName,
+  ...Object.fromEntries(TABLES.map((table) => [table.id, table.localName])),
   [BUCKET.id]: BUCKET.localName,
 };
 
