@@ -34,7 +34,6 @@ export const S3_ACTIONS: Readonly<Record<string, { readonly actions: readonly st
   AbortMultipartUpload: { actions: ['s3:AbortMultipartUpload'], on: 'object' },
   ListParts: { actions: ['s3:ListMultipartUploadParts'], on: 'object' },
   GetObjectAttributes: { actions: ['s3:GetObject', 's3:GetObjectAttributes'], on: 'object' },
-  CopyObject: { actions: ['s3:PutObject'], on: 'object' },
   ListObjectsV2: { actions: ['s3:ListBucket'], on: 'bucket' },
   ListObjects: { actions: ['s3:ListBucket'], on: 'bucket' },
   HeadBucket: { actions: ['s3:ListBucket'], on: 'bucket' },
