@@ -231,6 +231,22 @@ describe('Condition operators', () => {
     expect(allowed(present, withContext({}))).toBe(false);
   });
 
+  it('[conditions] Null and Bool together: a bucket policy that enforces conditional writes (S3 User Guide, "Enforce conditional writes on Amazon S3 buckets")', () => {
+    const writeOnce = policy({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 's3:PutObject',
+      Resource: 'arn:aws:s3:::bucket/blobs/*',
+      Condition: { Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } },
+    });
+    const put = [policy({ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::bucket/*' })];
+    const write = (context: Record<string, string>) => allowed(put, request({ action: 's3:PutObject', context }), [writeOnce]);
+    expect(write({ 's3:ObjectCreationOperation': 'true' })).toBe(false);
+    expect(write({ 's3:ObjectCreationOperation': 'true', 's3:if-none-match': '*' })).toBe(true);
+    // UploadPart and CreateMultipartUpload create no object yet.
+    expect(write({ 's3:ObjectCreationOperation': 'false' })).toBe(true);
+  });
+
   it('[conditions] several values of one key are alternatives (OR); several keys and operators must all hold (AND)', () => {
     const statement = {
       Effect: 'Allow',
