@@ -130,6 +130,9 @@ const noItem = (partitionKey: 'userId' | 'contentId'): Expression => expression(
 
 const UNREFERENCED = expression('refCount = :zero', { ':zero': 0 });
 
+/** A content's look at a proof challenge that is neither met nor failed yet (docs/design.md §4). */
+const LOOK_IN_FLIGHT = expression('#state = :young', { ':young': 'young' });
+
 /** The content's current upload attempt is this one. */
 const attemptIs = (attemptId: string): Expression => expression('attempt.id = :attemptId', { ':attemptId': attemptId });
 
@@ -665,54 +668,100 @@ export class DynamoCatalog implements Catalog {
 
   /**
    * Plain conditional updates, not a transaction: many users answering for one content at once
-   * would make transactions on its counter conflict. The counts go up before the challenge is
+   * would make transactions on its count conflict. The counts go up before the challenge is
    * recorded, so that a crash in between can only over-count (until the period ends), never let
    * a look go uncounted; a loser of a race takes its increments back.
    */
-  async openChallenge(key: ChallengeKey, limits: ChallengeLimits, expiresAt: number): Promise<'opened' | 'open' | 'limited'> {
+  async openChallenge(
+    key: ChallengeKey,
+    limits: ChallengeLimits,
+    now: number,
+    expiresAt: number,
+  ): Promise<'opened' | 'open' | 'busy' | 'limited'> {
     const record = this.challengeRecordKey(key);
     const { Item } = await this.db.send(new GetCommand({ TableName: this.tables.files, Key: record, ConsistentRead: true }));
     if (Item) return 'open';
+    await this.failStaleLooks(key, limits.staleBefore);
     const ttl = Math.ceil(expiresAt / 1000);
-    const counters = [
-      { key: this.openCountKey(key.userId, key.period), limit: limits.perUser },
-      { key: this.openCountKey(`${RESERVED_NAME_PREFIX}content:${key.contentId}`, key.period), limit: limits.perContent },
-    ];
-    const counted = await Promise.all(
-      counters.map(({ key: counter, limit }) =>
-        attempted(() =>
-          this.db.send(
-            new UpdateCommand({
-              TableName: this.tables.files,
-              Key: counter,
-              ...withExpressions({
-                UpdateExpression: expression(`ADD #open :one SET #${TTL_ATTRIBUTE} = :ttl`, { ':one': 1, ':ttl': ttl }),
-                ConditionExpression: expression('attribute_not_exists(#open) OR #open < :limit', { ':limit': limit }),
-              }),
-            }),
-          ),
+    const userCount = this.openCountKey(key.userId, key.period);
+    const contentCount = this.openCountKey(this.contentPartition(key.contentId), key.period);
+    const countedUser = await attempted(() =>
+      this.addTo(
+        userCount,
+        { open: 1 },
+        ttl,
+        expression('attribute_not_exists(#open) OR #open < :limit', { ':limit': limits.perUser }),
+      ),
+    );
+    if (!countedUser) return 'limited';
+    const countedLook = await attempted(() =>
+      this.addTo(
+        contentCount,
+        { young: 1 },
+        ttl,
+        allOf(
+          expression('attribute_not_exists(#young) OR #young < :inFlight', { ':inFlight': limits.inFlightPerContent }),
+          expression('attribute_not_exists(#failed) OR #failed < :failed', { ':failed': limits.failedPerContent }),
         ),
       ),
     );
-    const undo = () =>
-      Promise.all(counters.filter((_, index) => counted[index]).map(({ key: counter }) => this.uncount(counter)));
-    if (!counted.every(Boolean)) {
-      await undo();
-      return 'limited';
+    if (!countedLook) {
+      await this.uncount(userCount, 'open');
+      const { Item: counts } = await this.db.send(
+        new GetCommand({ TableName: this.tables.files, Key: contentCount, ConsistentRead: true }),
+      );
+      return Number(counts?.failed ?? 0) >= limits.failedPerContent ? 'limited' : 'busy';
     }
-    const recorded = await attempted(() =>
-      this.db.send(
-        new PutCommand({
-          TableName: this.tables.files,
-          Item: { ...record, answers: 0, met: false, [TTL_ATTRIBUTE]: ttl },
-          ...withExpressions({ ConditionExpression: noItem('userId') }),
+    const putNew = (item: Record<string, unknown>) =>
+      attempted(() =>
+        this.db.send(
+          new PutCommand({
+            TableName: this.tables.files,
+            Item: { ...item, [TTL_ATTRIBUTE]: ttl },
+            ...withExpressions({ ConditionExpression: noItem('userId') }),
+          }),
+        ),
+      );
+    // The look first: a crash before the record leaves a look that fails in time (over-counting).
+    if (!(await putNew({ ...this.lookKey(key), openedAt: now, state: 'young' }))) {
+      // Opened concurrently by another request of the same user: that one counted it.
+      await Promise.all([this.uncount(userCount, 'open'), this.uncount(contentCount, 'young')]);
+      return 'open';
+    }
+    return (await putNew({ ...record, answers: 0, met: false })) ? 'opened' : 'open';
+  }
+
+  /** The content's looks still in flight but opened before `staleBefore` fail: each once. */
+  private async failStaleLooks(key: ChallengeKey, staleBefore: number): Promise<void> {
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.files,
+        ConsistentRead: true,
+        ...withExpressions({
+          KeyConditionExpression: expression('userId = :partition AND begins_with(#name, :looks)', {
+            ':partition': this.contentPartition(key.contentId),
+            ':looks': `${RESERVED_NAME_PREFIX}look:${key.period}:`,
+          }),
+          FilterExpression: allOf(LOOK_IN_FLIGHT, expression('openedAt < :before', { ':before': staleBefore })),
         }),
-      ),
+      }),
     );
-    if (recorded) return 'opened';
-    // Opened concurrently by another request of the same user: that one counted it.
-    await undo();
-    return 'open';
+    const contentCount = this.openCountKey(this.contentPartition(key.contentId), key.period);
+    for (const item of Items) {
+      const failed = await attempted(() =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.tables.files,
+            Key: { userId: item.userId, name: item.name },
+            ...withExpressions({
+              UpdateExpression: expression('SET #state = :failed', { ':failed': 'failed' }),
+              ConditionExpression: LOOK_IN_FLIGHT,
+            }),
+          }),
+        ),
+      );
+      if (failed) await this.addTo(contentCount, { young: -1, failed: 1 }, undefined, expression('attribute_exists(userId)'));
+    }
   }
 
   async countAnswer(key: ChallengeKey, maxAnswers: number): Promise<'counted' | 'limited' | 'unopened'> {
@@ -751,39 +800,68 @@ export class DynamoCatalog implements Catalog {
       ),
     );
     if (!closed) return false;
+    const { Attributes: look } = await this.db.send(
+      new DeleteCommand({ TableName: this.tables.files, Key: this.lookKey(key), ReturnValues: 'ALL_OLD' }),
+    );
+    const contentCount = this.openCountKey(this.contentPartition(key.contentId), key.period);
     await Promise.all([
-      this.uncount(this.openCountKey(key.userId, key.period)),
-      this.uncount(this.openCountKey(`${RESERVED_NAME_PREFIX}content:${key.contentId}`, key.period)),
+      this.uncount(this.openCountKey(key.userId, key.period), 'open'),
+      look?.state === 'young' || look?.state === 'failed' ? this.uncount(contentCount, look.state) : undefined,
     ]);
     return true;
   }
 
   /**
    * Proof bookkeeping lives in the Files table under reserved names (docs/design.md §3): the
-   * challenge in its user's partition, the user's open count beside it, and the content's open
-   * count in a partition of its own, `\u0000content:<contentId>` (no user id has a control character).
+   * challenge and the user's open count in the user's partition; the content's counts and its
+   * unmet looks in a partition of its own, `\u0000content:<contentId>` (no user id has a control
+   * character), so that one query finds the looks to fail.
    */
   private challengeRecordKey(key: ChallengeKey) {
     return { userId: key.userId, name: `${RESERVED_NAME_PREFIX}proof:${key.contentId}:${key.size}:${key.period}` };
+  }
+
+  private contentPartition(contentId: string): string {
+    return `${RESERVED_NAME_PREFIX}content:${contentId}`;
+  }
+
+  private lookKey(key: ChallengeKey) {
+    return {
+      userId: this.contentPartition(key.contentId),
+      name: `${RESERVED_NAME_PREFIX}look:${key.period}:${key.size}:${key.userId}`,
+    };
   }
 
   private openCountKey(partition: string, period: number) {
     return { userId: partition, name: `${RESERVED_NAME_PREFIX}proofs:${period}` };
   }
 
-  /** One open challenge fewer; never creates a count (it would have no expiry). */
-  private async uncount(counter: { userId: string; name: string }): Promise<void> {
-    await attempted(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.files,
-          Key: counter,
-          ...withExpressions({
-            UpdateExpression: expression('ADD #open :minus', { ':minus': -1 }),
-            ConditionExpression: expression('attribute_exists(userId)'),
-          }),
-        }),
-      ),
+  /** ADDs `deltas` to a count (and sets its expiry, if given) under `condition`. */
+  private addTo(
+    counter: { userId: string; name: string },
+    deltas: Record<string, number>,
+    ttl: number | undefined,
+    condition: Expression,
+  ): Promise<unknown> {
+    const adds = Object.entries(deltas).map(([name, delta]) => ({
+      text: `#${name} :${name}Delta`,
+      value: [`:${name}Delta`, delta] as const,
+    }));
+    const update = expression(
+      `ADD ${adds.map((add) => add.text).join(', ')}${ttl === undefined ? '' : ` SET #${TTL_ATTRIBUTE} = :ttl`}`,
+      Object.fromEntries([...adds.map((add) => add.value), ...(ttl === undefined ? [] : [[':ttl', ttl]])]),
     );
+    return this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.files,
+        Key: counter,
+        ...withExpressions({ UpdateExpression: update, ConditionExpression: condition }),
+      }),
+    );
+  }
+
+  /** One fewer in a count; never creates one (it would have no expiry). */
+  private async uncount(counter: { userId: string; name: string }, attribute: 'open' | 'young' | 'failed'): Promise<void> {
+    await attempted(() => this.addTo(counter, { [attribute]: -1 }, undefined, expression('attribute_exists(userId)')));
   }
 }

@@ -19,7 +19,7 @@
  *   kept for the store's lifetime (DynamoDB's TTL removes them some time after they expire; an
  *   expired challenge is refused by the domain either way, and each period has its own counts);
  * - openChallenge is atomic here; DynamoCatalog counts before it records, so a crash in between
- *   over-counts by one until the period ends;
+ *   over-counts by one until the period ends, and a content's looks are found by scanning;
  * - setAttempt stamps `updatedAt` from the `clock` option (DynamoCatalog: always the wall clock).
  */
 import { StaleWriteError } from '#domain/errors';
@@ -110,8 +110,14 @@ export class MemoryCatalog implements Catalog {
   private readonly usage = new Map<string, UsageItem>();
   /** `${userId}\u0000${nonce}` of every answered challenge. */
   private readonly challenges = new Set<string>();
-  /** Every opened proof challenge (challengeId) and its answers; open counts by `${userId or contentId}\u0000${period}`. */
-  private readonly challengeLedger = new Map<string, { answers: number; met: boolean }>();
+  /**
+   * Every opened proof challenge (challengeId): its answers, whether it was met, and how its
+   * content counts it until then (in flight, or failed); open counts by `${userId}\u0000${period}`.
+   */
+  private readonly challengeLedger = new Map<
+    string,
+    { answers: number; met: boolean; look: { openedAt: number; state: 'young' | 'failed' } }
+  >();
   private readonly openByUser = new Map<string, number>();
   private readonly openByContent = new Map<string, number>();
   private readonly clock: () => number;
@@ -255,19 +261,35 @@ export class MemoryCatalog implements Catalog {
     return true;
   }
 
-  async openChallenge(key: ChallengeKey, limits: ChallengeLimits, _expiresAt: number): Promise<'opened' | 'open' | 'limited'> {
+  async openChallenge(
+    key: ChallengeKey,
+    limits: ChallengeLimits,
+    now: number,
+    _expiresAt: number,
+  ): Promise<'opened' | 'open' | 'busy' | 'limited'> {
     await this.beforeWrite('openChallenge');
     const id = challengeId(key);
     if (this.challengeLedger.has(id)) return 'open';
+    const looks = this.contentLooks(key);
+    for (const look of looks) if (look.state === 'young' && look.openedAt < limits.staleBefore) look.state = 'failed';
     const userCount = `${key.userId}\u0000${key.period}`;
-    const contentCount = `${key.contentId}\u0000${key.period}`;
     const user = this.openByUser.get(userCount) ?? 0;
-    const content = this.openByContent.get(contentCount) ?? 0;
-    if (user >= limits.perUser || content >= limits.perContent) return 'limited';
+    const count = (state: 'young' | 'failed') => looks.filter((look) => look.state === state).length;
+    if (user >= limits.perUser || count('failed') >= limits.failedPerContent) return 'limited';
+    if (count('young') >= limits.inFlightPerContent) return 'busy';
     this.openByUser.set(userCount, user + 1);
-    this.openByContent.set(contentCount, content + 1);
-    this.challengeLedger.set(id, { answers: 0, met: false });
+    this.challengeLedger.set(id, { answers: 0, met: false, look: { openedAt: now, state: 'young' } });
     return 'opened';
+  }
+
+  /** The unmet challenges of key's content in key's period. */
+  private contentLooks(key: ChallengeKey): { openedAt: number; state: 'young' | 'failed' }[] {
+    const looks = [];
+    for (const [id, record] of this.challengeLedger) {
+      const [, contentId, , period] = JSON.parse(id) as [string, string, number, number];
+      if (contentId === key.contentId && period === key.period && !record.met) looks.push(record.look);
+    }
+    return looks;
   }
 
   async countAnswer(key: ChallengeKey, maxAnswers: number): Promise<'counted' | 'limited' | 'unopened'> {
@@ -285,9 +307,7 @@ export class MemoryCatalog implements Catalog {
     if (!record || record.met) return false;
     record.met = true;
     const userCount = `${key.userId}\u0000${key.period}`;
-    const contentCount = `${key.contentId}\u0000${key.period}`;
     this.openByUser.set(userCount, (this.openByUser.get(userCount) ?? 0) - 1);
-    this.openByContent.set(contentCount, (this.openByContent.get(contentCount) ?? 0) - 1);
     return true;
   }
 

@@ -109,10 +109,16 @@ export interface ChallengeKey {
   readonly period: number;
 }
 
-/** Most challenges left open (unmet) in one period. */
+/** How many challenges may be left unmet in one period (docs/design.md §4). */
 export interface ChallengeLimits {
+  /** Open (shown, not met) challenges of one user, across contents. */
   readonly perUser: number;
-  readonly perContent: number;
+  /** Challenges of one content shown and not met yet, nor failed: one more must wait. */
+  readonly inFlightPerContent: number;
+  /** Challenges of one content that failed (unmet past `staleBefore`): one more is refused. */
+  readonly failedPerContent: number;
+  /** Epoch ms: a challenge opened before this and still unmet has failed. */
+  readonly staleBefore: number;
 }
 
 export interface FilePage {
@@ -141,18 +147,25 @@ export interface Catalog {
   /** Records a proof-of-ownership challenge as answered; false if it was already (a replay). */
   consumeChallenge(userId: string, nonce: string, expiresAt: number): Promise<boolean>;
   /**
-   * The first issue of challenge `key` in its period opens it: one more open challenge for the
-   * user and one more for the content, each only while below its limit (else 'limited', and
-   * nothing changes). Issuing it again changes nothing ('open'). Everything it writes may go
-   * once `expiresAt` has passed.
+   * The first issue of challenge `key` in its period opens it at `now`: one more open challenge
+   * for the user, and one more in flight for the content. First, the content's challenges opened
+   * before `limits.staleBefore` and still unmet become failed. 'limited' if the user has
+   * `perUser` open or the content `failedPerContent` failed; 'busy' if the content has
+   * `inFlightPerContent` in flight (nothing changes for either). Issuing it again changes nothing
+   * ('open'). Everything it writes may go once `expiresAt` has passed.
    */
-  openChallenge(key: ChallengeKey, limits: ChallengeLimits, expiresAt: number): Promise<'opened' | 'open' | 'limited'>;
+  openChallenge(
+    key: ChallengeKey,
+    limits: ChallengeLimits,
+    now: number,
+    expiresAt: number,
+  ): Promise<'opened' | 'open' | 'busy' | 'limited'>;
   /**
    * Counts one answer to open challenge `key`: 'limited' once `maxAnswers` were counted while it
    * was unmet (a met challenge takes any number), 'unopened' if it was never opened or has expired.
    */
   countAnswer(key: ChallengeKey, maxAnswers: number): Promise<'counted' | 'limited' | 'unopened'>;
-  /** Challenge `key` was met: no longer counted open for its user or its content. True the first time. */
+  /** Challenge `key` was met: no longer open for its user, in flight or failed for its content. True the first time. */
   closeChallenge(key: ChallengeKey): Promise<boolean>;
   /**
    * Installs `attempt` on a PENDING content whose current attempt has id `expectedAttemptId`

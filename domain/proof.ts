@@ -6,11 +6,12 @@
  *
  * A challenge cannot be re-rolled: its ranges are derived from (user, content, size, period)
  * alone, so asking again within a period shows the same ranges. 44 ranges make a client that
- * holds 90% of the file (any 90%) pass with probability 0.9^44 < 1%. Every challenge shown is
- * counted open, for its user and for its content, until it is met; past a limit of open
- * challenges new ones are refused for the rest of the period, so more accounts buy few more
- * looks. Each challenge takes a few answers (no guessing a missing byte against the server),
- * and each token is answered once (no replay).
+ * holds 90% of the file (any 90%) pass with probability 0.9^44 < 1%. Every challenge shown counts
+ * as open for its user until it is met, and for its content as in flight, then as failed if it
+ * is not met within seconds; past a limit of open (per user) or failed (per content) challenges,
+ * new ones are refused for the rest of the period, so more accounts buy few more looks. Each
+ * challenge takes a few answers (no guessing a missing byte against the server), and each token
+ * is answered once (no replay).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ByteRange, Challenge, Proof } from '#protocol/api';
@@ -40,6 +41,17 @@ const ONE_READ_SPAN = 4 * 1024 * 1024;
 const MERGE_GAP = 64 * 1024;
 /** GETs in flight for one proof: 44 ranges of a large file take 6 rounds. */
 const READ_CONCURRENCY = 8;
+
+/**
+ * Challenges of one content being answered at once (shown, neither met nor failed yet): one more
+ * is refused for a moment (503 proof_busy, which clients retry). Honest clients answer within a
+ * round trip, so this holds back only bursts of new provers of one content (32 at once go
+ * through); it also bounds how many looks unanswered challenges take before they fail: with the
+ * failed limit, at most 32 + 5 − 1 a day per content.
+ */
+export const IN_FLIGHT_PER_CONTENT = 32;
+/** A challenge shown this long ago and still unmet has failed (it may still be met later). */
+export const FAILED_AFTER_SECONDS = 30;
 
 interface ChallengeClaims {
   readonly v: 2;
@@ -97,6 +109,14 @@ export function challengeRanges(secret: Uint8Array, key: ChallengeKey): ByteRang
   return ranges;
 }
 
+/** Too many challenges of this content are being answered right now: ask again in a moment (a `wait`). */
+export class ChallengeBusyError extends BusyError {
+  constructor() {
+    super('proof_busy', 'many clients are proving they hold this content right now; ask again in a moment');
+    this.name = 'ChallengeBusyError';
+  }
+}
+
 function limited(deps: Deps, period: number): LimitedError {
   return new LimitedError(
     'proof_limited',
@@ -107,18 +127,26 @@ function limited(deps: Deps, period: number): LimitedError {
 
 /**
  * The challenge for (user, content, size) in the current period: the same ranges every time it
- * is asked for, each time under a fresh token. Its first issue counts it open (docs/design.md §4):
- * refused with 429 `proof_limited` when the user or the content has too many open already.
+ * is asked for, each time under a fresh token. Its first issue opens it (docs/design.md §4):
+ * refused with 429 `proof_limited` when the user has too many open or the content too many
+ * failed, and with ChallengeBusyError (503 proof_busy: clients ask again in a moment) when too
+ * many of the content's are being answered.
  */
 export async function issueChallenge(deps: Deps, userId: string, contentId: string, size: number): Promise<Challenge> {
   const now = deps.now();
   const key: ChallengeKey = { userId, contentId, size, period: periodOf(deps.settings, now) };
-  const limits = { perUser: deps.settings.proofFailuresPerUser, perContent: deps.settings.proofFailuresPerContent };
+  const limits = {
+    perUser: deps.settings.proofFailuresPerUser,
+    inFlightPerContent: IN_FLIGHT_PER_CONTENT,
+    failedPerContent: deps.settings.proofFailuresPerContent,
+    staleBefore: now - FAILED_AFTER_SECONDS * 1000,
+  };
   const [secret, opened] = await Promise.all([
     deps.proofSecret(),
-    deps.catalog.openChallenge(key, limits, ledgerExpiry(deps.settings, key.period)),
+    deps.catalog.openChallenge(key, limits, now, ledgerExpiry(deps.settings, key.period)),
   ]);
   if (opened === 'limited') throw limited(deps, key.period);
+  if (opened === 'busy') throw new ChallengeBusyError();
   const claims: ChallengeClaims = {
     v: 2,
     user: userId,

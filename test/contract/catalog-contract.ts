@@ -497,47 +497,71 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
     });
 
     describe('proof challenges (open, answer, close)', () => {
-      const limits = { perUser: 3, perContent: 2 };
+      // A challenge unmet for 30 s has failed (`t` is set before each test).
+      const limits = { perUser: 3, inFlightPerContent: 2, failedPerContent: 2 };
       const key = (userId: string, contentId: string, period = 1) => ({ userId, contentId, size: SIZE, period });
+      const open = (k: ReturnType<typeof key>, at = t, staleBefore = at - 30_000) =>
+        catalog.openChallenge(k, { ...limits, staleBefore }, at, t + 60_000);
 
-      it('counts a challenge open once per user, content, size and period, up to each limit', async () => {
-        const [alice, bob, carol] = [newUserId(), newUserId(), newUserId()];
+      it('opens a challenge once per user, content, size and period; a user may have so many open', async () => {
+        const [alice, carol] = [newUserId(), newUserId()];
         const contentId = newContentId();
-        expect(await catalog.openChallenge(key(alice, contentId), limits, t + 60_000)).toBe('opened');
+        expect(await open(key(alice, contentId))).toBe('opened');
         // Asked again: the same challenge, counted once.
-        expect(await catalog.openChallenge(key(alice, contentId), limits, t + 60_000)).toBe('open');
-        expect(await catalog.openChallenge(key(bob, contentId), limits, t + 60_000)).toBe('opened');
-        // Two open for this content: a third user is refused, and nothing is counted for her.
-        expect(await catalog.openChallenge(key(carol, contentId), limits, t + 60_000)).toBe('limited');
-        expect(await catalog.openChallenge(key(carol, newContentId()), limits, t + 60_000)).toBe('opened');
-        expect(await catalog.openChallenge(key(carol, newContentId()), limits, t + 60_000)).toBe('opened');
-        expect(await catalog.openChallenge(key(carol, newContentId()), limits, t + 60_000)).toBe('opened');
-        // Three open for carol: refused, whatever the content.
-        expect(await catalog.openChallenge(key(carol, newContentId()), limits, t + 60_000)).toBe('limited');
-        // Another period counts afresh; another size is another challenge.
-        expect(await catalog.openChallenge(key(carol, contentId, 2), limits, t + 60_000)).toBe('opened');
-        expect(await catalog.openChallenge({ ...key(alice, contentId), size: SIZE + 1 }, limits, t + 60_000)).toBe('limited');
+        expect(await open(key(alice, contentId))).toBe('open');
+        expect(await open(key(carol, newContentId()))).toBe('opened');
+        expect(await open(key(carol, newContentId()))).toBe('opened');
+        expect(await open(key(carol, newContentId()))).toBe('opened');
+        // Three open for carol: refused, whatever the content; another period counts afresh.
+        expect(await open(key(carol, newContentId()))).toBe('limited');
+        expect(await open(key(carol, contentId, 2))).toBe('opened');
         expect(await catalog.listFiles(alice, { limit: 10 })).toEqual({ files: [] });
         expect(await catalog.getUsage(alice)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+      });
+
+      it('a content has so many in flight (busy), then so many failed once unmet too long (limited)', async () => {
+        const contentId = newContentId();
+        const [a, b, c, d, e, f] = Array.from({ length: 6 }, newUserId);
+        expect(await open(key(a ?? '', contentId), t - 60_000)).toBe('opened');
+        expect(await open(key(b ?? '', contentId), t - 60_000)).toBe('opened');
+        // Two in flight: a third must wait; another size of the same content too.
+        expect(await open(key(c ?? '', contentId), t - 59_000)).toBe('busy');
+        expect(await open({ ...key(c ?? '', contentId), size: SIZE + 1 }, t - 59_000)).toBe('busy');
+        // Unmet for longer than the limit allows: both failed, and the content is refused.
+        expect(await open(key(c ?? '', contentId))).toBe('limited');
+        // One of them met late: no longer failed, so others may look again, two at a time.
+        expect(await catalog.closeChallenge(key(a ?? '', contentId))).toBe(true);
+        expect(await open(key(d ?? '', contentId))).toBe('opened');
+        expect(await open(key(e ?? '', contentId))).toBe('opened');
+        expect(await open(key(f ?? '', contentId))).toBe('busy');
+        expect(await catalog.closeChallenge(key(d ?? '', contentId))).toBe(true);
+        expect(await open(key(f ?? '', contentId))).toBe('opened');
       });
 
       it('a met challenge no longer counts, once', async () => {
         const [alice, bob] = [newUserId(), newUserId()];
         const contentId = newContentId();
-        await catalog.openChallenge(key(alice, contentId), limits, t + 60_000);
-        await catalog.openChallenge(key(bob, contentId), limits, t + 60_000);
+        await open(key(alice, contentId));
+        await open(key(bob, contentId));
         expect(await catalog.closeChallenge(key(alice, contentId))).toBe(true);
         expect(await catalog.closeChallenge(key(alice, contentId))).toBe(false);
         expect(await catalog.closeChallenge(key(newUserId(), contentId))).toBe(false);
-        expect(await catalog.openChallenge(key(newUserId(), contentId), limits, t + 60_000)).toBe('opened');
-        expect(await catalog.openChallenge(key(newUserId(), contentId), limits, t + 60_000)).toBe('limited');
+        expect(await open(key(newUserId(), contentId))).toBe('opened');
+        expect(await open(key(newUserId(), contentId))).toBe('busy');
+        // A user's count: three open at most, met ones not counted.
+        const carol = newUserId();
+        const contents = [newContentId(), newContentId(), newContentId()];
+        for (const each of contents) expect(await open(key(carol, each))).toBe('opened');
+        expect(await open(key(carol, newContentId()))).toBe('limited');
+        await catalog.closeChallenge(key(carol, contents[0] ?? ''));
+        expect(await open(key(carol, newContentId()))).toBe('opened');
       });
 
       it('counts answers: a few while unmet, any number once met, none unopened', async () => {
         const userId = newUserId();
         const contentId = newContentId();
         expect(await catalog.countAnswer(key(userId, contentId), 2)).toBe('unopened');
-        await catalog.openChallenge(key(userId, contentId), limits, t + 60_000);
+        await open(key(userId, contentId));
         expect(await catalog.countAnswer(key(userId, contentId), 2)).toBe('counted');
         expect(await catalog.countAnswer(key(userId, contentId), 2)).toBe('counted');
         expect(await catalog.countAnswer(key(userId, contentId), 2)).toBe('limited');
@@ -546,16 +570,18 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         expect(await catalog.countAnswer(key(userId, contentId, 2), 2)).toBe('unopened');
       });
 
-      it('concurrent first issues of many users stop at the content’s limit', async () => {
+      it('concurrent first issues stop at the limits', async () => {
         const contentId = newContentId();
         const users = Array.from({ length: 8 }, newUserId);
-        const results = await Promise.all(users.map((userId) => catalog.openChallenge(key(userId, contentId), limits, t + 60_000)));
-        expect(results.filter((result) => result === 'opened')).toHaveLength(limits.perContent);
+        const results = await Promise.all(users.map((userId) => open(key(userId, contentId))));
+        expect(results.filter((result) => result === 'opened')).toHaveLength(limits.inFlightPerContent);
+        expect(results.filter((result) => result === 'busy')).toHaveLength(users.length - limits.inFlightPerContent);
         const userId = newUserId();
-        const ofOneUser = await Promise.all(
-          Array.from({ length: 6 }, () => catalog.openChallenge(key(userId, newContentId()), limits, t + 60_000)),
-        );
+        const ofOneUser = await Promise.all(Array.from({ length: 6 }, () => open(key(userId, newContentId()))));
         expect(ofOneUser.filter((result) => result === 'opened')).toHaveLength(limits.perUser);
+        // The same challenge opened at once by two requests of its user: counted once.
+        const twice = await Promise.all([open(key(userId, contentId, 3)), open(key(userId, contentId, 3))]);
+        expect(twice.sort()).toEqual(['open', 'opened']);
       });
     });
 

@@ -246,11 +246,14 @@ describe('proof of ownership cannot be re-rolled', () => {
     expect(await contentItem(put.contentId)).toMatchObject({ refCount: inPart ? 2 : 1 });
   });
 
-  it('after 5 users leave a content’s challenge unmet, the next gets 429 proof_limited; those who looked may still prove', async () => {
+  it('after 5 users leave a content’s challenge unmet past 30 s, the next gets 429 proof_limited; those who looked may still prove', async () => {
     const { request, file } = await storedFile();
+    // Five users were shown their challenge a minute ago and never answered: they failed.
+    const deps = testDeps();
+    const aMinuteAgo = { ...deps, now: () => Date.now() - 60_000 };
     const lookers = Array.from({ length: 5 }, () => newUser('looker'));
     const shown = [];
-    for (const looker of lookers) shown.push(await challenge(clientFor(looker), request));
+    for (const looker of lookers) shown.push(await issueChallenge(aMinuteAgo, looker, request.contentId, request.size));
     const limited = await apiError(clientFor(newUser('sixth')).requestUpload(request));
     expect({ status: limited.status, code: limited.code }).toEqual({ status: 429, code: 'proof_limited' });
     // retry-after: until the proof period (a day) ends.
@@ -264,9 +267,29 @@ describe('proof of ownership cannot be re-rolled', () => {
     expect(again.ranges).toEqual(shown[0]?.ranges);
     const proof = { token: again.token, sha256: await answerChallenge(file.path, again.ranges) };
     expect(await clientFor(looker).requestUpload({ ...request, proof })).toMatchObject({ status: 'complete' });
-    // ...and a met challenge no longer counts: one more user may look, then none.
+    // ...and a challenge met late no longer counts as failed: one more user may look.
     await challenge(clientFor(newUser('sixth')), request);
-    expect(await refusal(clientFor(newUser('seventh')).requestUpload(request))).toEqual({ status: 429, code: 'proof_limited' });
+  });
+
+  it('32 challenges of one content being answered at once: one more gets 503 proof_busy (retried) until one is met', async () => {
+    const { request, file } = await storedFile();
+    const burst = Array.from({ length: 32 }, () => newUser('burst'));
+    const shown = await Promise.all(burst.map((user) => challenge(clientFor(user), request)));
+    const busy = await apiError(clientFor(newUser('one-more')).requestUpload(request));
+    expect({ status: busy.status, code: busy.code, retryable: busy.retryable }).toEqual({
+      status: 503,
+      code: 'proof_busy',
+      retryable: true,
+    });
+    const [first] = shown;
+    if (!first) throw new Error('unreachable');
+    const proof = { token: first.token, sha256: await answerChallenge(file.path, first.ranges) };
+    expect(await clientFor(burst[0] ?? '').requestUpload({ ...request, proof })).toMatchObject({ status: 'complete' });
+    // putFile retries it like any 503: here it simply proves.
+    expect(await putFile(clientFor(newUser('one-more')), file.path, { name: 'mine.pdf' })).toMatchObject({
+      state: 'COMPLETE',
+      bytesSent: 0,
+    });
   });
 
   it('after 20 challenges a user left unmet, she gets 429 for any other; the SDK reports it without retrying', async () => {

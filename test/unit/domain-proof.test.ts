@@ -9,6 +9,8 @@ import {
   challengeMetByUpload,
   challengeRanges,
   checkAnswer,
+  FAILED_AFTER_SECONDS,
+  IN_FLIGHT_PER_CONTENT,
   issueChallenge,
   MAX_ANSWERS,
   periodOf,
@@ -145,12 +147,14 @@ describe('proof-of-ownership challenges', () => {
 });
 
 describe('limits on unmet challenges', () => {
-  it('after 5 users leave a content’s challenge unmet, a sixth gets 429 proof_limited until the period ends', async () => {
+  it('after 5 users leave a content’s challenge unmet past 30 s, a sixth gets 429 proof_limited until the period ends', async () => {
     const world = memoryWorld({ deliverEvents: false });
     const file = stored(world, 200_000);
     for (let user = 0; user < world.deps.settings.proofFailuresPerContent; user++) {
       await issueChallenge(world.deps, `looker-${user}`, file.contentId, file.size);
     }
+    // While they may still be answering, they are in flight, not failed: see the test below.
+    world.clock.advance((FAILED_AFTER_SECONDS + 1) * SECOND);
     const refused = await rejection(issueChallenge(world.deps, 'sixth', file.contentId, file.size));
     const periodEnd = (periodOf(world.deps.settings, world.clock.now()) + 1) * DAY;
     expect(refused).toMatchObject({
@@ -158,17 +162,36 @@ describe('limits on unmet challenges', () => {
       code: 'proof_limited',
       details: { retryAfterSeconds: Math.ceil((periodEnd - world.clock.now()) / 1000) },
     });
-    // Those who looked already still get their (same) challenge and may answer it.
+    // Those who looked already still get their (same) challenge and may answer it...
     const looker = await issueChallenge(world.deps, 'looker-0', file.contentId, file.size);
     await verifyProof(world.deps, 'looker-0', file, { token: looker.token, sha256: answerChallenge(file.bytes, looker.ranges) });
-    // A met challenge no longer counts: one more user may look.
+    // ...and a challenge met late no longer counts as failed: one more user may look.
     await issueChallenge(world.deps, 'sixth', file.contentId, file.size);
+    world.clock.advance((FAILED_AFTER_SECONDS + 1) * SECOND);
     await expect(issueChallenge(world.deps, 'seventh', file.contentId, file.size)).rejects.toMatchObject({
       code: 'proof_limited',
     });
     // The next period counts afresh.
     world.clock.advance(periodEnd - world.clock.now());
     await issueChallenge(world.deps, 'seventh', file.contentId, file.size);
+  });
+
+  it(`${IN_FLIGHT_PER_CONTENT} challenges of one content being answered at once: one more is busy (503, retried) until one is met`, async () => {
+    const world = memoryWorld({ deliverEvents: false });
+    const file = stored(world, 200_000);
+    const shown = await Promise.all(
+      Array.from({ length: IN_FLIGHT_PER_CONTENT }, (_, user) =>
+        issueChallenge(world.deps, `burst-${user}`, file.contentId, file.size),
+      ),
+    );
+    await expect(issueChallenge(world.deps, 'one-more', file.contentId, file.size)).rejects.toMatchObject({
+      kind: 'busy',
+      code: 'proof_busy',
+    });
+    const [first] = shown;
+    if (!first) throw new Error('unreachable');
+    await verifyProof(world.deps, 'burst-0', file, { token: first.token, sha256: answerChallenge(file.bytes, first.ranges) });
+    await issueChallenge(world.deps, 'one-more', file.contentId, file.size);
   });
 
   it('after 20 challenges a user left unmet, her next new one gets 429; those she holds are still shown', async () => {
