@@ -344,8 +344,9 @@ export const DEFAULTS = {
    */
   proofFailuresPerUser: 20,
   /**
-   * Challenges of one content left unmet per period, across users: the looks more accounts buy.
-   * A client holding 90% of the file passes one in 100, so five a day leave it under 5% a day.
+   * Challenges of one content left unmet for 30 s (failed) per period, across users: with the 32
+   * that may be in flight at once, unanswered looks at a content are at most 36 a day, however many
+   * accounts ask (a client holding 90% of the file passes one in 100).
    */
   proofFailuresPerContent: 5,
   /** How often the sweeper runs. */

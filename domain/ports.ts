@@ -302,7 +302,7 @@ export interface Settings {
   readonly proofPeriodSeconds: number;
   /** Challenges a user may leave unmet in one period, across contents, before new ones are refused (429). */
   readonly proofFailuresPerUser: number;
-  /** Challenges of one content left unmet in one period, across users, before new ones are refused (429). */
+  /** Challenges of one content that failed (unmet 30 s after shown) in one period, across users, before new ones are refused (429). */
   readonly proofFailuresPerContent: number;
 }
 
