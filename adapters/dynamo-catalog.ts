@@ -448,19 +448,42 @@ export class DynamoCatalog implements Catalog {
     );
   }
 
-  markReady(contentId: string, objectKey: string, now: number): Promise<boolean> {
+  markReady(contentId: string, objectKey: string, now: number, size: number, uploader?: FileOwner): Promise<boolean> {
     return attempted(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.contents,
           Key: { contentId },
           ...withExpressions({
-            UpdateExpression: expression('SET #state = :ready, objectKey = :key, updatedAt = :now REMOVE attempt', {
-              ':ready': 'READY',
-              ':key': objectKey,
+            UpdateExpression: expression(
+              `SET #state = :ready, objectKey = :key, #size = :size, updatedAt = :now${uploader ? ', uploader = :uploader' : ''} REMOVE attempt`,
+              {
+                ':ready': 'READY',
+                ':key': objectKey,
+                ':size': size,
+                ':now': now,
+                ...(uploader ? { ':uploader': uploader } : {}),
+              },
+            ),
+            ConditionExpression: stateIs('PENDING'),
+          }),
+        }),
+      ),
+    );
+  }
+
+  quarantine(contentId: string, objectKey: string, now: number): Promise<boolean> {
+    return attempted(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.contents,
+          Key: { contentId },
+          ...withExpressions({
+            UpdateExpression: expression('SET #state = :quarantined, updatedAt = :now', {
+              ':quarantined': 'QUARANTINED',
               ':now': now,
             }),
-            ConditionExpression: stateIs('PENDING'),
+            ConditionExpression: allOf(stateIs('READY'), equals('objectKey', objectKey)),
           }),
         }),
       ),
@@ -546,6 +569,28 @@ export class DynamoCatalog implements Catalog {
           }),
         }),
       ),
+    );
+  }
+
+  failPendingFile(file: FileRecord, failure: string, now: number): Promise<boolean> {
+    return attempted(() =>
+      this.transact([
+        {
+          Update: {
+            TableName: this.tables.files,
+            Key: { userId: file.userId, name: file.name },
+            ...withExpressions({
+              UpdateExpression: expression('SET #state = :failed, failure = :failure, updatedAt = :now REMOVE pendingContentId', {
+                ':failed': 'FAILED',
+                ':failure': failure,
+                ':now': now,
+              }),
+              ConditionExpression: stillPending(file, file.contentId),
+            }),
+          },
+        },
+        ...this.releaseFile(file, now),
+      ]),
     );
   }
 

@@ -4,7 +4,10 @@
  *
  * What it enforces, as S3 does for hashdrop:
  * - a presigned request is honoured only as issued: same method, every signed header sent with
- *   its signed value (else 403 SignatureDoesNotMatch), before it expires (else 403 AccessDenied);
+ *   its signed value and a body of its signed Content-Length (else 403 SignatureDoesNotMatch),
+ *   before it expires (else 403 AccessDenied);
+ * - a PUT signed with `If-None-Match: *` is refused onto a key that holds an object (412
+ *   PreconditionFailed), and CompleteMultipartUpload (always sent with it) leaves such a key as it is;
  * - a body whose SHA-256 differs from `x-amz-checksum-sha256` is refused (400 BadDigest), and a
  *   part of a multipart upload created with SHA-256 checksums must carry one (400 InvalidRequest);
  * - a part for an unknown upload is refused (404 NoSuchUpload);
@@ -17,10 +20,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ConflictError, ValidationError } from '#domain/errors';
-import type { BlobStore, ByteRange, CompletedPart, PresignedRequest, StoredObject, StoredPart } from '#domain/ports';
+import type { BlobStore, BlockClaim, ByteRange, CompletedPart, PresignedRequest, StoredObject, StoredPart } from '#domain/ports';
 import { contentDisposition } from './s3-blob-store.ts';
 
 const CHECKSUM_HEADER = 'x-amz-checksum-sha256';
+const IF_NONE_MATCH = 'if-none-match';
 /** S3's smallest part, except the last of an upload. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** Chunks `read` yields, so that readers meet a stream of several chunks as from S3. */
@@ -71,6 +75,8 @@ type Grant = {
   readonly key: string;
   readonly expiresAt: number;
   readonly signedHeaders: Record<string, string>;
+  /** The signed Content-Length: the body must be exactly this long. */
+  readonly contentLength?: number;
 } & (
   | { readonly op: 'put' }
   | { readonly op: 'part'; readonly uploadId: string; readonly partNumber: number }
@@ -107,8 +113,15 @@ export class MemoryBlobStore implements BlobStore {
 
   // The BlobStore port.
 
-  async presignPut(key: string, sha256: string, expiresInSeconds: number): Promise<PresignedRequest> {
-    return this.grant({ op: 'put', method: 'PUT', key, ...this.signing(expiresInSeconds, sha256) });
+  async presignPut(key: string, block: BlockClaim, expiresInSeconds: number): Promise<PresignedRequest> {
+    const signing = this.signing(expiresInSeconds, block);
+    return this.grant({
+      op: 'put',
+      method: 'PUT',
+      key,
+      ...signing,
+      signedHeaders: { ...signing.signedHeaders, [IF_NONE_MATCH]: '*' },
+    });
   }
 
   async createMultipartUpload(key: string): Promise<string> {
@@ -121,10 +134,10 @@ export class MemoryBlobStore implements BlobStore {
     key: string,
     uploadId: string,
     partNumber: number,
-    sha256: string,
+    block: BlockClaim,
     expiresInSeconds: number,
   ): Promise<PresignedRequest> {
-    return this.grant({ op: 'part', method: 'PUT', key, uploadId, partNumber, ...this.signing(expiresInSeconds, sha256) });
+    return this.grant({ op: 'part', method: 'PUT', key, uploadId, partNumber, ...this.signing(expiresInSeconds, block) });
   }
 
   async completeMultipartUpload(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<void> {
@@ -135,6 +148,9 @@ export class MemoryBlobStore implements BlobStore {
       throw new ConflictError('upload_expired', 'the multipart upload no longer exists; ask again');
     }
     if (parts.length === 0) throw new StorageError('MalformedXML', 400, 'a completion lists at least one part');
+    // Sent with If-None-Match: * (as S3BlobStore sends it): S3 answers 412 and keeps the upload,
+    // which S3BlobStore reads as "the key holds an object already".
+    if (this.objects.has(key)) return;
     const listed: Part[] = [];
     parts.forEach((part, index) => {
       const previous = parts[index - 1];
@@ -206,12 +222,17 @@ export class MemoryBlobStore implements BlobStore {
       const grant = this.grants.get(request.url);
       const sent = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
       const signed = grant && Object.entries(grant.signedHeaders).every(([name, value]) => sent[name] === value);
-      if (!grant || grant.method !== request.method || !signed) {
+      // An HTTP client sends its body's length as Content-Length: another length than the signed one breaks the signature.
+      const length = grant?.contentLength === undefined || grant.contentLength === body.length;
+      if (!grant || grant.method !== request.method || !signed || !length) {
         throw new StorageError('SignatureDoesNotMatch', 403, 'the request signature does not match');
       }
       if (this.clock() > grant.expiresAt) throw new StorageError('AccessDenied', 403, 'Request has expired');
       switch (grant.op) {
         case 'put':
+          if (sent[IF_NONE_MATCH] === '*' && this.objects.has(grant.key)) {
+            throw new StorageError('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+          }
           return ok({ etag: this.putObject(grant.key, body, { checksumSha256: sent[CHECKSUM_HEADER] }) });
         case 'part':
           return ok({
@@ -230,7 +251,11 @@ export class MemoryBlobStore implements BlobStore {
     }
   }
 
-  /** PutObject as storage receives it; returns the ETag. Throws StorageError (BadDigest) as S3 refuses. */
+  /**
+   * PutObject as storage receives it, unconditionally (as the account owner may, unlike a
+   * presigned URL): tests use it to stand for a write that went around every guard. Returns the
+   * ETag. Throws StorageError (BadDigest) as S3 refuses.
+   */
   putObject(key: string, bytes: Uint8Array, options: { checksumSha256?: string | undefined } = {}): string {
     verifyChecksum(bytes, options.checksumSha256);
     const etag = md5Etag(bytes);
@@ -290,10 +315,14 @@ export class MemoryBlobStore implements BlobStore {
     return [...this.uploads.entries()].filter(([, upload]) => upload.key === key).map(([uploadId]) => uploadId);
   }
 
-  private signing(expiresInSeconds: number, sha256?: string): { expiresAt: number; signedHeaders: Record<string, string> } {
+  private signing(
+    expiresInSeconds: number,
+    block?: BlockClaim,
+  ): { expiresAt: number; signedHeaders: Record<string, string>; contentLength?: number } {
     return {
       expiresAt: this.clock() + expiresInSeconds * 1000,
-      signedHeaders: sha256 === undefined ? {} : { [CHECKSUM_HEADER]: sha256 },
+      signedHeaders: block === undefined ? {} : { [CHECKSUM_HEADER]: block.sha256Base64 },
+      ...(block === undefined ? {} : { contentLength: block.length }),
     };
   }
 

@@ -78,6 +78,8 @@ const counts = (file: FileRecord | undefined): file is FileRecord => file !== un
 const usageOf = (file: FileRecord | undefined) => (counts(file) ? { files: 1, bytes: file.size } : { files: 0, bytes: 0 });
 
 function withoutUndefined(value: unknown): unknown {
+  // Binary attributes (an attempt's block digests) are kept as they are.
+  if (ArrayBuffer.isView(value)) return value;
   if (Array.isArray(value)) return value.map(withoutUndefined);
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
@@ -323,11 +325,22 @@ export class MemoryCatalog implements Catalog {
     this.updateContent(contentId, { attempt: stored(next), updatedAt: this.clock() });
   }
 
-  async markReady(contentId: string, objectKey: string, now: number): Promise<boolean> {
+  async markReady(contentId: string, objectKey: string, now: number, size: number, uploader?: FileOwner): Promise<boolean> {
+    const owner = uploader && structuredClone(uploader);
     await this.beforeWrite('markReady');
     const content = this.contents.get(contentId);
     if (content?.state !== 'PENDING') return false;
-    this.updateContent(contentId, { state: 'READY', objectKey, updatedAt: now }, ['attempt']);
+    this.updateContent(contentId, { state: 'READY', objectKey, size, updatedAt: now, ...(owner ? { uploader: owner } : {}) }, [
+      'attempt',
+    ]);
+    return true;
+  }
+
+  async quarantine(contentId: string, objectKey: string, now: number): Promise<boolean> {
+    await this.beforeWrite('quarantine');
+    const content = this.contents.get(contentId);
+    if (content?.state !== 'READY' || content.objectKey !== objectKey) return false;
+    this.updateContent(contentId, { state: 'QUARANTINED', updatedAt: now });
     return true;
   }
 
@@ -372,6 +385,20 @@ export class MemoryCatalog implements Catalog {
     await this.beforeWrite('endAttempt');
     return this.endAttemptNow(contentId, attemptId, now, options);
   }
+  async failPendingFile(file: FileRecord, failure: string, now: number): Promise<boolean> {
+    const read = structuredClone(file);
+    await this.beforeWrite('failPendingFile');
+    const current = this.fileAt(read.userId, read.name);
+    const waits = current?.state === 'PENDING' && current.contentId === read.contentId && current.uploadId === read.uploadId;
+    if (!waits || !current || !this.contents.has(read.contentId)) return false;
+    const changes: Apply[] = [
+      () => this.putFile({ ...current, state: 'FAILED', failure, updatedAt: now }),
+      ...this.releaseFile(current, now, 'fail pending file'),
+    ];
+    for (const apply of changes) apply();
+    return true;
+  }
+
 
   async deleteUnreferencedPending(contentId: string): Promise<boolean> {
     await this.beforeWrite('deleteUnreferencedPending');

@@ -4,7 +4,11 @@
  * Presigned PUT and UploadPart URLs carry the block's SHA-256 as a *signed header*. Left to the
  * presigner's default, `x-amz-checksum-sha256` is hoisted into the query string, where S3 does
  * not check it (aws-sdk-js-v3 #3906): the client could then send any bytes. As a signed header it
- * must be sent verbatim, and S3 refuses a body whose SHA-256 differs.
+ * must be sent verbatim, and S3 refuses a body whose SHA-256 differs. They also sign the body's
+ * Content-Length, so no URL stores more (or fewer) bytes than its block; and a single PUT signs
+ * `If-None-Match: *`, as CompleteMultipartUpload sends it, so no write replaces an object: the
+ * bucket policy refuses any PutObject or completion under `blobs/` without it
+ * (lib/constructs/blob-bucket.ts).
  */
 import {
   AbortMultipartUploadCommand,
@@ -20,10 +24,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConflictError, ValidationError } from '#domain/errors';
-import type { BlobStore, ByteRange, CompletedPart, PresignedRequest, StoredObject, StoredPart } from '#domain/ports';
+import type { BlobStore, BlockClaim, ByteRange, CompletedPart, PresignedRequest, StoredObject, StoredPart } from '#domain/ports';
 
 const CHECKSUM_HEADER = 'x-amz-checksum-sha256';
 const SIGNED_CHECKSUM = { unhoistableHeaders: new Set([CHECKSUM_HEADER]) };
+/** S3's conditional write: only if the key holds no object (412 PreconditionFailed otherwise). */
+const WRITE_ONCE = '*';
 
 /** S3's answers to a CompleteMultipartUpload whose part list does not fit the stored parts. */
 const REJECTED_PARTS = new Set(['InvalidPart', 'InvalidPartOrder', 'EntityTooSmall', 'BadDigest', 'InvalidDigest']);
@@ -52,10 +58,16 @@ export class S3BlobStore implements BlobStore {
     private readonly bucket: string,
   ) {}
 
-  async presignPut(key: string, sha256Base64: string, expiresInSeconds: number): Promise<PresignedRequest> {
-    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ChecksumSHA256: sha256Base64 });
+  async presignPut(key: string, block: BlockClaim, expiresInSeconds: number): Promise<PresignedRequest> {
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ChecksumSHA256: block.sha256Base64,
+      ContentLength: block.length,
+      IfNoneMatch: WRITE_ONCE,
+    });
     const url = await getSignedUrl(this.s3, command, { expiresIn: expiresInSeconds, ...SIGNED_CHECKSUM });
-    return { url, method: 'PUT', headers: { [CHECKSUM_HEADER]: sha256Base64 } };
+    return { url, method: 'PUT', headers: { [CHECKSUM_HEADER]: block.sha256Base64, 'if-none-match': WRITE_ONCE } };
   }
 
   async createMultipartUpload(key: string): Promise<string> {
@@ -76,7 +88,7 @@ export class S3BlobStore implements BlobStore {
     key: string,
     uploadId: string,
     partNumber: number,
-    sha256Base64: string,
+    block: BlockClaim,
     expiresInSeconds: number,
   ): Promise<PresignedRequest> {
     const command = new UploadPartCommand({
@@ -84,10 +96,11 @@ export class S3BlobStore implements BlobStore {
       Key: key,
       UploadId: uploadId,
       PartNumber: partNumber,
-      ChecksumSHA256: sha256Base64,
+      ChecksumSHA256: block.sha256Base64,
+      ContentLength: block.length,
     });
     const url = await getSignedUrl(this.s3, command, { expiresIn: expiresInSeconds, ...SIGNED_CHECKSUM });
-    return { url, method: 'PUT', headers: { [CHECKSUM_HEADER]: sha256Base64 } };
+    return { url, method: 'PUT', headers: { [CHECKSUM_HEADER]: block.sha256Base64 } };
   }
 
   async completeMultipartUpload(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<void> {
@@ -100,6 +113,7 @@ export class S3BlobStore implements BlobStore {
           MultipartUpload: {
             Parts: parts.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag, ChecksumSHA256: part.sha256 })),
           },
+          IfNoneMatch: WRITE_ONCE,
         }),
       );
     } catch (error) {
@@ -107,6 +121,8 @@ export class S3BlobStore implements BlobStore {
       if (name && REJECTED_PARTS.has(name)) {
         throw new ValidationError('invalid_parts', `storage refused the part list (${name})`);
       }
+      // The key holds an object already (S3 leaves this upload as it was): the caller verifies it.
+      if (name === 'PreconditionFailed') return;
       if (name === 'NoSuchUpload') {
         // Completed by an earlier call (a retry), or aborted.
         if (await this.head(key)) return;
@@ -146,8 +162,9 @@ export class S3BlobStore implements BlobStore {
     try {
       await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
     } catch (error) {
-      // Already completed or aborted, or a store without abort (s3rver): the lifecycle rule and
-      // the sweeper remove what is left.
+      // Already completed or aborted: nothing is left to remove.
+      if (errorName(error) === 'NoSuchUpload') return;
+      // Anything else: the lifecycle rule and the sweeper remove what is left.
       console.warn(JSON.stringify({ message: 'abort multipart upload failed', key, error: errorName(error) }));
     }
   }

@@ -3,14 +3,17 @@
  *    clients vs the bare DynamoDB Local (and S3) operations that path needs, issued directly.
  * 5. Race: 100 concurrent uploads of one new file.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { USAGE_ITEM_NAME } from '#deploy/definitions';
 import { LOCAL_CREDENTIALS } from '#local/stack';
+import { bytesToHex } from '#protocol/encoding';
 import { answerChallenge } from '#sdk/files';
+import { hashBuffer } from '#sdk/hashing';
 import { putFile } from '#sdk/upload';
 import { fmt, pool, quantile, timed, writeRandomFile } from './measure.ts';
 import type { Row } from './run.ts';
@@ -37,6 +40,7 @@ export async function benchRequestPath(stack: BenchStack, dir: string) {
   const seedPath = join(dir, 'seed.bin');
   await writeRandomFile(seedPath, 1024 * 1024);
   const seed = await putFile(clientOf(stack, 'bench-seed'), seedPath, { name: 'seed.bin' });
+  const seedDigests = hashBuffer(readFileSync(seedPath)).blockDigests.map(bytesToHex);
   const users = Array.from({ length: CLIENTS }, (_, index) => `bench-user-${index}`);
   const clients = users.map((user) => clientOf(stack, user));
   await Promise.all(clients.map((client) => client.listFiles())); // tokens minted, connections open
@@ -45,14 +49,16 @@ export async function benchRequestPath(stack: BenchStack, dir: string) {
   const missLatencies = await pool(indices, CLIENTS, async (index) => {
     const client = clients[index % CLIENTS];
     if (!client) return Number.NaN;
-    const contentId = randomBytes(32).toString('hex');
-    const request = { name: `miss-${index}`, size: 1000, contentId, blockDigests: [] };
+    // A content of one block nobody stored: its block's digest, and the id that digest hashes to.
+    const digest = createHash('sha256').update(randomBytes(1000)).digest();
+    const contentId = createHash('sha256').update(digest).digest('hex');
+    const request = { name: `miss-${index}`, size: 1000, contentId, blockDigests: [digest.toString('hex')] };
     return (await timed(() => client.requestUpload(request))).ms;
   });
   const hitLatencies = await pool(indices, CLIENTS, async (index) => {
     const client = clients[index % CLIENTS];
     if (!client) return Number.NaN;
-    const request = { name: `hit-${index}`, size: seed.size, contentId: seed.contentId, blockDigests: [] };
+    const request = { name: `hit-${index}`, size: seed.size, contentId: seed.contentId, blockDigests: seedDigests };
     return (
       await timed(async () => {
         const view = await client.requestUpload(request);

@@ -23,6 +23,10 @@ export async function getFileDownload(deps: Deps, userId: string, name: string):
   const file = await deps.catalog.getFile(userId, name);
   if (!file) throw new NotFoundError('file_not_found', 'no such file');
   const content = file.state === 'COMPLETE' ? await deps.catalog.getContent(file.contentId) : undefined;
+  // Bytes that failed a check after they were verified are never served: invariant 7 (docs/design.md).
+  if (content?.state === 'QUARANTINED') {
+    throw new ConflictError('content_quarantined', 'this file failed an integrity check and is unavailable');
+  }
   // A COMPLETE file's content is READY: invariant 1 (docs/design.md); anything else is not downloadable yet.
   if (!content?.objectKey || content.state !== 'READY') {
     throw new ConflictError('file_not_ready', `the file is ${file.state.toLowerCase()}, not downloadable`);

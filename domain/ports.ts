@@ -7,7 +7,11 @@ import type { ByteRange, CompletedPart, FileState, StoredPart } from '#protocol/
 
 export type { ByteRange, CompletedPart, FileState, StoredPart };
 
-export type ContentState = 'PENDING' | 'READY' | 'DELETING';
+/**
+ * QUARANTINED: a READY content whose stored bytes failed a later check (an integrity incident,
+ * docs/design.md §1): never served again, its files keep their references until an operator acts.
+ */
+export type ContentState = 'PENDING' | 'READY' | 'DELETING' | 'QUARANTINED';
 
 export interface FileOwner {
   readonly userId: string;
@@ -16,19 +20,45 @@ export interface FileOwner {
   readonly uploadId: string;
 }
 
+/** An S3 multipart upload of an attempt, for the part layout of one block size (docs/design.md §1). */
+export interface MultipartLayout {
+  readonly blockSize: number;
+  readonly uploadId: string;
+}
+
 /**
- * The one upload currently allowed to write a content's bytes. Each attempt writes its own
- * object key, so an abandoned or dishonest attempt can never overwrite or race the bytes of
- * another: verification and deletion of an attempt's object concern that attempt alone.
+ * The upload of a content's bytes while it is PENDING (docs/design.md §1, §3). Every part URL is
+ * signed for the digest of its own block, taken from `blockDigests`, and for its exact length, so
+ * storage can only ever hold the content's true blocks: the attempt is shared by every file that
+ * uploads the content, and none can spoil another's parts.
  */
 export interface UploadAttempt {
+  /** Changes with every change of the attempt: the condition of the next one (Catalog.setAttempt). */
   readonly id: string;
+  /** `blobs/<contentId>/<id of the attempt's first version>`: one key for the attempt's whole life. */
   readonly objectKey: string;
-  /** S3 multipart upload id, for contents of more than one block. */
-  readonly multipartUploadId?: string;
+  /**
+   * SHA-256 of every block, 32 bytes each, in order; they hash to the content id. At most 10,000
+   * blocks: 320,000 bytes, which leaves the content item (400 KB at most) room for the rest.
+   */
+  readonly blockDigests: Uint8Array;
+  /**
+   * One multipart upload per block size claimed (contents of more than one block). Claims of the
+   * same block count with another block size need a layout of their own; parts of a false layout
+   * can never be stored, since no bytes of its lengths have the content's digests.
+   */
+  readonly multipartUploads?: readonly MultipartLayout[];
+  /** The file that reserved the content (or restarted the attempt); it fails if the attempt's bytes are rejected. */
   readonly owner: FileOwner;
-  /** Epoch ms after which another waiting file may take the attempt over. */
+  /**
+   * Epoch ms until which requesters of the same size wait instead of uploading too. Set when the
+   * attempt starts and renewed only when storage holds more parts than `partsSeen`: invariant 14.
+   */
   readonly leaseUntil: number;
+  /** Parts storage held when the lease was last set. */
+  readonly partsSeen: number;
+  /** Another file than the owner was given URLs: with proofs on, every file then proves ownership once READY. */
+  readonly shared?: boolean;
 }
 
 export interface ContentRecord {
@@ -39,6 +69,11 @@ export interface ContentRecord {
   readonly refCount: number;
   /** The verified object; set when READY. */
   readonly objectKey?: string;
+  /**
+   * Set when READY if one file's own upload, shared with no other, stored the bytes: sending them
+   * proved it holds them, so it completes without a challenge (whoever first sees it READY).
+   */
+  readonly uploader?: FileOwner;
   readonly attempt?: UploadAttempt;
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -172,8 +207,16 @@ export interface Catalog {
    * (undefined: none). Used to take over and to extend a lease.
    */
   setAttempt(contentId: string, attempt: UploadAttempt, expectedAttemptId: string | undefined): Promise<void>;
-  /** PENDING → READY with the verified object. Returns false if the content was not PENDING. */
-  markReady(contentId: string, objectKey: string, now: number): Promise<boolean>;
+  /**
+   * PENDING → READY with the verified object and the size its bytes proved (a PENDING content's
+   * size is only the reservation's claim). Returns false if the content was not PENDING.
+   */
+  markReady(contentId: string, objectKey: string, now: number, size: number, uploader?: FileOwner): Promise<boolean>;
+  /**
+   * READY → QUARANTINED, if `objectKey` is still its object: its bytes failed a check after it
+   * was verified. Files keep their references. Returns false if the content was not so.
+   */
+  quarantine(contentId: string, objectKey: string, now: number): Promise<boolean>;
   /** PENDING → COMPLETE for a file still waiting for `contentId`. Returns false if it was not. */
   completeFile(owner: FileOwner, contentId: string, now: number): Promise<boolean>;
   /** Files waiting for a content (eventually consistent: completion is also done on read). */
@@ -188,6 +231,11 @@ export interface Catalog {
     failure: string,
     now: number,
   ): Promise<void>;
+  /**
+   * PENDING → FAILED with `failure` for a file (as read) still waiting for its content, releasing
+   * its reference and usage in the same write. Returns false if the file changed meanwhile.
+   */
+  failPendingFile(file: FileRecord, failure: string, now: number): Promise<boolean>;
   /** Deletes a PENDING content that nothing references any more. Returns whether it did. */
   deleteUnreferencedPending(contentId: string): Promise<boolean>;
 
@@ -213,7 +261,10 @@ export interface Catalog {
 export interface PresignedRequest {
   readonly url: string;
   readonly method: 'PUT' | 'GET';
-  /** Headers the client must send exactly as given (they are signed). */
+  /**
+   * Headers the client must send exactly as given (they are signed). An upload URL also signs
+   * the body's Content-Length, which HTTP clients derive from the body: send exactly that many bytes.
+   */
   readonly headers: Record<string, string>;
 }
 
@@ -223,16 +274,32 @@ export interface StoredObject {
   readonly checksumSha256?: string;
 }
 
+/** The one body a part URL accepts: its SHA-256 and its exact length are both signed. */
+export interface BlockClaim {
+  readonly sha256Base64: string;
+  readonly length: number;
+}
+
 export interface BlobStore {
-  presignPut(key: string, sha256Base64: string, expiresInSeconds: number): Promise<PresignedRequest>;
+  /**
+   * A presigned single PUT of exactly `block`, write-once: it signs `If-None-Match: *` (a header
+   * the client must send), so it can never replace an object the key holds (412).
+   */
+  presignPut(key: string, block: BlockClaim, expiresInSeconds: number): Promise<PresignedRequest>;
   createMultipartUpload(key: string): Promise<string>;
+  /** A presigned UploadPart of exactly `block` (S3 has no conditional UploadPart: the completion is write-once). */
   presignUploadPart(
     key: string,
     uploadId: string,
     partNumber: number,
-    sha256Base64: string,
+    block: BlockClaim,
     expiresInSeconds: number,
   ): Promise<PresignedRequest>;
+  /**
+   * Completes a multipart upload, write-once (`If-None-Match: *`). Returns normally when the key
+   * holds an object already: this completion done earlier (a retry), or another one; whichever it
+   * is, it is verified before it is used.
+   */
   completeMultipartUpload(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<void>;
   /** The parts storage holds for a multipart upload; empty if the upload is gone. */
   listParts(key: string, uploadId: string): Promise<StoredPart[]>;

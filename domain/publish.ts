@@ -1,17 +1,20 @@
 /**
  * Publishing a stored object (docs/design.md §1, the S3 event path): verify that its bytes are the
- * content they claim to be, then make the content READY and complete its uploader's file (with
- * proofs of ownership off, every file waiting for it).
+ * content they claim to be, then make the content READY with the size they prove, fail the files
+ * that waited for it under another size, and complete its uploader's file (with proofs of
+ * ownership off, every file waiting for it).
  *
  * Runs for every S3 ObjectCreated event and for a client's synchronous completion, so it must be
  * idempotent and safe under duplicate, late and concurrent calls: invariant 5 (docs/design.md).
  * Nothing becomes READY unless its bytes are proven to match its id: invariant 1 (docs/design.md).
+ * A READY content's object is verified again on every event for it; bytes that no longer match
+ * are never served (the content is quarantined): invariant 7.
  */
 import { blockCount } from '#protocol/content-id';
 import { UnexpectedLengthError } from '#protocol/tree-hash';
 import { contentIdFromS3Checksum, hashStream } from './hashing.ts';
 import { parseObjectKey } from './object-keys.ts';
-import type { ContentRecord, Deps, StoredObject } from './ports.ts';
+import type { ContentRecord, Deps, FileRecord, StoredObject } from './ports.ts';
 
 export type PublishOutcome =
   /** The object is the content's verified copy (now or already). */
@@ -24,6 +27,8 @@ export type PublishOutcome =
   | 'rejected'
   /** The object is not (or no longer) there. */
   | 'missing'
+  /** A READY content's object no longer verified: the content was quarantined (an integrity incident). */
+  | 'quarantined'
   /** Not a blob key. */
   | 'ignored';
 
@@ -49,39 +54,44 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
       return 'orphan';
     }
     if (content.state !== 'PENDING') {
-      if (content.objectKey === key) {
-        if (content.state === 'READY' && !proofRequired(deps)) await completeWaitingFiles(deps, content.contentId);
-        return 'ready';
+      if (content.objectKey !== key) {
+        await deps.blobs.delete(key);
+        return 'duplicate';
       }
-      await deps.blobs.delete(key);
-      return 'duplicate';
+      if (content.state !== 'READY') return 'ready';
+      // Its own object again: an event delivered twice, or bytes written again. Checked anew.
+      const outcome = await recheck(deps, content, key);
+      if (outcome) return outcome;
+      continue;
     }
 
     const stored = await deps.blobs.head(key);
     if (!stored) return 'missing';
-    const verdict = await verifyObject(deps, key, stored, content);
+    // The bytes prove their own size: a PENDING content's size is only the reservation's claim.
+    const verdict = await verifyObject(deps, key, stored, { contentId: content.contentId, size: stored.size });
     if (!verdict.ok && verdict.reason === 'object_missing') return 'missing';
     const now = deps.now();
+    const attempt = content.attempt;
     if (verdict.ok) {
+      // Sending bytes that verify is a proof of ownership, if one file alone had URLs for them.
+      const uploader = attempt?.objectKey === key && !attempt.shared ? attempt.owner : undefined;
       // Lost the race to another verified object (or a concurrent publish of this one): re-read.
-      if (!(await deps.catalog.markReady(content.contentId, key, now))) continue;
-      const superseded = content.attempt;
-      if (superseded && superseded.objectKey !== key && superseded.multipartUploadId) {
-        await deps.blobs.abortMultipartUpload(superseded.objectKey, superseded.multipartUploadId);
+      if (!(await deps.catalog.markReady(content.contentId, key, now, stored.size, uploader))) continue;
+      // Each multipart upload of the attempt made this object or can never finish.
+      for (const layout of attempt?.multipartUploads ?? []) {
+        await deps.blobs.abortMultipartUpload(attempt?.objectKey ?? key, layout.uploadId);
       }
-      if (!proofRequired(deps)) await completeWaitingFiles(deps, content.contentId);
-      else if (superseded?.id === parsed.attemptId) {
-        // Sending bytes that verify is a proof of ownership; waiting for someone else's is not:
-        // the other waiting files prove theirs when they next ask (domain/uploads.ts).
-        await deps.catalog.completeFile(superseded.owner, content.contentId, now);
-      }
+      await settleWaitingFiles(deps, { contentId: content.contentId, size: stored.size, ...(uploader ? { uploader } : {}) });
       return 'ready';
     }
     // The attempt is failed before its object is deleted, so that whoever finds the object gone
-    // (a concurrent completion) also finds the file failed. Each attempt writes its own key:
-    // deleting this object can only undo the attempt that wrote it.
-    if (content.attempt?.id === parsed.attemptId) {
-      await deps.catalog.failAttempt(content, content.attempt, verdict.reason, now);
+    // (a concurrent completion) also finds the file failed. An attempt has its own key: deleting
+    // this object can only undo the attempt that wrote it.
+    if (attempt?.objectKey === key) {
+      const owner = await deps.catalog.getFile(attempt.owner.userId, attempt.owner.name);
+      // Its usage is the owner's own claimed size, which may not be the reservation's.
+      const size = owner?.uploadId === attempt.owner.uploadId ? owner.size : content.size;
+      await deps.catalog.failAttempt({ contentId: content.contentId, size }, attempt, verdict.reason, now);
       await deps.catalog.deleteUnreferencedPending(content.contentId);
     }
     await deps.blobs.delete(key);
@@ -116,20 +126,91 @@ export async function verifyObject(
   }
 }
 
+/**
+ * A READY content's own object, checked again. Write-once storage makes a change impossible by
+ * every path hashdrop signs (docs/design.md §1); should the bytes still no longer match (or be
+ * gone), they are never served: the content is quarantined (downloads and new links refuse it,
+ * files keep their references) and the incident is logged for operations to alarm on. Returns
+ * undefined if the content changed meanwhile (the caller reads it again).
+ */
+async function recheck(deps: Deps, content: ContentRecord, key: string): Promise<PublishOutcome | undefined> {
+  const stored = await deps.blobs.head(key);
+  const verdict: Verdict = stored ? await verifyObject(deps, key, stored, content) : { ok: false, reason: 'object_missing' };
+  if (verdict.ok) {
+    if (!proofRequired(deps)) await completeWaitingFiles(deps, content);
+    return 'ready';
+  }
+  if (!(await deps.catalog.quarantine(content.contentId, key, deps.now()))) return undefined;
+  console.error(
+    JSON.stringify({
+      level: 'ERROR',
+      message: 'integrity_incident',
+      contentId: content.contentId,
+      objectKey: key,
+      reason: verdict.reason,
+      action: 'quarantined',
+    }),
+  );
+  return 'quarantined';
+}
+
 /** Whether files must prove they hold a content's bytes before they complete (docs/design.md §4). */
 export const proofRequired = (deps: Pick<Deps, 'settings'>): boolean => deps.settings.proofMode !== 'off';
 
-/**
- * PENDING → COMPLETE for every file waiting for a READY content; each step is idempotent. Only
- * without proofs of ownership: with them, a waiting file completes by proving or uploading.
- */
-export async function completeWaitingFiles(deps: Deps, contentId: string): Promise<number> {
-  const waiting = await deps.catalog.pendingFiles(contentId);
-  let completed = 0;
-  for (let start = 0; start < waiting.length; start += COMPLETION_CONCURRENCY) {
-    const batch = waiting.slice(start, start + COMPLETION_CONCURRENCY);
-    const results = await Promise.all(batch.map((file) => deps.catalog.completeFile(file, contentId, deps.now())));
-    completed += results.filter(Boolean).length;
+/** A waiting file of a size the stored bytes disproved: it fails, releasing its reference and usage. */
+export const failForSize = (deps: Deps, file: FileRecord): Promise<boolean> =>
+  deps.catalog.failPendingFile(file, 'size_mismatch', deps.now());
+
+/** Runs `step` over `items`, COMPLETION_CONCURRENCY at a time; counts the steps that returned true. */
+async function countInBatches<T>(items: readonly T[], step: (item: T) => Promise<boolean>): Promise<number> {
+  let done = 0;
+  for (let start = 0; start < items.length; start += COMPLETION_CONCURRENCY) {
+    const results = await Promise.all(items.slice(start, start + COMPLETION_CONCURRENCY).map(step));
+    done += results.filter(Boolean).length;
   }
-  return completed;
+  return done;
+}
+
+/**
+ * Once a content is READY with the size its bytes proved: every file waiting for it under another
+ * size fails; without proofs the others complete; with proofs only its uploader does (a shared
+ * upload has none: it proves nothing of any one sender): the others prove theirs when they next
+ * ask (domain/uploads.ts). Whoever reads the content READY first may complete the uploader (a
+ * request of its own may come before this does): every step is idempotent.
+ */
+async function settleWaitingFiles(deps: Deps, content: Pick<ContentRecord, 'contentId' | 'size' | 'uploader'>): Promise<void> {
+  await completeWaitingFiles(deps, content);
+  const { uploader } = content;
+  if (!proofRequired(deps) || !uploader) return;
+  const file = await deps.catalog.getFile(uploader.userId, uploader.name);
+  if (file?.state !== 'PENDING' || file.uploadId !== uploader.uploadId || file.contentId !== content.contentId) return;
+  if (file.size === content.size) await deps.catalog.completeFile(uploader, content.contentId, deps.now());
+  else await failForSize(deps, file);
+}
+
+/** Whether `file` is the one whose own, unshared upload stored a READY content's bytes (ContentRecord.uploader). */
+export function uploadedBy(
+  content: Pick<ContentRecord, 'uploader'>,
+  file: Pick<FileRecord, 'userId' | 'name' | 'uploadId'>,
+): boolean {
+  const { uploader } = content;
+  return uploader?.userId === file.userId && uploader.name === file.name && uploader.uploadId === file.uploadId;
+}
+
+/**
+ * For every file waiting for a READY content: one of another size fails (its claim is false);
+ * the others complete, only without proofs of ownership (with them, a waiting file completes by
+ * proving or uploading). Each step is idempotent. Returns how many completed.
+ */
+export async function completeWaitingFiles(deps: Deps, content: Pick<ContentRecord, 'contentId' | 'size'>): Promise<number> {
+  const waiting = await deps.catalog.pendingFiles(content.contentId);
+  await countInBatches(
+    waiting.filter((file) => file.size !== content.size),
+    (file) => failForSize(deps, file),
+  );
+  if (proofRequired(deps)) return 0;
+  return countInBatches(
+    waiting.filter((file) => file.size === content.size),
+    (file) => deps.catalog.completeFile(file, content.contentId, deps.now()),
+  );
 }

@@ -5,8 +5,9 @@
  *   object landed but the event was lost, it is published after all; otherwise its multipart
  *   upload is aborted, its waiting files are dropped (each releasing its reference in the same
  *   transaction) and the reservation is deleted once nothing references it.
- * - Files left PENDING on a READY content: without proofs of ownership (a completion that never
- *   ran) they are completed; with proofs, a waiting file completes only by proving, so one whose
+ * - Files left PENDING on a READY content: one of another size than the bytes proved fails;
+ *   without proofs of ownership (a completion that never ran) the others are completed; with
+ *   proofs, a waiting file completes only by proving, so one whose
  *   client never came back within `uploadTtlSeconds` is dropped with its reference and usage
  *   (otherwise it would count against its user's quota and block garbage collection for ever).
  * - A READY content with no reference for `gcGraceSeconds` goes READY → DELETING, then its
@@ -71,8 +72,8 @@ async function expireUpload(deps: Deps, content: ContentRecord, report: SweepRep
     if (outcome !== 'rejected') {
       // Only if still expired: its client may have come back since the scan and renewed it.
       if (!(await deps.catalog.endAttempt(content.contentId, attempt.id, deps.now(), { onlyIfExpired: true }))) return;
-      if (attempt.multipartUploadId) {
-        await deps.blobs.abortMultipartUpload(attempt.objectKey, attempt.multipartUploadId);
+      for (const layout of attempt.multipartUploads ?? []) {
+        await deps.blobs.abortMultipartUpload(attempt.objectKey, layout.uploadId);
         report.multipartAborted++;
       }
     }
@@ -109,11 +110,10 @@ async function settleStalePendingFiles(deps: Deps, report: SweepReport): Promise
   for (const [contentId, files] of byContent) {
     const content = await deps.catalog.getContent(contentId);
     if (content?.state !== 'READY') continue;
-    if (!proofs) {
-      report.pendingFilesCompleted += await completeWaitingFiles(deps, contentId);
-      continue;
-    }
-    for (const file of files) {
+    // Fails those of another size than the bytes proved; completes the others without proofs.
+    report.pendingFilesCompleted += await completeWaitingFiles(deps, content);
+    if (!proofs) continue;
+    for (const file of files.filter((waiting) => waiting.size === content.size)) {
       // Conditional on the file being unchanged since `staleBefore`: a client that came back wins.
       if (await deps.catalog.dropPendingFile(file, deps.now(), staleBefore)) report.pendingFilesDropped++;
     }

@@ -1,64 +1,104 @@
 /**
  * The upload protocol (docs/design.md §1): the dedup decision, reservations, permits and completion.
  *
- * A request for (user, name, contentId) ends in one of three ways:
+ * A request for (user, name, contentId, size, every block's digest) ends in one of three ways:
  * - the content is READY: the file is linked at once (a hit: no bytes travel);
  * - the content is unknown: it is reserved with an upload attempt, and the caller gets a permit;
- * - the content is PENDING under another file's attempt: the file joins it and waits. Only one
- *   attempt uploads a content at a time, so concurrent requesters send its bytes once; if that
- *   attempt fails or its lease runs out, the next request of a waiting file takes it over.
+ * - the content is PENDING: an attempt is uploading it. A requester of the same size waits while
+ *   that attempt is live (its lease runs from its start and from each time storage was seen to
+ *   hold more of its parts: invariant 14), so concurrent requesters send the bytes once. Otherwise
+ *   (the attempt stalled, or the requester claims another size) the requester joins the attempt
+ *   and uploads into it too: every URL signs its block's digest from the attempt's own list and
+ *   its exact length, so storage keeps only true blocks, whoever sent them, and nobody who lacks
+ *   the bytes can hold up one who has them.
  *
  * Every write is conditional on what was read; a lost race re-reads and decides again.
  */
-import type { CompletedPart, PartDigest, PartPermit, UploadPermit, UploadRequest, UploadView } from '#protocol/api';
-import { blockCount, blockSize, isMultipart } from '#protocol/content-id';
-import { hexToBase64, hexToBytes } from '#protocol/encoding';
+import type { CompletedPart, PartPermit, UploadPermit, UploadRequest, UploadView } from '#protocol/api';
+import { blockCount, blockRange, blockSize, isMultipart } from '#protocol/content-id';
+import { bytesToBase64, bytesToHex, hexToBytes } from '#protocol/encoding';
 import { BusyError, ConflictError, NotFoundError, QuotaExceededError, ValidationError } from './errors.ts';
 import { quotaBytesOf } from './files.ts';
-import { contentIdFromBlockDigests } from './hashing.ts';
+import { contentIdFromBlockDigests, sha256 } from './hashing.ts';
 import { objectKeyFor } from './object-keys.ts';
-import type { ContentRecord, Deps, FileOwner, FileRecord, QuotaGuard, UploadAttempt, Usage } from './ports.ts';
+import type {
+  ContentRecord,
+  Deps,
+  FileOwner,
+  FileRecord,
+  MultipartLayout,
+  QuotaGuard,
+  StoredPart,
+  UploadAttempt,
+  Usage,
+} from './ports.ts';
 import { checkChallenge, issueChallenge, verifyProof } from './proof.ts';
-import { proofRequired, publishObject } from './publish.ts';
+import { failForSize, proofRequired, publishObject, uploadedBy } from './publish.ts';
 import { withRetries } from './retries.ts';
 import { decodeUploadRef, encodeUploadRef, fileView } from './views.ts';
 
 export function requestUpload(deps: Deps, userId: string, request: UploadRequest): Promise<UploadView> {
-  checkDigestList(request);
+  const digests = checkDigestList(request);
   // A proof is checked (and its challenge consumed) once; a decision decided again after a lost
   // race must not refuse it as a replay.
   const proven = new Set<string>();
-  return withRetries(() => decide(deps, userId, request, proven));
+  return withRetries(() => decide(deps, userId, request, digests, proven));
 }
 
-/** The digests a client sends must be a prefix of the file's blocks; all of them must match the id. */
-function checkDigestList(request: UploadRequest): void {
+/** SHA-256 of no bytes: the one block digest whose length is known without the bytes. */
+const EMPTY_BLOCK_DIGEST = bytesToHex(sha256(new Uint8Array()));
+
+/**
+ * Every block's digest, in order, hashing to the content id (docs/design.md §1): each part URL is
+ * then signed for the digest of its own block from this list, so no URL can store other bytes.
+ * Returns them as the attempt keeps them: 32 bytes each, end to end.
+ */
+function checkDigestList(request: UploadRequest): Uint8Array {
   const count = blockCount(request.size);
-  if (request.blockDigests.length > count) {
-    throw new ValidationError('too_many_block_digests', `a file of ${request.size} bytes has ${count} blocks`, {
+  const sent = request.blockDigests.length;
+  if (sent !== count) {
+    const code = sent > count ? 'too_many_block_digests' : 'missing_block_digests';
+    throw new ValidationError(code, `a file of ${request.size} bytes has ${count} blocks: send the digest of each`, {
       blockCount: count,
     });
   }
-  if (request.blockDigests.length === count) {
-    const digests = request.blockDigests.map(hexToBytes);
-    if (contentIdFromBlockDigests(digests) !== request.contentId) {
-      throw new ValidationError('block_digests_mismatch', 'the block digests do not hash to the contentId');
-    }
+  const digests = request.blockDigests.map(hexToBytes);
+  if (contentIdFromBlockDigests(digests) !== request.contentId) {
+    throw new ValidationError('block_digests_mismatch', 'the block digests do not hash to the contentId');
   }
+  // A claim of size 0 needs the empty block's digest: the one claimed length checkable without bytes.
+  if (request.size === 0 && request.blockDigests[0] !== EMPTY_BLOCK_DIGEST) {
+    throw new ValidationError('block_digests_mismatch', 'an empty file has one empty block');
+  }
+  const list = new Uint8Array(32 * count);
+  for (const [index, digest] of digests.entries()) list.set(digest, 32 * index);
+  return list;
 }
 
-async function decide(deps: Deps, userId: string, request: UploadRequest, proven: Set<string>): Promise<UploadView> {
+async function decide(
+  deps: Deps,
+  userId: string,
+  request: UploadRequest,
+  digests: Uint8Array,
+  proven: Set<string>,
+): Promise<UploadView> {
   const [content, existing, usage] = await Promise.all([
     deps.catalog.getContent(request.contentId),
     deps.catalog.getFile(userId, request.name),
     deps.catalog.getUsage(userId),
   ]);
-  if (content && content.size !== request.size) {
+  // Stored bytes proved a READY content's size (a PENDING content's is only a claim): any other
+  // size is false. The caller's own file waiting under it fails, releasing its reference.
+  if (content && content.state !== 'PENDING' && content.size !== request.size) {
+    if (existing?.contentId === content.contentId && existing.state === 'PENDING') {
+      await deps.catalog.failPendingFile(existing, 'size_mismatch', deps.now());
+    }
     throw new ConflictError('size_mismatch', 'this contentId is stored with another size');
   }
-  if (existing && existing.contentId === request.contentId && existing.state !== 'FAILED' && content) {
+  const same = existing?.contentId === request.contentId && existing.size === request.size;
+  if (existing && same && existing.state !== 'FAILED' && content) {
     // The same upload asked again: a retry, a resume, or a waiting file polling.
-    return continueFile(deps, existing, content, request, proven);
+    return continueFile(deps, existing, content, digests, request, proven);
   }
 
   // Checked before anything is written; the write itself is conditioned on the same quota, so
@@ -85,7 +125,7 @@ async function decide(deps: Deps, userId: string, request: UploadRequest, proven
     await checkChallenge(deps, userId, request, request.proof);
   }
   // A miss needs no proof: the bytes will be uploaded and verified.
-  if (!content) return reserve(deps, file, existing, quota, request.blockDigests);
+  if (!content) return reserve(deps, file, existing, quota, digests);
 
   switch (content.state) {
     case 'READY': {
@@ -108,15 +148,17 @@ async function decide(deps: Deps, userId: string, request: UploadRequest, proven
     }
     case 'PENDING':
       // Joining an upload in progress would hand over the file without any proof: a caller
-      // that must prove ownership waits for the content to be READY (or for the upload to be
-      // abandoned, and then uploads the bytes itself).
-      if (proving && content.attempt && content.attempt.leaseUntil > deps.now()) {
+      // that must prove ownership waits while it is live (and proves once the content is READY),
+      // or joins to upload the bytes itself.
+      if (proving && !(await uploadOpen(deps, content, file.size))) {
         return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
       }
       await deps.catalog.linkFile({ file, previous: existing, content: { op: 'reference', requireState: 'PENDING' }, quota });
-      return continueFile(deps, file, content, request, proven);
+      return continueFile(deps, file, content, digests, request, proven);
     case 'DELETING':
       throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
+    case 'QUARANTINED':
+      throw quarantined();
   }
 }
 
@@ -156,15 +198,18 @@ function checkQuota(deps: Deps, usage: Usage, growth: number): QuotaGuard {
   return { maxBytes, override: usage.quotaBytes };
 }
 
+const quarantined = (): ConflictError =>
+  new ConflictError('content_quarantined', 'this content failed an integrity check and is unavailable');
+
 /** A new content: reserve it with an attempt owned by `file`, and hand out the permit. */
 async function reserve(
   deps: Deps,
   file: FileRecord,
   previous: FileRecord | undefined,
   quota: QuotaGuard,
-  blockDigests: readonly string[],
+  digests: Uint8Array,
 ): Promise<UploadView> {
-  const attempt = newAttempt(deps, file);
+  const attempt = newAttempt(deps, file, digests);
   const record: ContentRecord = {
     contentId: file.contentId,
     size: file.size,
@@ -174,122 +219,183 @@ async function reserve(
     createdAt: file.createdAt,
     updatedAt: file.createdAt,
   };
-  // Storage is touched only once the reservation is won: concurrent losers cost no S3 call.
+  // Storage is touched only once the reservation is won (uploadView creates the multipart
+  // upload): concurrent losers cost no S3 call.
   await deps.catalog.linkFile({ file, previous, content: { op: 'create', record }, quota });
-  // A single PUT needs nothing more; a multipart upload is created now and recorded.
-  const active = isMultipart(file.size) ? await install(deps, file, attempt, attempt.id) : attempt;
-  return uploadView(deps, file, active, blockDigestsAsParts(blockDigests));
+  return uploadView(deps, file, attempt);
 }
 
-/** A file that points at a content already: finish it, let it wait, resume or take over its upload. */
+/** A file that points at a content already: finish it, let it wait, or let it upload (resume or join). */
 async function continueFile(
   deps: Deps,
   file: FileRecord,
   content: ContentRecord,
+  digests: Uint8Array,
   request: UploadRequest,
   proven: Set<string>,
 ): Promise<UploadView> {
-  const { blockDigests } = request;
   const uploadId = encodeUploadRef(file.name, file.uploadId);
   if (file.state === 'COMPLETE') return { status: 'complete', uploadId, file: fileView(file) };
   if (content.state === 'READY') {
-    // A file that waited for someone else's bytes proves it holds them, like a hit.
-    const challenge = await proveOwnership(deps, file.userId, content, request, proven);
-    return challenge ?? settle(deps, file, { proven: true });
+    // A file that waited for someone else's bytes proves it holds them, like a hit; the one whose
+    // own upload stored them has.
+    const challenge = uploadedBy(content, file) ? undefined : await proveOwnership(deps, file.userId, content, request, proven);
+    return challenge ?? settle(deps, file, content, { proven: true });
   }
   if (content.state === 'DELETING') throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
+  if (content.state === 'QUARANTINED') throw quarantined();
 
-  const current = content.attempt;
-  if (current && sameOwner(current.owner, file)) {
-    const renewed = await install(deps, file, { ...current, leaseUntil: leaseFrom(deps) }, current.id);
-    return uploadView(deps, file, renewed, blockDigestsAsParts(blockDigests), { resume: true });
+  const attempt = content.attempt;
+  if (!attempt) {
+    // The last attempt failed or was swept: this file starts another.
+    const fresh = newAttempt(deps, file, digests);
+    await deps.catalog.setAttempt(content.contentId, fresh, undefined);
+    return uploadView(deps, file, fresh);
   }
-  if (current && current.leaseUntil > deps.now()) return statusView(file);
-  // The attempt failed or went silent past its lease (so none of its URLs can still write): take over.
-  const attempt = await install(deps, file, newAttempt(deps, file), current?.id);
-  if (current?.multipartUploadId) await deps.blobs.abortMultipartUpload(current.objectKey, current.multipartUploadId);
-  return uploadView(deps, file, attempt, blockDigestsAsParts(blockDigests));
+  return (await mayUpload(deps, content, attempt, file)) ? uploadView(deps, file, attempt) : statusView(file);
 }
 
 const leaseFrom = (deps: Deps): number => deps.now() + deps.settings.attemptLeaseSeconds * 1000;
 
-function newAttempt(deps: Deps, file: FileRecord): UploadAttempt {
+function newAttempt(deps: Deps, file: FileRecord, blockDigests: Uint8Array): UploadAttempt {
   const id = deps.newId();
   const owner: FileOwner = { userId: file.userId, name: file.name, uploadId: file.uploadId };
-  return { id, objectKey: objectKeyFor(file.contentId, id), owner, leaseUntil: leaseFrom(deps) };
-}
-
-/**
- * Makes `attempt` the content's active upload in place of attempt `expectedId`, first creating
- * its S3 multipart upload if it needs one and has none yet. If the write loses a race, the
- * multipart upload it created is aborted and the race surfaces as StaleWriteError.
- */
-async function install(
-  deps: Deps,
-  file: FileRecord,
-  attempt: UploadAttempt,
-  expectedId: string | undefined,
-): Promise<UploadAttempt> {
-  const needsUpload = isMultipart(file.size) && !attempt.multipartUploadId;
-  const ready = needsUpload
-    ? { ...attempt, multipartUploadId: await deps.blobs.createMultipartUpload(attempt.objectKey) }
-    : attempt;
-  try {
-    await deps.catalog.setAttempt(file.contentId, ready, expectedId);
-  } catch (error) {
-    if (needsUpload && ready.multipartUploadId) await deps.blobs.abortMultipartUpload(ready.objectKey, ready.multipartUploadId);
-    throw error;
-  }
-  return ready;
+  return { id, objectKey: objectKeyFor(file.contentId, id), blockDigests, owner, leaseUntil: leaseFrom(deps), partsSeen: 0 };
 }
 
 function sameOwner(owner: FileOwner, file: FileRecord): boolean {
   return owner.userId === file.userId && owner.name === file.name && owner.uploadId === file.uploadId;
 }
 
-function blockDigestsAsParts(blockDigests: readonly string[]): PartDigest[] {
-  return blockDigests.map((sha256, index) => ({ partNumber: index + 1, sha256 }));
+/**
+ * Whether a requester of `size` may upload into the content's attempt now rather than wait: when
+ * there is none, when it claims another size than the reservation (one of the two claims is
+ * false, and only bytes can tell which), or when the attempt is not live: its lease ran out and
+ * storage holds no more of its parts than when the lease was set (if it does, that is progress,
+ * and the lease is renewed here). Nothing but stored parts keeps a requester waiting: invariant 14.
+ */
+async function uploadOpen(deps: Deps, content: ContentRecord, size: number): Promise<boolean> {
+  const attempt = content.attempt;
+  if (!attempt || size !== content.size) return true;
+  if (attempt.leaseUntil > deps.now()) return false;
+  const layout = layoutOf(attempt, size);
+  const stored = layout ? await deps.blobs.listParts(attempt.objectKey, layout.uploadId) : [];
+  if (stored.length <= attempt.partsSeen) return true;
+  const renewed: UploadAttempt = { ...attempt, id: deps.newId(), partsSeen: stored.length, leaseUntil: leaseFrom(deps) };
+  await deps.catalog.setAttempt(content.contentId, renewed, attempt.id);
+  return false;
 }
 
+/**
+ * Whether `file`, waiting for the content, may have URLs: its reserver may; with proofs on, so
+ * may every other waiting file (a requester that must prove gets a file only to upload, never
+ * to wait: it waits with nothing written); without, a file that joined while the attempt was
+ * live waits for it, unless the attempt is shared already or open (uploadOpen).
+ */
+async function mayUpload(deps: Deps, content: ContentRecord, attempt: UploadAttempt, file: FileRecord): Promise<boolean> {
+  if (sameOwner(attempt.owner, file) || proofRequired(deps) || attempt.shared) return true;
+  return uploadOpen(deps, content, file.size);
+}
+
+const layoutOf = (attempt: UploadAttempt, size: number): MultipartLayout | undefined =>
+  attempt.multipartUploads?.find((layout) => layout.blockSize === blockSize(size));
+
+interface Prepared {
+  readonly attempt: UploadAttempt;
+  /** The multipart upload of the file's layout; none for a single PUT. */
+  readonly layout?: MultipartLayout;
+  readonly stored: StoredPart[];
+}
+
+/**
+ * Readies `attempt` for `file` to upload into, in one conditional write of whatever changed: the
+ * multipart upload of its layout, created if there is none yet; the lease, renewed if storage
+ * holds more parts than when it was last set (progress, and only progress: invariant 14); and
+ * `shared` once a file other than its owner gets URLs. If the write loses a race, the multipart
+ * upload it created is aborted and the race surfaces as StaleWriteError.
+ */
+async function prepare(deps: Deps, file: FileRecord, attempt: UploadAttempt): Promise<Prepared> {
+  const existing = layoutOf(attempt, file.size);
+  const created =
+    isMultipart(file.size) && !existing
+      ? { blockSize: blockSize(file.size), uploadId: await deps.blobs.createMultipartUpload(attempt.objectKey) }
+      : undefined;
+  const layout = existing ?? created;
+  const stored = existing ? await deps.blobs.listParts(attempt.objectKey, existing.uploadId) : [];
+  const progressed = stored.length > attempt.partsSeen;
+  const joining = !attempt.shared && !sameOwner(attempt.owner, file);
+  if (!created && !progressed && !joining) return { attempt, ...(layout ? { layout } : {}), stored };
+  const next: UploadAttempt = {
+    ...attempt,
+    id: deps.newId(),
+    ...(created ? { multipartUploads: [...(attempt.multipartUploads ?? []), created] } : {}),
+    ...(progressed ? { partsSeen: stored.length, leaseUntil: leaseFrom(deps) } : {}),
+    ...(joining ? { shared: true } : {}),
+  };
+  try {
+    await deps.catalog.setAttempt(file.contentId, next, attempt.id);
+  } catch (error) {
+    if (created) await deps.blobs.abortMultipartUpload(attempt.objectKey, created.uploadId);
+    throw error;
+  }
+  return { attempt: next, ...(layout ? { layout } : {}), stored };
+}
+
+/**
+ * An `upload` answer for `file`: URLs for the parts asked for (by default the first batch of those
+ * storage lacks), and the parts storage holds already, whoever sent them (the client sends only
+ * the others).
+ */
 async function uploadView(
   deps: Deps,
   file: FileRecord,
   attempt: UploadAttempt,
-  parts: readonly PartDigest[],
-  options: { resume?: boolean } = {},
+  partNumbers?: readonly number[],
 ): Promise<UploadView> {
-  const uploaded =
-    options.resume && attempt.multipartUploadId ? await deps.blobs.listParts(attempt.objectKey, attempt.multipartUploadId) : [];
-  const held = new Set(uploaded.map((part) => part.partNumber));
-  const missing = parts.filter((part) => !held.has(part.partNumber)).slice(0, deps.settings.maxPartsPerBatch);
-  const permit = await permitFor(deps, file.size, attempt, missing);
+  const { attempt: active, layout, stored } = await prepare(deps, file, attempt);
+  const held = new Set(stored.map((part) => part.partNumber));
+  const wanted = partNumbers ?? Array.from({ length: blockCount(file.size) }, (_, index) => index + 1);
+  const missing = wanted.filter((partNumber) => !held.has(partNumber)).slice(0, deps.settings.maxPartsPerBatch);
+  const permit = await permitFor(deps, file.size, active, layout, missing);
   return {
     status: 'upload',
     uploadId: encodeUploadRef(file.name, file.uploadId),
     file: fileView(file),
-    permit: uploaded.length > 0 ? { ...permit, uploadedParts: uploaded } : permit,
+    permit: stored.length > 0 ? { ...permit, uploadedParts: stored } : permit,
   };
 }
 
-async function permitFor(deps: Deps, size: number, attempt: UploadAttempt, parts: readonly PartDigest[]): Promise<UploadPermit> {
+/**
+ * What a part URL accepts: the digest of its own block, from the attempt's list (never one a
+ * client sends), and the block's exact length under the file's claimed size (docs/design.md §1).
+ */
+function blockClaim(attempt: UploadAttempt, size: number, partNumber: number) {
+  const { start, end } = blockRange(size, partNumber);
+  const digest = attempt.blockDigests.subarray(32 * (partNumber - 1), 32 * partNumber);
+  return { sha256Base64: bytesToBase64(digest), length: end - start };
+}
+
+async function permitFor(
+  deps: Deps,
+  size: number,
+  attempt: UploadAttempt,
+  layout: MultipartLayout | undefined,
+  partNumbers: readonly number[],
+): Promise<UploadPermit> {
   const ttl = deps.settings.uploadUrlTtlSeconds;
-  const partCount = blockCount(size);
   const signed = await Promise.all(
-    parts.map(async ({ partNumber, sha256 }): Promise<PartPermit> => {
-      if (partNumber < 1 || partNumber > partCount) {
-        throw new ValidationError('invalid_part_number', `part numbers run from 1 to ${partCount}`);
-      }
-      const checksum = hexToBase64(sha256);
-      const request = attempt.multipartUploadId
-        ? await deps.blobs.presignUploadPart(attempt.objectKey, attempt.multipartUploadId, partNumber, checksum, ttl)
-        : await deps.blobs.presignPut(attempt.objectKey, checksum, ttl);
+    partNumbers.map(async (partNumber): Promise<PartPermit> => {
+      const block = blockClaim(attempt, size, partNumber);
+      const request = layout
+        ? await deps.blobs.presignUploadPart(attempt.objectKey, layout.uploadId, partNumber, block, ttl)
+        : await deps.blobs.presignPut(attempt.objectKey, block, ttl);
       return { partNumber, method: 'PUT', url: request.url, headers: request.headers };
     }),
   );
   return {
-    mode: attempt.multipartUploadId ? 'multipart' : 'single',
+    mode: layout ? 'multipart' : 'single',
     blockSize: blockSize(size),
-    partCount,
+    partCount: blockCount(size),
     parts: signed,
     expiresAt: new Date(deps.now() + ttl * 1000).toISOString(),
   };
@@ -306,11 +412,18 @@ async function loadOwnUpload(deps: Deps, userId: string, uploadRef: string): Pro
 /**
  * Without proofs of ownership, completes a PENDING file whose content turned READY (the
  * object-created handler may lag). With them, only a request that proved may do so: callers
- * that cannot prove (status, completion) just report the file as it stands.
+ * that cannot prove (status, completion) just report the file as it stands. A file of another
+ * size than the one the bytes proved fails instead.
  */
-async function settle(deps: Deps, file: FileRecord, options: { proven?: boolean } = {}): Promise<UploadView> {
-  if (proofRequired(deps) && !options.proven) return statusView(file);
-  await deps.catalog.completeFile(file, file.contentId, deps.now());
+async function settle(
+  deps: Deps,
+  file: FileRecord,
+  content: ContentRecord,
+  options: { proven?: boolean } = {},
+): Promise<UploadView> {
+  if (content.size !== file.size) await failForSize(deps, file);
+  else if (proofRequired(deps) && !options.proven && !uploadedBy(content, file)) return statusView(file);
+  else await deps.catalog.completeFile(file, file.contentId, deps.now());
   const current = await deps.catalog.getFile(file.userId, file.name);
   return statusView(current ?? file);
 }
@@ -335,28 +448,36 @@ export async function uploadStatus(deps: Deps, userId: string, uploadRef: string
   const file = await loadOwnUpload(deps, userId, uploadRef);
   if (file.state !== 'PENDING') return statusView(file);
   const content = await deps.catalog.getContent(file.contentId);
-  return content?.state === 'READY' ? settle(deps, file) : statusView(file);
+  return content?.state === 'READY' ? settle(deps, file, content) : statusView(file);
 }
 
-/** More presigned part URLs for the caller's own active attempt (also renews its lease). */
+/**
+ * More presigned part URLs for the caller's upload, by part number: each is signed for its own
+ * block's digest from the attempt's list and its exact length. None is signed for bytes nobody
+ * awaits (a content stored already, an attempt that ended, a file that does not upload it).
+ * Asking renews no lease: only parts storage holds do (invariant 14).
+ */
 export async function signParts(
   deps: Deps,
   userId: string,
   uploadRef: string,
-  parts: readonly PartDigest[],
+  partNumbers: readonly number[],
 ): Promise<UploadView> {
-  if (parts.length > deps.settings.maxPartsPerBatch) {
+  if (partNumbers.length > deps.settings.maxPartsPerBatch) {
     throw new ValidationError('too_many_parts', `at most ${deps.settings.maxPartsPerBatch} parts per request`);
   }
   return withRetries(async () => {
     const file = await loadOwnUpload(deps, userId, uploadRef);
+    const count = blockCount(file.size);
+    if (partNumbers.some((partNumber) => !Number.isInteger(partNumber) || partNumber < 1 || partNumber > count)) {
+      throw new ValidationError('invalid_part_number', `part numbers run from 1 to ${count}`);
+    }
     const content = file.state === 'PENDING' ? await deps.catalog.getContent(file.contentId) : undefined;
     const attempt = content?.state === 'PENDING' ? content.attempt : undefined;
-    if (!attempt || !sameOwner(attempt.owner, file)) {
+    if (!content || !attempt || !(await mayUpload(deps, content, attempt, file))) {
       throw new ConflictError('upload_not_active', 'this upload holds no active permit; ask POST /v1/uploads again');
     }
-    const renewed = await install(deps, file, { ...attempt, leaseUntil: leaseFrom(deps) }, attempt.id);
-    return uploadView(deps, file, renewed, parts);
+    return uploadView(deps, file, attempt, partNumbers);
   });
 }
 
@@ -374,17 +495,20 @@ export async function completeUpload(
   const file = await loadOwnUpload(deps, userId, uploadRef);
   if (file.state !== 'PENDING') return statusView(file);
   const content = await deps.catalog.getContent(file.contentId);
-  if (content?.state === 'READY') return settle(deps, file);
-  const attempt = content?.attempt;
-  if (!content || !attempt || !sameOwner(attempt.owner, file)) {
+  if (content?.state === 'READY') return completionView(deps, await settle(deps, file, content));
+  const attempt = content?.state === 'PENDING' ? content.attempt : undefined;
+  if (!content || !attempt) {
     // The attempt ended between the two reads (most often: the object-created event has just
     // verified or rejected these bytes): the file, read again, says how.
-    return statusView((await deps.catalog.getFile(userId, file.name)) ?? file);
+    return completionView(deps, statusView((await deps.catalog.getFile(userId, file.name)) ?? file));
   }
 
-  if (attempt.multipartUploadId) {
-    checkCompletedParts(parts, blockCount(content.size));
-    await deps.blobs.completeMultipartUpload(attempt.objectKey, attempt.multipartUploadId, parts ?? []);
+  if (isMultipart(file.size)) {
+    // The multipart upload of this file's layout: one it was given URLs for.
+    const layout = layoutOf(attempt, file.size);
+    if (!layout) throw new ConflictError('upload_not_active', 'this upload holds no active permit; ask POST /v1/uploads again');
+    checkCompletedParts(parts, blockCount(file.size));
+    await deps.blobs.completeMultipartUpload(attempt.objectKey, layout.uploadId, parts ?? []);
   }
   const outcome = await publishObject(deps, attempt.objectKey);
   const current = (await deps.catalog.getFile(userId, file.name)) ?? file;
@@ -393,7 +517,22 @@ export async function completeUpload(
   if (outcome === 'missing' && current.state === 'PENDING' && current.uploadId === file.uploadId) {
     throw new ConflictError('object_not_uploaded', 'storage holds no object for this upload yet');
   }
-  return statusView(current);
+  // The ObjectCreated event may have made the content READY first and not yet settled this file:
+  // settled here too, so the answer does not depend on that race.
+  const ready = current.state === 'PENDING' ? await deps.catalog.getContent(file.contentId) : undefined;
+  return completionView(deps, ready?.state === 'READY' ? await settle(deps, current, ready) : statusView(current));
+}
+
+/**
+ * The answer to a completion. A file still PENDING once the content is READY (proofs on, and its
+ * upload was shared, so sending bytes proved nothing on its own) must prove it holds them, which
+ * only POST /v1/uploads asks (only its function may read the proof key): it is told to ask again
+ * at once (docs/design.md §4).
+ */
+async function completionView(deps: Deps, view: UploadView): Promise<UploadView> {
+  if (view.status !== 'pending') return view;
+  const content = await deps.catalog.getContent(view.file.contentId);
+  return content?.state === 'READY' ? { ...view, retryAfterSeconds: 0 } : view;
 }
 
 function checkCompletedParts(parts: readonly CompletedPart[] | undefined, partCount: number): void {

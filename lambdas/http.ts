@@ -17,7 +17,11 @@ export type HttpApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpEvent = HttpApiEvent | RestApiEvent;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-/** Largest JSON body accepted: a completion listing 10,000 parts fits with room to spare. */
+/**
+ * Largest JSON body accepted: a completion listing 10,000 parts (about 1.2 MB) or an upload
+ * request with 10,000 block digests (about 670 KB) fits with room to spare, well within Lambda's
+ * 6 MB synchronous payload and API Gateway's 10 MB.
+ */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 const STATUS: Record<ErrorKind, number> = {

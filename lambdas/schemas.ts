@@ -55,14 +55,17 @@ export const createUploadBody = z.strictObject({
   name: fileName,
   size: z.number().check(z.int(), z.minimum(0), z.maximum(MAX_OBJECT_SIZE)),
   contentId: sha256Hex,
-  blockDigests: z._default(z.array(sha256Hex).check(z.maxLength(MAX_PARTS_PER_REQUEST)), []),
+  // Every block's digest (at most 10,000: 670 KB of JSON, within MAX_BODY_BYTES); the domain
+  // checks there is one per block and that they hash to the contentId.
+  blockDigests: z.array(sha256Hex).check(z.minLength(1), z.maxLength(MAX_PARTS)),
   proof: z.optional(z.strictObject({ token: text(1, 2048), sha256: sha256Hex })),
 });
 
 export const uploadPath = z.strictObject({ uploadId: text(1, 2000) });
 
+/** Part numbers only: each URL is signed for its own block's digest from the attempt's list, never a client's. */
 export const signPartsBody = z.strictObject({
-  parts: z.array(z.strictObject({ partNumber, sha256: sha256Hex })).check(z.minLength(1), z.maxLength(MAX_PARTS_PER_REQUEST)),
+  partNumbers: z.array(partNumber).check(z.minLength(1), z.maxLength(MAX_PARTS_PER_REQUEST)),
 });
 
 export const completeUploadBody = z.strictObject({

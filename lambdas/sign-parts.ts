@@ -8,7 +8,7 @@ import { signPartsBody, uploadPath } from './schemas.ts';
 
 export const build = (deps: Deps) =>
   route({ budget: deps, body: signPartsBody, path: uploadPath }, async ({ userId, body, path }) =>
-    json(200, await signParts(deps, userId, path.uploadId, body.parts)),
+    json(200, await signParts(deps, userId, path.uploadId, body.partNumbers)),
   );
 
 export const handler = lambdaEntry('SignParts', build);

@@ -3,7 +3,7 @@
  * (lambdas/, domain/) and every client (sdk/). Types and constants only.
  */
 
-/** Most block digests or parts in one request: a 10,000-part upload asks in batches. */
+/** Most part URLs signed in one request: a 10,000-part upload asks in batches. */
 export const MAX_PARTS_PER_REQUEST = 100;
 
 /**
@@ -48,16 +48,13 @@ export interface UploadRequest {
   readonly name: string;
   readonly size: number;
   readonly contentId: string;
-  /** Hex SHA-256 of the first blocks, so that a miss is answered with permits in one round trip. */
+  /**
+   * Hex SHA-256 of every block, in order (blockCount(size) of them, at most 10,000; they must hash
+   * to `contentId`). The server signs each part URL for its own block's digest from this list.
+   */
   readonly blockDigests: readonly string[];
   /** The answer to a proof-of-ownership challenge this server issued for the same request. */
   readonly proof?: Proof | undefined;
-}
-
-export interface PartDigest {
-  readonly partNumber: number;
-  /** Hex SHA-256 of the block. */
-  readonly sha256: string;
 }
 
 /** A part of a multipart upload that storage holds. */
@@ -80,8 +77,15 @@ export interface CompletedPart {
 export interface PartPermit {
   readonly partNumber: number;
   readonly method: 'PUT';
+  /**
+   * Signed for exactly one body: the block's bytes. Their SHA-256 and their length (the request's
+   * Content-Length) are signed, so storage refuses anything else.
+   */
   readonly url: string;
-  /** Headers to send exactly as given; they include the block's signed checksum. */
+  /**
+   * Headers to send exactly as given: the block's signed checksum, and on a single PUT
+   * `if-none-match: *` (storage writes the object only once: a 412 means it holds it already).
+   */
   readonly headers: Record<string, string>;
 }
 
@@ -89,11 +93,11 @@ export interface UploadPermit {
   readonly mode: 'single' | 'multipart';
   readonly blockSize: number;
   readonly partCount: number;
-  /** Permits for the parts whose digests the caller sent; ask /parts for the rest. */
+  /** Permits for the first parts storage lacks (at most 100); ask /parts for the rest. */
   readonly parts: PartPermit[];
   /**
-   * On a resumed multipart upload: the parts storage holds already. The client sends only the
-   * others (and lists these, with their ETags, when it completes).
+   * On a multipart upload under way: the parts storage holds already, whoever sent them. The
+   * client sends only the others (and lists these, with their ETags, when it completes).
    */
   readonly uploadedParts?: StoredPart[];
   readonly expiresAt: string;
@@ -131,9 +135,9 @@ export interface RenameBody {
   readonly overwrite?: boolean;
 }
 
-/** POST /v1/uploads/{id}/parts */
+/** POST /v1/uploads/{id}/parts: URLs for these parts (at most 100), each signed for its own block. */
 export interface SignPartsBody {
-  readonly parts: readonly PartDigest[];
+  readonly partNumbers: readonly number[];
 }
 
 /** POST /v1/uploads/{id}/complete (parts: a multipart upload's, all of them, in order). */

@@ -2,10 +2,10 @@
  * A typed client of the hashdrop HTTP API. It uses only `fetch`, so it runs in Node, browsers
  * and React Native alike.
  */
-import type { FileDownload, FileListing, FileView, PartDigest, UploadRequest, UploadView, UsageView } from '#protocol/api';
+import type { FileDownload, FileListing, FileView, UploadRequest, UploadView, UsageView } from '#protocol/api';
 import { encodeFileRef } from '#protocol/file-ref';
 
-export type { FileDownload, FileListing, FileView, PartDigest, UploadRequest, UploadView, UsageView };
+export type { FileDownload, FileListing, FileView, UploadRequest, UploadView, UsageView };
 
 /**
  * Longest wait a 429 may ask for and still be retried in place: throttling asks for seconds, while
@@ -98,8 +98,10 @@ export class HashdropClient {
     return (await this.call<UploadView>('POST', '/v1/uploads', { ...request, name: request.name.normalize('NFC') })).data;
   }
 
-  async signParts(uploadId: string, parts: readonly PartDigest[]): Promise<UploadView> {
-    return (await this.call<UploadView>('POST', `/v1/uploads/${encodeURIComponent(uploadId)}/parts`, { parts })).data;
+  /** URLs for these parts of an upload (at most 100), each signed for its own block. */
+  async signParts(uploadId: string, partNumbers: readonly number[]): Promise<UploadView> {
+    const path = `/v1/uploads/${encodeURIComponent(uploadId)}/parts`;
+    return (await this.call<UploadView>('POST', path, { partNumbers })).data;
   }
 
   async completeUpload(uploadId: string, parts?: readonly CompletedPartInput[]): Promise<UploadView> {

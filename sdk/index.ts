@@ -14,7 +14,6 @@ export type {
   FileListing,
   FileState,
   FileView,
-  PartDigest,
   PartPermit,
   Proof,
   StoredPart,

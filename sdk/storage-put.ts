@@ -8,6 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 export interface StorageResponse {
+  /** 412 on a write-once PUT: the object is stored already (sdk/upload.ts treats it as done). */
   readonly status: number;
   readonly etag: string | undefined;
   /** The start of the body, for error messages. */

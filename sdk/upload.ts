@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { MAX_PARTS_PER_REQUEST, type PartPermit, type UploadPermit } from '#protocol/api';
 import { blockRange, MAX_OBJECT_SIZE, SizeOutOfRangeError } from '#protocol/content-id';
 import { bytesToHex } from '#protocol/encoding';
-import { ApiError, type HashdropClient, type PartDigest, type UploadView } from './api.ts';
+import { ApiError, type HashdropClient, type UploadView } from './api.ts';
 import { answerChallenge, readBlock } from './files.ts';
 import { hashFileParallel } from './hash-pool.ts';
 import { sha256 } from './hashing.ts';
@@ -163,11 +163,11 @@ class PartPermits {
     const first = Math.floor((partNumber - 1) / batchSize) * batchSize + 1;
     let pending = this.signing.get(first);
     if (!pending) {
-      const parts: PartDigest[] = [];
+      const partNumbers: number[] = [];
       for (let n = first; n < first + batchSize && n <= answer.permit.partCount; n++) {
-        if (!this.isStored(n)) parts.push({ partNumber: n, sha256: digestOf(session, n).toString('hex') });
+        if (!this.isStored(n)) partNumbers.push(n);
       }
-      pending = withBackoff(() => session.client.signParts(answer.uploadId, parts), isTransient, this.retry)
+      pending = withBackoff(() => session.client.signParts(answer.uploadId, partNumbers), isTransient, this.retry)
         .then((signed) => {
           if (signed.status !== 'upload') throw new UploadFailedError('upload_not_active', `the upload is ${signed.status}`);
           const renewAt = renewalTime(signed.permit.expiresAt);
@@ -211,6 +211,10 @@ class PartSender {
     this.bytesSent += block.length;
     this.session.sent.bytes += block.length;
     if (response.status >= 200 && response.status < 300) return response.etag ?? '';
+    // 412: the write-once PUT found the object stored already (this very PUT, sent before a
+    // retry whose answer was lost, or another uploader's): its bytes are the block, as any
+    // object under this key can only be; the completion verifies it.
+    if (response.status === 412) return response.etag ?? '';
     const { detail } = response;
     // 403: the URL expired or no longer holds; 400 ExpiredToken: the signer's session did.
     if (response.status === 403 || (response.status === 400 && /ExpiredToken|expired/i.test(detail))) {
@@ -293,12 +297,8 @@ export async function putFile(client: HashdropClient, path: string, options: Put
     ...(onProgress ? { onProgress: (bytesHashed: number) => onProgress({ phase: 'hashing', bytesHashed, size }) } : {}),
   });
   const name = options.name ?? basename(path);
-  const request = {
-    name,
-    size: tree.size,
-    contentId: tree.contentId,
-    blockDigests: tree.blockDigests.slice(0, batchSizeOf(options)).map(bytesToHex),
-  };
+  // Every block's digest: the server signs each part URL for its own block from this list.
+  const request = { name, size: tree.size, contentId: tree.contentId, blockDigests: tree.blockDigests.map(bytesToHex) };
   const session: Session = { sent: { bytes: 0 }, client, path, size: tree.size, digests: tree.blockDigests, options };
   const retry = options.retry ?? DEFAULT_RETRY;
   const ask = (proof?: { token: string; sha256: string }) =>

@@ -4,16 +4,15 @@
  * (test/unit/contract-memory.test.ts). Bytes reach storage as a client sends them: a presigned
  * request with its headers, through `storage`.
  *
- * What hashdrop needs of S3 beyond storing bytes is listed in `BlobCapabilities`. The local S3
- * stand-in (s3rver) lacks some of it; its tests run with those flags off, and for each missing
- * capability a test pins the gap (it fails once the stand-in becomes strict, so that the flag is
- * turned on then rather than the stricter behaviour going untested). AWS S3 has them all.
+ * What hashdrop needs of S3 beyond storing bytes is listed in `BlobCapabilities`. AWS S3, the
+ * local S3 (local/s3/) and MemoryBlobStore have them all; a store that lacks one runs with that
+ * flag off, and a test then pins the gap, so that a stricter store is never left untested.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { contentDisposition } from '#adapters/s3-blob-store';
 import { ConflictError, ValidationError } from '#domain/errors';
-import type { BlobStore, CompletedPart, PresignedRequest } from '#domain/ports';
+import type { BlobStore, BlockClaim, CompletedPart, PresignedRequest } from '#domain/ports';
 
 /** S3's smallest part, except the last. */
 const MIN_PART = 5 * 1024 * 1024;
@@ -52,6 +51,8 @@ export interface BlobFixture {
 }
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('base64');
+/** What a URL is signed for: exactly these bytes. */
+const claim = (bytes: Uint8Array): BlockClaim => ({ sha256Base64: sha256(bytes), length: bytes.length });
 
 /** A key no other test uses, outside `blobs/` so that no ObjectCreated handler acts on it. */
 const newKey = (): string => `contract/${randomBytes(8).toString('hex')}/object`;
@@ -88,7 +89,7 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
     });
 
     async function put(key: string, bytes: Uint8Array): Promise<void> {
-      const response = await storage.send(await blobs.presignPut(key, sha256(bytes), 60), bytes);
+      const response = await storage.send(await blobs.presignPut(key, claim(bytes), 60), bytes);
       expect(response.status).toBe(200);
     }
 
@@ -98,7 +99,7 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
       const completed: CompletedPart[] = [];
       for (const [index, bytes] of parts.entries()) {
         const partNumber = index + 1;
-        const request = await blobs.presignUploadPart(key, uploadId, partNumber, sha256(bytes), 60);
+        const request = await blobs.presignUploadPart(key, uploadId, partNumber, claim(bytes), 60);
         const response = await storage.send(request, bytes);
         expect(response.status).toBe(200);
         completed.push({ partNumber, etag: response.headers.etag ?? '', sha256: sha256(bytes) });
@@ -107,11 +108,11 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
     }
 
     describe('single PUT', () => {
-      it('presigns a PUT whose SHA-256 is a header to send as given', async () => {
+      it('presigns a write-once PUT whose SHA-256 is a header to send as given', async () => {
         const bytes = randomBytes(100);
-        const request = await blobs.presignPut(newKey(), sha256(bytes), 60);
+        const request = await blobs.presignPut(newKey(), claim(bytes), 60);
         expect(request.method).toBe('PUT');
-        expect(request.headers).toEqual({ [CHECKSUM_HEADER]: sha256(bytes) });
+        expect(request.headers).toEqual({ [CHECKSUM_HEADER]: sha256(bytes), 'if-none-match': '*' });
         expect(request.url).toMatch(/^[a-z]+:\/\//);
       });
 
@@ -205,7 +206,7 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
         const key = newKey();
         const { uploadId } = await multipart(key, [randomBytes(100)]);
         const again = randomBytes(200);
-        const response = await storage.send(await blobs.presignUploadPart(key, uploadId, 1, sha256(again), 60), again);
+        const response = await storage.send(await blobs.presignUploadPart(key, uploadId, 1, claim(again), 60), again);
         expect(response.status).toBe(200);
         const listed = await blobs.listParts(key, uploadId);
         expect(listed).toHaveLength(1);
@@ -229,10 +230,49 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
     });
 
     describe('what storage enforces', () => {
+      it('a PUT never replaces an object: the same URL again, or another for the key, gets 412', async () => {
+        const key = newKey();
+        const bytes = randomBytes(100);
+        const first = await blobs.presignPut(key, claim(bytes), 60);
+        expect((await storage.send(first, bytes)).status).toBe(200);
+        expect((await storage.send(first, bytes)).status).toBe(412);
+        const other = randomBytes(100);
+        expect((await storage.send(await blobs.presignPut(key, claim(other), 60), other)).status).toBe(412);
+        expect(await readAll(await blobs.read(key))).toBe(fingerprint(bytes));
+      });
+
+      it('a completion onto a key that holds an object leaves the object as it is, and is no error', async () => {
+        const key = newKey();
+        const bytes = randomBytes(100);
+        await put(key, bytes);
+        const { uploadId, completed } = await multipart(key, [randomBytes(10)]);
+        await blobs.completeMultipartUpload(key, uploadId, completed);
+        expect(await readAll(await blobs.read(key))).toBe(fingerprint(bytes));
+      });
+
+      it('a URL takes a body of its signed length only: longer or shorter is refused, nothing stored', async () => {
+        const key = newKey();
+        const bytes = randomBytes(1000);
+        const request = await blobs.presignPut(key, claim(bytes), 60);
+        // The same bytes plus one, and minus one: the checksum alone would refuse these too, so
+        // the length is tested with a checksum that matches the body sent.
+        for (const body of [Buffer.concat([bytes, randomBytes(1)]), bytes.subarray(0, 999)]) {
+          const forged = await blobs.presignPut(key, { sha256Base64: sha256(body), length: bytes.length }, 60);
+          expect((await storage.send(forged, body)).status).toBe(403);
+        }
+        expect(await blobs.head(key)).toBeUndefined();
+        const uploadId = await blobs.createMultipartUpload(key);
+        const longer = randomBytes(1001);
+        const part = await blobs.presignUploadPart(key, uploadId, 1, { sha256Base64: sha256(longer), length: 1000 }, 60);
+        expect((await storage.send(part, longer)).status).toBe(403);
+        expect(await blobs.listParts(key, uploadId)).toEqual([]);
+        expect((await storage.send(request, bytes)).status).toBe(200);
+      });
+
       if (caps.enforcesChecksums) {
         it('refuses a PUT whose bytes do not match the signed checksum (BadDigest), storing nothing', async () => {
           const key = newKey();
-          const response = await storage.send(await blobs.presignPut(key, sha256(randomBytes(100)), 60), randomBytes(100));
+          const response = await storage.send(await blobs.presignPut(key, claim(randomBytes(100)), 60), randomBytes(100));
           expect(response.status).toBe(400);
           expect(await blobs.head(key)).toBeUndefined();
         });
@@ -240,7 +280,7 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
         it('refuses a part whose bytes do not match its signed checksum, keeping none of it', async () => {
           const key = newKey();
           const uploadId = await blobs.createMultipartUpload(key);
-          const request = await blobs.presignUploadPart(key, uploadId, 1, sha256(randomBytes(100)), 60);
+          const request = await blobs.presignUploadPart(key, uploadId, 1, claim(randomBytes(100)), 60);
           expect((await storage.send(request, randomBytes(100))).status).toBe(400);
           expect(await blobs.listParts(key, uploadId)).toEqual([]);
         });
@@ -248,7 +288,7 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
         // Gap: AWS refuses these bytes (400 BadDigest); the AWS-parity work makes the local S3 strict too.
         it('(gap) accepts bytes that do not match the signed checksum', async () => {
           const key = newKey();
-          const response = await storage.send(await blobs.presignPut(key, sha256(randomBytes(100)), 60), randomBytes(100));
+          const response = await storage.send(await blobs.presignPut(key, claim(randomBytes(100)), 60), randomBytes(100));
           expect(response.status).toBe(200);
         });
       }
@@ -258,17 +298,17 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
           const key = newKey();
           const claimed = randomBytes(100);
           const other = randomBytes(100);
-          const request = await blobs.presignPut(key, sha256(claimed), 60);
+          const request = await blobs.presignPut(key, claim(claimed), 60);
           expect((await storage.send(request, other, { [CHECKSUM_HEADER]: sha256(other) })).status).toBe(403);
           expect((await storage.send(request, claimed, {})).status).toBe(403);
           expect(await blobs.head(key)).toBeUndefined();
         });
       } else {
-        // Gap: AWS answers 403 SignatureDoesNotMatch; s3rver does not check V4 signatures.
+        // Gap: AWS answers 403 SignatureDoesNotMatch; a store that checks no V4 signature accepts it.
         it('(gap) accepts a request whose signed checksum header was changed', async () => {
           const key = newKey();
           const other = randomBytes(100);
-          const request = await blobs.presignPut(key, sha256(randomBytes(100)), 60);
+          const request = await blobs.presignPut(key, claim(randomBytes(100)), 60);
           expect((await storage.send(request, other, { [CHECKSUM_HEADER]: sha256(other) })).status).toBe(200);
         });
       }
@@ -317,7 +357,7 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
           const key = newKey();
           const bytes = randomBytes(10);
           const unknown = randomBytes(16).toString('hex');
-          expect((await storage.send(await blobs.presignUploadPart(key, unknown, 1, sha256(bytes), 60), bytes)).status).toBe(404);
+          expect((await storage.send(await blobs.presignUploadPart(key, unknown, 1, claim(bytes), 60), bytes)).status).toBe(404);
           const { uploadId, completed } = await multipart(key, [bytes]);
           await blobs.abortMultipartUpload(key, uploadId);
           for (const id of [unknown, uploadId]) {
@@ -327,9 +367,9 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
           }
         });
       } else {
-        // Gap: AWS refuses this list (InvalidPart); s3rver assembles whatever part numbers it is
-        // given. (It also answers a completion of an unknown upload with InternalError instead of
-        // NoSuchUpload, so S3BlobStore cannot tell a retry of a completed upload from a failure.)
+        // Gap: AWS refuses this list (InvalidPart); a lenient store assembles whatever part numbers it is
+        // given. (s3rver also answered a completion of an unknown upload with InternalError, not
+        // NoSuchUpload, so S3BlobStore could not tell a retry of a completed upload from a failure.)
         it('(gap) completes with a part list whose ETags do not match', async () => {
           const key = newKey();
           const { uploadId, completed } = await multipart(key, [randomBytes(100)]);

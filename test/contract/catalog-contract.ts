@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StaleWriteError, ValidationError } from '#domain/errors';
 import type { Catalog, ContentRecord, FileRecord, QuotaGuard, UploadAttempt } from '#domain/ports';
+import { MAX_PARTS } from '#protocol/content-id';
 
 export interface CatalogFixture {
   readonly catalog: Catalog;
@@ -42,8 +43,10 @@ function attemptFor(file: FileRecord, leaseUntil: number): UploadAttempt {
   return {
     id,
     objectKey: `blobs/${file.contentId}/${id}`,
+    blockDigests: new Uint8Array(randomBytes(32)),
     owner: { userId: file.userId, name: file.name, uploadId: file.uploadId },
     leaseUntil,
+    partsSeen: 0,
   };
 }
 
@@ -113,7 +116,7 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
     /** A READY content with one COMPLETE file: what a verified upload leaves. */
     async function stored(options: { userId?: string; name?: string; size?: number } = {}) {
       const { file, attempt } = await reserve(options);
-      expect(await catalog.markReady(file.contentId, attempt.objectKey, t + 1)).toBe(true);
+      expect(await catalog.markReady(file.contentId, attempt.objectKey, t + 1, file.size)).toBe(true);
       expect(await catalog.completeFile(file, file.contentId, t + 2)).toBe(true);
       const complete: FileRecord = { ...file, state: 'COMPLETE', updatedAt: t + 2 };
       return { file: complete, objectKey: attempt.objectKey };
@@ -600,11 +603,36 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         expect(await rejection(catalog.setAttempt(content.contentId, second, hex(16)))).toBeInstanceOf(StaleWriteError);
         await catalog.setAttempt(content.contentId, second, first.id);
         expect((await catalog.getContent(content.contentId))?.attempt).toEqual(second);
-        // Renewing a lease is replacing an attempt by itself.
-        const renewed = { ...second, leaseUntil: t + 3000, multipartUploadId: 'upload-1' };
+        // Renewing a lease (or sharing the attempt, or adding a layout) is replacing an attempt by
+        // its next version.
+        const renewed: UploadAttempt = {
+          ...second,
+          id: hex(16),
+          leaseUntil: t + 3000,
+          partsSeen: 2,
+          shared: true,
+          multipartUploads: [{ blockSize: 8 * 1024 * 1024, uploadId: 'upload-1' }],
+        };
         await catalog.setAttempt(content.contentId, renewed, second.id);
         expect((await catalog.getContent(content.contentId))?.attempt).toEqual(renewed);
         expect(await refCount(content.contentId)).toBe(1);
+      });
+
+      it('keeps the binary digests of 10,000 blocks with the longest owner name: the item fits', async () => {
+        const userId = `contract-${'u'.repeat(240)}`;
+        const { file, attempt, content } = await reserve({ userId, name: `${'n'.repeat(1020)}.bin` });
+        const digests = new Uint8Array(randomBytes(32 * MAX_PARTS));
+        const big: UploadAttempt = {
+          ...attempt,
+          id: hex(16),
+          blockDigests: digests,
+          multipartUploads: Array.from({ length: 11 }, (_, index) => ({ blockSize: 2 ** (23 + index), uploadId: hex(64) })),
+        };
+        await catalog.setAttempt(content.contentId, big, attempt.id);
+        const kept = (await catalog.getContent(content.contentId))?.attempt;
+        expect(kept?.owner).toEqual(big.owner);
+        expect(Buffer.from(kept?.blockDigests ?? []).equals(Buffer.from(digests))).toBe(true);
+        expect(await catalog.getFile(file.userId, file.name)).toMatchObject({ state: 'PENDING' });
       });
 
       it('refuses a content that is not PENDING or does not exist', async () => {
@@ -629,28 +657,84 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
     describe('markReady', () => {
       it('PENDING → READY with the object, ending the attempt; files are left to complete', async () => {
         const { file, attempt, content } = await reserve();
-        expect(await catalog.markReady(content.contentId, attempt.objectKey, t + 7)).toBe(true);
+        expect(await catalog.markReady(content.contentId, attempt.objectKey, t + 7, content.size)).toBe(true);
         const ready = await catalog.getContent(content.contentId);
         expect(ready).toMatchObject({ state: 'READY', objectKey: attempt.objectKey, updatedAt: t + 7, refCount: 1 });
         expect(ready?.attempt).toBeUndefined();
         expect((await catalog.getFile(file.userId, file.name))?.state).toBe('PENDING');
       });
 
+      it('records the size the bytes proved, whatever size the reservation claimed', async () => {
+        const { attempt, content } = await reserve({ size: 0 });
+        expect(await catalog.markReady(content.contentId, attempt.objectKey, t + 7, 4321)).toBe(true);
+        const ready = await catalog.getContent(content.contentId);
+        expect(ready).toMatchObject({ state: 'READY', size: 4321 });
+        expect(ready?.uploader).toBeUndefined();
+      });
+
+      it('records the uploader whose own upload stored the bytes, when given', async () => {
+        const { attempt, content } = await reserve();
+        expect(await catalog.markReady(content.contentId, attempt.objectKey, t + 7, SIZE, attempt.owner)).toBe(true);
+        expect((await catalog.getContent(content.contentId))?.uploader).toEqual(attempt.owner);
+      });
+
       it('answers false for a content that is not PENDING (or is gone), changing nothing', async () => {
         const { file, objectKey } = await stored();
         const before = await catalog.getContent(file.contentId);
-        expect(await catalog.markReady(file.contentId, `${objectKey}-other`, t + 9)).toBe(false);
+        expect(await catalog.markReady(file.contentId, `${objectKey}-other`, t + 9, SIZE)).toBe(false);
         expect(await catalog.getContent(file.contentId)).toEqual(before);
         const ghost = newContentId();
-        expect(await catalog.markReady(ghost, objectKey, t + 9)).toBe(false);
+        expect(await catalog.markReady(ghost, objectKey, t + 9, SIZE)).toBe(false);
         expect(await catalog.getContent(ghost)).toBeUndefined();
+      });
+    });
+
+    describe('quarantine', () => {
+      it('READY → QUARANTINED only while the object named is its object; files keep their references', async () => {
+        const { file, objectKey } = await stored();
+        expect(await catalog.quarantine(file.contentId, `${objectKey}-other`, t + 20)).toBe(false);
+        expect(await catalog.quarantine(file.contentId, objectKey, t + 20)).toBe(true);
+        expect(await catalog.getContent(file.contentId)).toMatchObject({ state: 'QUARANTINED', objectKey, refCount: 1 });
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
+        expect(await catalog.quarantine(file.contentId, objectKey, t + 21)).toBe(false);
+      });
+
+      it('answers false for a PENDING content or none, changing nothing', async () => {
+        const { attempt, content } = await reserve();
+        expect(await catalog.quarantine(content.contentId, attempt.objectKey, t + 20)).toBe(false);
+        expect(await catalog.getContent(content.contentId)).toMatchObject({ state: 'PENDING' });
+        expect(await catalog.quarantine(newContentId(), attempt.objectKey, t + 20)).toBe(false);
+      });
+    });
+
+    describe('failPendingFile', () => {
+      it('fails a waiting file as read, releasing its reference and usage in the same write, once', async () => {
+        const { file, content } = await reserve();
+        const joiner = await reference(newUserId(), content.contentId, { state: 'PENDING', requireState: 'PENDING', size: 77 });
+        expect(await refCount(content.contentId)).toBe(2);
+        expect(await catalog.failPendingFile({ ...joiner, uploadId: hex(16) }, 'size_mismatch', t + 20)).toBe(false);
+        expect(await catalog.failPendingFile(joiner, 'size_mismatch', t + 20)).toBe(true);
+        expect(await catalog.getFile(joiner.userId, joiner.name)).toMatchObject({
+          state: 'FAILED',
+          failure: 'size_mismatch',
+          updatedAt: t + 20,
+        });
+        expect(await refCount(content.contentId)).toBe(1);
+        expect(await catalog.getUsage(joiner.userId)).toMatchObject({ files: 0, bytes: 0 });
+        expect(await catalog.failPendingFile(joiner, 'size_mismatch', t + 21)).toBe(false);
+        expect(await refCount(content.contentId)).toBe(1);
+        // The reserver's own file is untouched; a COMPLETE file is no waiting file.
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
+        const { file: complete } = await stored();
+        expect(await catalog.failPendingFile(complete, 'size_mismatch', t + 22)).toBe(false);
+        expect(await catalog.getFile(complete.userId, complete.name)).toEqual(complete);
       });
     });
 
     describe('completeFile', () => {
       it('completes exactly the waiting upload named, once', async () => {
         const { file, attempt, content } = await reserve();
-        await catalog.markReady(content.contentId, attempt.objectKey, t + 1);
+        await catalog.markReady(content.contentId, attempt.objectKey, t + 1, content.size);
         expect(await catalog.completeFile({ ...file, uploadId: hex(16) }, file.contentId, t + 3)).toBe(false);
         expect(await catalog.completeFile(file, newContentId(), t + 3)).toBe(false);
         expect(await catalog.completeFile({ ...file, name: 'no-such-file' }, file.contentId, t + 3)).toBe(false);
@@ -792,7 +876,7 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         const old = await reserve({ userId, at: t - 10_000 });
         const recent = await reserve({ userId, at: t });
         const done = await reserve({ userId, at: t - 10_000 });
-        await catalog.markReady(done.content.contentId, done.attempt.objectKey, t - 9_000);
+        await catalog.markReady(done.content.contentId, done.attempt.objectKey, t - 9_000, done.content.size);
         await catalog.completeFile(done.file, done.content.contentId, t - 9_000);
         const ours = async () => (await collect(catalog.stalePendingFiles(t - 5_000))).filter((file) => file.userId === userId);
         const stale = await eventually(ours, (files) => files.length === 1);
@@ -844,7 +928,7 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
           content: { op: 'reference', requireState: 'PENDING' },
           quota: unlimited,
         });
-        expect(await catalog.markReady(content.contentId, attempt.objectKey, t - 8_000)).toBe(true);
+        expect(await catalog.markReady(content.contentId, attempt.objectKey, t - 8_000, content.size)).toBe(true);
         expect(await catalog.completeFile(file, content.contentId, t - 8_000)).toBe(true);
         expect(await catalog.dropPendingFile(waiter, t, t - 5_000)).toBe(true);
         expect(await catalog.getFile(waiter.userId, waiter.name)).toBeUndefined();

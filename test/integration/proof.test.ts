@@ -6,14 +6,25 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { issueChallenge, RANGE_COUNT } from '#domain/proof';
-import { requestUpload } from '#domain/uploads';
+import { completeUpload, requestUpload } from '#domain/uploads';
 import type { ByteRange } from '#protocol/api';
 import { bytesToHex } from '#protocol/encoding';
 import { ApiError, HashdropClient, type UploadRequest, type UploadView } from '#sdk/api';
 import { answerChallenge } from '#sdk/files';
 import { hashBuffer } from '#sdk/hashing';
 import { putFile } from '#sdk/upload';
-import { clientFor, contentItem, fileItem, filesOf, newUser, randomFile, stack, testDeps, token } from '../helpers.ts';
+import {
+  clientFor,
+  contentItem,
+  fileItem,
+  filesOf,
+  newUser,
+  objectKeys,
+  randomFile,
+  stack,
+  testDeps,
+  token,
+} from '../helpers.ts';
 
 type Challenged = Extract<UploadView, { status: 'challenge' }>;
 
@@ -160,7 +171,8 @@ describe('proof of ownership', () => {
   it('a requester who only claimed the content never gets it from someone else’s upload', async () => {
     const file = randomFile(6000);
     const tree = hashBuffer(file.bytes);
-    const request = { name: 'claimed.bin', size: file.bytes.length, contentId: tree.contentId, blockDigests: [] };
+    const blockDigests = tree.blockDigests.map(bytesToHex);
+    const request = { name: 'claimed.bin', size: file.bytes.length, contentId: tree.contentId, blockDigests };
     // The attacker reserves the content first (a miss needs no proof) and never sends a byte.
     const attacker = newUser('attacker');
     const claimed = await clientFor(attacker).requestUpload(request);
@@ -193,7 +205,12 @@ describe('proof of ownership', () => {
     const { request: hit } = await storedFile();
     const fresh = randomFile(5000);
     const missTree = hashBuffer(fresh.bytes);
-    const miss = { name: 'fresh.bin', size: fresh.bytes.length, contentId: missTree.contentId, blockDigests: [] };
+    const miss = {
+      name: 'fresh.bin',
+      size: fresh.bytes.length,
+      contentId: missTree.contentId,
+      blockDigests: missTree.blockDigests.map(bytesToHex),
+    };
     const user = newUser('prober');
 
     const hitView = await requestUpload(always, user, hit);
@@ -340,5 +357,117 @@ describe('proof of ownership cannot be re-rolled', () => {
     });
     expect(await filesOf(guesser)).toEqual([]);
     expect(await contentItem(put.contentId)).toMatchObject({ refCount: 1 });
+  });
+});
+
+describe('"always" mode: nothing before a valid proof depends on what storage holds', () => {
+  /** The domain on the test stack's stores, in 'always' mode (the shared stack runs 'on-hit'). */
+  function alwaysDeps() {
+    const deps = testDeps();
+    return { ...deps, settings: { ...deps.settings, proofMode: 'always' as const } };
+  }
+
+  /** A stored content and one nobody stored, of the same size. */
+  async function storedAndFresh() {
+    const stored = await storedFile(300_000);
+    const fresh = randomFile(300_000);
+    const tree = hashBuffer(fresh.bytes);
+    const request = { ...stored.request, contentId: tree.contentId, blockDigests: tree.blockDigests.map(bytesToHex) };
+    return { stored, fresh: { file: fresh, request } };
+  }
+
+  /** What two answers must share: the status, the fields, the permit's form (not ids, URLs or times). */
+  function shapeOf(view: UploadView): unknown {
+    if (view.status === 'upload') {
+      const { mode, blockSize, partCount, parts } = view.permit;
+      return {
+        status: view.status,
+        keys: Object.keys(view).sort(),
+        state: view.file.state,
+        size: view.file.size,
+        mode,
+        blockSize,
+        partCount,
+        parts: parts.length,
+      };
+    }
+    if (view.status === 'challenge')
+      return { status: view.status, keys: Object.keys(view.challenge).sort(), ranges: view.challenge.ranges.length };
+    return { status: view.status };
+  }
+
+  async function outcome(call: Promise<UploadView>): Promise<unknown> {
+    return call.then(shapeOf, (error: { code?: string }) => ({ refused: error.code }));
+  }
+
+  it('answers a request, a wrong answer, a replay and a wrong size alike, stored or not', async () => {
+    const always = alwaysDeps();
+    const { stored, fresh } = await storedAndFresh();
+    const prober = newUser('prober');
+    const results = [];
+    for (const [label, request] of [
+      ['stored', stored.request],
+      ['fresh', fresh.request],
+    ] as const) {
+      const asked = await requestUpload(always, prober, { ...request, name: `${label}.bin` });
+      if (asked.status !== 'challenge') throw new Error(`expected a challenge, got ${asked.status}`);
+      const wrong = { token: asked.challenge.token, sha256: randomBytes(32).toString('hex') };
+      const answered = await requestUpload(always, prober, { ...request, name: `${label}.bin`, proof: wrong });
+      const replayed = await outcome(requestUpload(always, prober, { ...request, name: `${label}-2.bin`, proof: wrong }));
+      const status = answered.status === 'upload' ? shapeOf(await clientFor(prober).uploadStatus(answered.uploadId)) : undefined;
+      // A wrong size (the content's own block digests, as its id requires) is challenged like any claim.
+      const wrongSize = await outcome(
+        requestUpload(always, prober, { ...request, name: `${label}-size.bin`, size: request.size - 1 }),
+      );
+      results.push({ asked: shapeOf(asked), answered: shapeOf(answered), replayed, status, wrongSize });
+    }
+    const [ofStored, ofFresh] = results;
+    expect(ofStored).toEqual(ofFresh);
+    expect(ofStored).toMatchObject({
+      asked: { status: 'challenge' },
+      answered: { status: 'upload', state: 'PENDING' },
+      replayed: { refused: 'challenge_used' },
+      status: { status: 'pending' },
+      wrongSize: { status: 'challenge' },
+    });
+    // Nothing was linked to the stored content.
+    expect(await fileItem(prober, 'stored.bin')).toMatchObject({ state: 'PENDING' });
+    expect((await filesOf(prober)).filter((file) => file.state === 'COMPLETE')).toEqual([]);
+  });
+
+  it('a client whose answer failed uploads the bytes: verified, linked to the stored copy, the upload deleted', async () => {
+    const always = alwaysDeps();
+    const { request, file, put } = await storedFile(300_000);
+    const holder = newUser('holder');
+    const asked = await requestUpload(always, holder, request);
+    if (asked.status !== 'challenge') throw new Error(`expected a challenge, got ${asked.status}`);
+    const wrong = { token: asked.challenge.token, sha256: randomBytes(32).toString('hex') };
+    const permit = await requestUpload(always, holder, { ...request, proof: wrong });
+    if (permit.status !== 'upload') throw new Error(`expected an upload, got ${permit.status}`);
+    const objects = await objectKeys(`blobs/${put.contentId}/`);
+    const [part] = permit.permit.parts;
+    if (!part) throw new Error('expected a part URL');
+    const sent = await fetch(part.url, { method: 'PUT', headers: part.headers, body: new Uint8Array(file.bytes) });
+    expect(sent.status).toBe(200);
+    expect(await completeUpload(always, holder, permit.uploadId, undefined)).toMatchObject({ status: 'complete' });
+    expect(await fileItem(holder, request.name)).toMatchObject({ state: 'COMPLETE', contentId: put.contentId });
+    expect(await contentItem(put.contentId)).toMatchObject({ state: 'READY', refCount: 2 });
+    expect((await contentItem(put.contentId))?.attempt).toBeUndefined();
+    // The uploaded copy is gone (once its S3 event too has been handled); the stored one stays.
+    await expect.poll(() => objectKeys(`blobs/${put.contentId}/`)).toEqual(objects);
+  });
+
+  it('the limits count stored and unstored contents alike', async () => {
+    const always = alwaysDeps();
+    const { stored, fresh } = await storedAndFresh();
+    const aMinuteAgo = { ...always, now: () => Date.now() - 60_000 };
+    const refusals = [];
+    for (const request of [stored.request, fresh.request]) {
+      for (let user = 0; user < always.settings.proofFailuresPerContent; user++) {
+        await requestUpload(aMinuteAgo, newUser('looker'), request);
+      }
+      refusals.push(await outcome(requestUpload(always, newUser('sixth'), request)));
+    }
+    expect(refusals).toEqual([{ refused: 'proof_limited' }, { refused: 'proof_limited' }]);
   });
 });

@@ -139,17 +139,16 @@ describe('sweeper', () => {
     const reserved = await contentItem(tree.contentId);
     expect(reserved).toMatchObject({ state: 'PENDING', refCount: 2 });
     const attempt = reserved?.attempt;
-    if (!attempt?.multipartUploadId) throw new Error('no multipart attempt');
-    const parts = await s3.send(
-      new ListPartsCommand({ Bucket: stack.info.bucket, Key: attempt.objectKey, UploadId: attempt.multipartUploadId }),
-    );
+    const uploadId = attempt?.multipartUploads?.[0]?.uploadId;
+    if (!attempt || !uploadId) throw new Error('no multipart attempt');
+    const parts = await s3.send(new ListPartsCommand({ Bucket: stack.info.bucket, Key: attempt.objectKey, UploadId: uploadId }));
     expect(parts.Parts ?? []).toHaveLength(1);
 
     await vi.waitFor(async () => expect(await contentItem(tree.contentId)).toBeUndefined(), SWEPT);
     expect(await filesOf(uploader)).toEqual([]);
     expect(await filesOf(waiter)).toEqual([]);
     await expect(
-      s3.send(new ListPartsCommand({ Bucket: stack.info.bucket, Key: attempt.objectKey, UploadId: attempt.multipartUploadId })),
+      s3.send(new ListPartsCommand({ Bucket: stack.info.bucket, Key: attempt.objectKey, UploadId: uploadId })),
     ).rejects.toMatchObject({ name: 'NoSuchUpload' });
     expect(await objectKeys(tree.contentId)).toEqual([]);
 
@@ -179,19 +178,46 @@ describe('sweeper', () => {
     expect(await objectKeys(tree.contentId)).toHaveLength(1);
   });
 
-  it('leaves an upload alone while its client keeps it alive past the TTL', async () => {
-    const bytes = randomBytes(8 * MiB + 1);
+  it('leaves an upload alone while it stores parts past the TTL', async () => {
+    const partCount = 9;
+    const bytes = randomBytes((partCount - 1) * 8 * MiB + 1);
     const { tree, body } = request(bytes, 'slow.bin');
     const client = clientFor(`dave-${randomBytes(4).toString('hex')}`);
     const view = expectUpload(await client.requestUpload(body));
     const deadline = Date.now() + (UPLOAD_TTL_SECONDS + 3) * 1000;
-    while (Date.now() < deadline) {
-      // Asking for more part URLs renews the lease, as a slow upload's client does between batches.
-      expectUpload(await client.signParts(view.uploadId, [{ partNumber: 2, sha256: body.blockDigests[1] ?? '' }]));
-      await new Promise((done) => setTimeout(done, 500));
+    // A slow upload: one part now and then, and URLs for the next; the server sees the parts
+    // storage holds when it signs, and only that progress renews the lease.
+    for (let partNumber = 1; partNumber < partCount && Date.now() < deadline; partNumber++) {
+      const signed = expectUpload(await client.signParts(view.uploadId, [partNumber]));
+      const part = signed.permit.parts[0];
+      if (!part) throw new Error('no part permit');
+      const block = bytes.subarray((partNumber - 1) * 8 * MiB, partNumber * 8 * MiB);
+      expect((await fetch(part.url, { method: 'PUT', headers: part.headers, body: new Uint8Array(block) })).ok).toBe(true);
+      await new Promise((done) => setTimeout(done, 800));
     }
+    expectUpload(await client.signParts(view.uploadId, [partCount]));
     await stack.sweep();
     expect(await contentItem(tree.contentId)).toMatchObject({ state: 'PENDING', refCount: 1 });
+  });
+
+  it('sweeps an upload whose client only asks for URLs past the TTL, storing nothing', async () => {
+    const bytes = randomBytes(8 * MiB + 1);
+    const { tree, body } = request(bytes, 'idle.bin');
+    const client = clientFor(`erin-${randomBytes(4).toString('hex')}`);
+    const view = expectUpload(await client.requestUpload(body));
+    const reserved = (await contentItem(tree.contentId))?.createdAt;
+    const deadline = Date.now() + (LEASE_SECONDS + UPLOAD_TTL_SECONDS + 3) * 1000;
+    let swept = false;
+    while (Date.now() < deadline && !swept) {
+      // Asking again, for the upload and for URLs, renews nothing (the old code renewed the lease
+      // on each, for ever): only stored parts do. Once swept, the upload id is gone (404), and
+      // asking again reserves the content afresh.
+      await client.signParts(view.uploadId, [2]).catch(() => undefined);
+      await client.requestUpload(body).catch(() => undefined);
+      swept = (await contentItem(tree.contentId))?.createdAt !== reserved;
+      await new Promise((done) => setTimeout(done, 300));
+    }
+    expect(swept).toBe(true);
   });
 
   it('collects a content once its last reference is gone: object first, then record', async () => {

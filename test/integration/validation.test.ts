@@ -23,7 +23,9 @@ import {
 
 const id = hashBuffer(Buffer.from('validation')).contentId;
 const digest = 'ab'.repeat(32);
-const ok = { name: 'ok.txt', size: 10, contentId: id };
+// Well-formed (one block, one digest), though its digest does not hash to the id: each case
+// breaks one field, and the schema refuses it before the digests are ever checked.
+const ok = { name: 'ok.txt', size: 10, contentId: id, blockDigests: [digest] };
 const body = (value: unknown) => JSON.stringify(value);
 
 type Case = [label: string, payload: string, status: number, code: string];
@@ -74,8 +76,11 @@ const uploadCases: Case[] = [
   ['no id', body({ name: 'x', size: 1 }), 400, 'invalid_content_id'],
   ['digests that are not a list', body({ ...ok, blockDigests: digest }), 400, 'invalid_block_digests'],
   ['a digest that is not hex', body({ ...ok, blockDigests: ['zz'.repeat(32)] }), 400, 'invalid_block_digests'],
-  ['101 digests', body({ ...ok, blockDigests: Array(101).fill(digest) }), 400, 'invalid_block_digests'],
+  ['10,001 digests', body({ ...ok, blockDigests: Array(10_001).fill(digest) }), 400, 'invalid_block_digests'],
+  ['no digests (every block’s is required)', body({ name: 'x', size: 1, contentId: id }), 400, 'invalid_block_digests'],
+  ['an empty digest list', body({ ...ok, blockDigests: [] }), 400, 'invalid_block_digests'],
   ['more digests than blocks', body({ ...ok, blockDigests: [digest, digest] }), 400, 'too_many_block_digests'],
+  ['fewer digests than blocks', body({ ...ok, size: 8 * 1024 * 1024 + 1 }), 400, 'missing_block_digests'],
   ['digests that do not hash to the id', body({ ...ok, blockDigests: [digest] }), 400, 'block_digests_mismatch'],
   ['a proof without its token', body({ ...ok, proof: { sha256: digest } }), 400, 'invalid_proof'],
   ['a proof whose answer is not hex', body({ ...ok, proof: { token: 'x.y', sha256: 'nope' } }), 400, 'invalid_proof'],
@@ -84,15 +89,29 @@ const uploadCases: Case[] = [
 ];
 
 const fakeUpload = '/v1/uploads/YQ.00000000000000000000000000000000';
-const part = (partNumber: unknown, sha256: unknown = digest) => ({ partNumber, sha256 });
+const parts = (...partNumbers: unknown[]) => body({ partNumbers });
 const otherCases: [label: string, method: string, path: string, payload: string | undefined, code: string][] = [
-  ['parts: an empty list', 'POST', `${fakeUpload}/parts`, body({ parts: [] }), 'invalid_parts'],
-  ['parts: part number 0', 'POST', `${fakeUpload}/parts`, body({ parts: [part(0)] }), 'invalid_parts'],
-  ['parts: part number 10,001', 'POST', `${fakeUpload}/parts`, body({ parts: [part(10_001)] }), 'invalid_parts'],
-  ['parts: a fractional part number', 'POST', `${fakeUpload}/parts`, body({ parts: [part(1.5)] }), 'invalid_parts'],
-  ['parts: a digest that is not hex', 'POST', `${fakeUpload}/parts`, body({ parts: [part(1, 'xyz')] }), 'invalid_parts'],
-  ['parts: 101 parts', 'POST', `${fakeUpload}/parts`, body({ parts: Array(101).fill(part(1)) }), 'invalid_parts'],
-  ['parts: no list', 'POST', `${fakeUpload}/parts`, body({}), 'invalid_parts'],
+  ['parts: an empty list', 'POST', `${fakeUpload}/parts`, parts(), 'invalid_part_numbers'],
+  ['parts: part number 0', 'POST', `${fakeUpload}/parts`, parts(0), 'invalid_part_numbers'],
+  ['parts: part number 10,001', 'POST', `${fakeUpload}/parts`, parts(10_001), 'invalid_part_numbers'],
+  ['parts: a fractional part number', 'POST', `${fakeUpload}/parts`, parts(1.5), 'invalid_part_numbers'],
+  // URLs are signed for the digests the server keeps, never for one a client sends.
+  [
+    'parts: digests (the old form)',
+    'POST',
+    `${fakeUpload}/parts`,
+    body({ parts: [{ partNumber: 1, sha256: digest }] }),
+    'invalid_part_numbers',
+  ],
+  [
+    'parts: a digest beside the numbers',
+    'POST',
+    `${fakeUpload}/parts`,
+    body({ partNumbers: [1], sha256: digest }),
+    'unknown_field',
+  ],
+  ['parts: 101 parts', 'POST', `${fakeUpload}/parts`, parts(...Array(101).fill(1)), 'invalid_part_numbers'],
+  ['parts: no list', 'POST', `${fakeUpload}/parts`, body({}), 'invalid_part_numbers'],
   [
     'complete: an empty ETag',
     'POST',
@@ -237,7 +256,7 @@ describe('limits hold in UTF-8 bytes, and malformed keys never reach DynamoDB', 
     for (const [method, path, payload] of [
       ['GET', `/v1/uploads/${uploadId}`, undefined],
       ['POST', `/v1/uploads/${uploadId}/complete`, '{}'],
-      ['POST', `/v1/uploads/${uploadId}/parts`, body({ parts: [part(1)] })],
+      ['POST', `/v1/uploads/${uploadId}/parts`, parts(1)],
     ] as const) {
       const response = await rawRequest(method, path, { userId: user, ...(payload === undefined ? {} : { body: payload }) });
       expect(response, `${method} ${path.slice(0, 40)}`).toMatchObject({
@@ -259,7 +278,9 @@ describe('limits hold in UTF-8 bytes, and malformed keys never reach DynamoDB', 
         method === 'PATCH'
           ? body({ name: 'b' })
           : method === 'POST'
-            ? body(path.endsWith('parts') ? { parts: [part(1)] } : upload)
+            ? path.endsWith('parts')
+              ? parts(1)
+              : body(upload)
             : undefined;
       const response = await rawRequest(method, concrete, { userId: user, ...(payload === undefined ? {} : { body: payload }) });
       expect(response.status, `${method} ${path}`).toBe(401);
@@ -318,7 +339,7 @@ describe('for every route, a refused request changes nothing', () => {
         body({ name: 'keep.txt', size: put.size + 1, contentId: put.contentId, blockDigests: [digest], force: true }),
         'unknown_field',
       ],
-      ['POST', `/v1/uploads/${put.uploadId}/parts`, body({ parts: [part(0)] }), 'invalid_parts'],
+      ['POST', `/v1/uploads/${put.uploadId}/parts`, parts(0), 'invalid_part_numbers'],
       ['POST', `/v1/uploads/${put.uploadId}/complete`, body({ parts: 'all' }), 'invalid_parts'],
       ['GET', `/v1/uploads/${put.uploadId}${'0'.repeat(2000)}`, undefined, 'invalid_upload_id'],
       ['GET', '/v1/files?limit=0', undefined, 'invalid_limit'],

@@ -175,11 +175,19 @@ describe('file names', () => {
   });
 
   it('bounds sizes by S3’s largest object', () => {
-    const base = { name: 'a', contentId: 'a'.repeat(64) };
+    const base = { name: 'a', contentId: 'a'.repeat(64), blockDigests: ['b'.repeat(64)] };
     expect(createUploadBody.safeParse({ ...base, size: 53_687_091_200_000 }).success).toBe(true);
     expect(createUploadBody.safeParse({ ...base, size: 53_687_091_200_001 }).success).toBe(false);
     expect(createUploadBody.safeParse({ ...base, size: -1 }).success).toBe(false);
     expect(createUploadBody.safeParse({ ...base, size: 1.5 }).success).toBe(false);
+  });
+
+  it('takes every block digest, up to 10,000 (the domain checks there is one per block), and requires them', () => {
+    const base = { name: 'a', contentId: 'a'.repeat(64), size: 1 };
+    expect(createUploadBody.safeParse({ ...base, blockDigests: Array(10_000).fill('b'.repeat(64)) }).success).toBe(true);
+    expect(createUploadBody.safeParse({ ...base, blockDigests: Array(10_001).fill('b'.repeat(64)) }).success).toBe(false);
+    expect(createUploadBody.safeParse({ ...base, blockDigests: [] }).success).toBe(false);
+    expect(createUploadBody.safeParse(base).success).toBe(false);
   });
 });
 

@@ -4,6 +4,7 @@ import { createS3Client } from '#adapters/clients';
 import { contentDisposition, S3BlobStore } from '#adapters/s3-blob-store';
 
 const checksum = Buffer.alloc(32, 7).toString('base64');
+const block = { sha256Base64: checksum, length: 8 * 1024 * 1024 };
 
 function store(client: S3Client = createS3Client({ s3ForcePathStyle: false })) {
   return new S3BlobStore(client, 'bucket');
@@ -18,16 +19,24 @@ describe('presigned upload URLs', () => {
     requestChecksumCalculation: 'WHEN_REQUIRED',
   });
 
-  for (const [label, presign] of [
-    ['PUT', () => store(client).presignPut('blobs/a/b', checksum, 900)],
-    ['UploadPart', () => store(client).presignUploadPart('blobs/a/b', 'upload-1', 3, checksum, 900)],
+  for (const [label, presign, headers] of [
+    ['PUT', () => store(client).presignPut('blobs/a/b', block, 900), { 'x-amz-checksum-sha256': checksum, 'if-none-match': '*' }],
+    [
+      'UploadPart',
+      () => store(client).presignUploadPart('blobs/a/b', 'upload-1', 3, block, 900),
+      { 'x-amz-checksum-sha256': checksum },
+    ],
   ] as const) {
-    it(`${label} signs the block's SHA-256 as a header S3 enforces, not a query parameter it ignores`, async () => {
+    it(`${label} signs the block's SHA-256 as a header S3 enforces, not a query parameter it ignores, and its length`, async () => {
       const request = await presign();
       const url = new URL(request.url);
       const signedHeaders = url.searchParams.get('X-Amz-SignedHeaders')?.split(';') ?? [];
       expect(signedHeaders).toContain('x-amz-checksum-sha256');
-      expect(request.headers).toEqual({ 'x-amz-checksum-sha256': checksum });
+      // The body's exact length: no URL stores more or fewer bytes than its block.
+      expect(signedHeaders).toContain('content-length');
+      // A single PUT is write-once: the header the client must send is signed too.
+      if (label === 'PUT') expect(signedHeaders).toContain('if-none-match');
+      expect(request.headers).toEqual(headers);
       // Nothing the client could not reproduce: no SDK-added checksum of its own.
       const checksumParams = [...url.searchParams.keys()].filter(
         (key) => key.toLowerCase().startsWith('x-amz-checksum') || key.toLowerCase() === 'x-amz-sdk-checksum-algorithm',
