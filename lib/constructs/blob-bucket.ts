@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { HttpMethods, type IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { BUCKET } from '#deploy/definitions';
@@ -15,7 +16,14 @@ export interface BlobBucketProps {
 
 /**
  * The bucket that holds one object per content, with the secure defaults (secure-bucket.ts),
- * browser CORS for presigned PUTs and GETs, and a backstop for forgotten multipart uploads.
+ * browser CORS for presigned PUTs and GETs, a backstop for forgotten multipart uploads, and
+ * write-once objects under `blobs/`.
+ *
+ * Not versioned: every path that writes under `blobs/` is write-once (the policy below, and
+ * hashdrop signs If-None-Match on every PUT and completion), so a verified object cannot be
+ * replaced, and one that fails a later check is quarantined rather than restored (README,
+ * "Stored bytes never change"). Versioning would keep every deleted content for the
+ * noncurrent-version expiry on top of the GC grace period.
  */
 export class BlobBucket extends SecureBucket {
   constructor(scope: Construct, id: string = BUCKET.id, props: BlobBucketProps = {}) {
@@ -38,5 +46,20 @@ export class BlobBucket extends SecureBucket {
         },
       ],
     });
+    // A verified object never changes (docs/design.md invariant 7): any PutObject or
+    // CompleteMultipartUpload under blobs/ without If-None-Match is refused, whoever signs it
+    // (CopyObject too). CreateMultipartUpload and UploadPart take no conditional header; the
+    // s3:ObjectCreationOperation key exempts them (AWS, "Enforce conditional writes on Amazon S3
+    // buckets"); their parts only land in the object through a completion.
+    this.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'WriteOnceBlobs',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.arnForObjects(`${BUCKET.blobPrefix}*`)],
+        conditions: { Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } },
+      }),
+    );
   }
 }

@@ -32,7 +32,9 @@ export interface AuthorizeRequest {
   /**
    * Condition keys with their values in this request: `aws:SecureTransport`, `s3:authType`,
    * `s3:signatureversion`, `s3:signatureAge`, `s3:x-amz-content-sha256`, `s3:if-none-match`
-   * (when sent), `s3:prefix`/`s3:delimiter`/`s3:max-keys` (ListBucket, when sent).
+   * (when sent), `s3:ObjectCreationOperation` (s3:PutObject operations: true for those that
+   * create an object, PutObject and CompleteMultipartUpload; false for CreateMultipartUpload and
+   * UploadPart), `s3:prefix`/`s3:delimiter`/`s3:max-keys` (ListBucket, when sent).
    */
   readonly conditions: Readonly<Record<string, string>>;
 }
@@ -223,6 +225,14 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
               ? 'UNSIGNED-PAYLOAD'
               : 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
         ...(req.headers['if-none-match'] !== undefined ? { 's3:if-none-match': req.headers['if-none-match'] } : {}),
+        // What a bucket policy that enforces conditional writes tells object creation from its steps by.
+        ...(operation.actions.includes('s3:PutObject')
+          ? {
+              's3:ObjectCreationOperation': String(
+                operation.name === 'PutObject' || operation.name === 'CompleteMultipartUpload',
+              ),
+            }
+          : {}),
         ...(operation.on === 'bucket'
           ? Object.fromEntries(
               ['prefix', 'delimiter', 'max-keys'].flatMap((name) => {

@@ -123,6 +123,24 @@ describe('HashdropStack', () => {
     });
   });
 
+  it('makes objects under blobs/ write-once: object creation without If-None-Match is denied to everyone', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'WriteOnceBlobs',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 's3:PutObject',
+            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^Blobs'), 'Arn'] }, '/blobs/*']] },
+            // As AWS documents it: CreateMultipartUpload and UploadPart (which take no condition) are exempt.
+            Condition: { Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } },
+          },
+        ]),
+      },
+    });
+  });
+
   it('sends ObjectCreated events under blobs/ to the object-created function', () => {
     template.hasResourceProperties('Custom::S3BucketNotifications', {
       NotificationConfiguration: {
