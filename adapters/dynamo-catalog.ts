@@ -425,7 +425,12 @@ export class DynamoCatalog implements Catalog {
     );
   }
 
-  async setAttempt(contentId: string, attempt: UploadAttempt, expectedAttemptId: string | undefined): Promise<void> {
+  async setAttempt(
+    contentId: string,
+    attempt: UploadAttempt,
+    expectedAttemptId: string | undefined,
+    options: { readonly ready?: boolean } = {},
+  ): Promise<void> {
     await conditional(
       () =>
         this.db.send(
@@ -437,10 +442,13 @@ export class DynamoCatalog implements Catalog {
                 ':attempt': attempt,
                 ':now': Date.now(),
               }),
-              ConditionExpression: allOf(
-                stateIs('PENDING'),
-                expectedAttemptId ? attemptIs(expectedAttemptId) : expression('attribute_not_exists(attempt)'),
-              ),
+              // An attempt with the expected id is a PENDING content's, or a READY one's proof upload.
+              ConditionExpression: expectedAttemptId
+                ? allOf(
+                    attemptIs(expectedAttemptId),
+                    expression('#state IN (:pending, :ready)', { ':pending': 'PENDING', ':ready': 'READY' }),
+                  )
+                : allOf(stateIs(options.ready ? 'READY' : 'PENDING'), expression('attribute_not_exists(attempt)')),
             }),
           }),
         ),

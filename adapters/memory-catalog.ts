@@ -121,7 +121,6 @@ export class MemoryCatalog implements Catalog {
     { answers: number; met: boolean; look: { openedAt: number; state: 'young' | 'failed' } }
   >();
   private readonly openByUser = new Map<string, number>();
-  private readonly openByContent = new Map<string, number>();
   private readonly clock: () => number;
   private readonly beforeWrite: (method: string) => void | Promise<void>;
 
@@ -315,13 +314,21 @@ export class MemoryCatalog implements Catalog {
 
   // Upload attempts.
 
-  async setAttempt(contentId: string, attempt: UploadAttempt, expectedAttemptId: string | undefined): Promise<void> {
+  async setAttempt(
+    contentId: string,
+    attempt: UploadAttempt,
+    expectedAttemptId: string | undefined,
+    options: { readonly ready?: boolean } = {},
+  ): Promise<void> {
     const next = structuredClone(attempt);
     await this.beforeWrite('setAttempt');
     const content = this.contents.get(contentId);
     const current = content?.attempt;
     const expected = expectedAttemptId ? current?.id === expectedAttemptId : current === undefined;
-    if (content?.state !== 'PENDING' || !expected) throw stale('set upload attempt');
+    const state = expectedAttemptId
+      ? content?.state === 'PENDING' || content?.state === 'READY'
+      : content?.state === (options.ready ? 'READY' : 'PENDING');
+    if (!state || !expected) throw stale('set upload attempt');
     this.updateContent(contentId, { attempt: stored(next), updatedAt: this.clock() });
   }
 
@@ -385,6 +392,7 @@ export class MemoryCatalog implements Catalog {
     await this.beforeWrite('endAttempt');
     return this.endAttemptNow(contentId, attemptId, now, options);
   }
+
   async failPendingFile(file: FileRecord, failure: string, now: number): Promise<boolean> {
     const read = structuredClone(file);
     await this.beforeWrite('failPendingFile');
@@ -398,7 +406,6 @@ export class MemoryCatalog implements Catalog {
     for (const apply of changes) apply();
     return true;
   }
-
 
   async deleteUnreferencedPending(contentId: string): Promise<boolean> {
     await this.beforeWrite('deleteUnreferencedPending');

@@ -204,9 +204,16 @@ export interface Catalog {
   closeChallenge(key: ChallengeKey): Promise<boolean>;
   /**
    * Installs `attempt` on a PENDING content whose current attempt has id `expectedAttemptId`
-   * (undefined: none). Used to take over and to extend a lease.
+   * (undefined: none). Used to take over and to extend a lease. With `ready`, the content is READY
+   * instead: a proof upload ('always' mode, docs/design.md §4). A content whose attempt has the
+   * expected id may be either (markReady removes the attempt, so no PENDING attempt outlives it).
    */
-  setAttempt(contentId: string, attempt: UploadAttempt, expectedAttemptId: string | undefined): Promise<void>;
+  setAttempt(
+    contentId: string,
+    attempt: UploadAttempt,
+    expectedAttemptId: string | undefined,
+    options?: { readonly ready?: boolean },
+  ): Promise<void>;
   /**
    * PENDING → READY with the verified object and the size its bytes proved (a PENDING content's
    * size is only the reservation's claim). Returns false if the content was not PENDING.

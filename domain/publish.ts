@@ -14,7 +14,8 @@ import { blockCount } from '#protocol/content-id';
 import { UnexpectedLengthError } from '#protocol/tree-hash';
 import { contentIdFromS3Checksum, hashStream } from './hashing.ts';
 import { parseObjectKey } from './object-keys.ts';
-import type { ContentRecord, Deps, FileRecord, StoredObject } from './ports.ts';
+import type { ContentRecord, Deps, FileRecord, StoredObject, UploadAttempt } from './ports.ts';
+import { challengeMetByUpload } from './proof.ts';
 
 export type PublishOutcome =
   /** The object is the content's verified copy (now or already). */
@@ -55,6 +56,8 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
     }
     if (content.state !== 'PENDING') {
       if (content.objectKey !== key) {
+        if (content.state === 'READY' && content.attempt?.objectKey === key)
+          return publishProofUpload(deps, content, content.attempt);
         await deps.blobs.delete(key);
         return 'duplicate';
       }
@@ -154,6 +157,35 @@ async function recheck(deps: Deps, content: ContentRecord, key: string): Promise
   return 'quarantined';
 }
 
+/**
+ * A proof upload ('always' mode, docs/design.md §4): the bytes of a stored content, sent by a file
+ * whose answer to its challenge proved nothing. If they verify, they complete that file (sending
+ * them is the proof) and meet its challenge; if not, the file fails. Either way the upload ends
+ * and its object is deleted: storage keeps the content's one object.
+ */
+async function publishProofUpload(deps: Deps, content: ContentRecord, attempt: UploadAttempt): Promise<PublishOutcome> {
+  const key = attempt.objectKey;
+  const stored = await deps.blobs.head(key);
+  if (!stored) return 'missing';
+  const verdict = await verifyObject(deps, key, stored, content);
+  if (!verdict.ok && verdict.reason === 'object_missing') return 'missing';
+  const now = deps.now();
+  const { owner } = attempt;
+  if (verdict.ok) {
+    await deps.catalog.completeFile(owner, content.contentId, now);
+    await challengeMetByUpload(deps, owner.userId, content);
+    await deps.catalog.endAttempt(content.contentId, attempt.id, now);
+  } else {
+    // Its usage is the owner's own claimed size, which may not be the content's.
+    const file = await deps.catalog.getFile(owner.userId, owner.name);
+    const size = file && file.uploadId === owner.uploadId ? file.size : content.size;
+    await deps.catalog.failAttempt({ contentId: content.contentId, size }, attempt, verdict.reason, now);
+  }
+  for (const layout of attempt.multipartUploads ?? []) await deps.blobs.abortMultipartUpload(key, layout.uploadId);
+  await deps.blobs.delete(key);
+  return verdict.ok ? 'duplicate' : 'rejected';
+}
+
 /** Whether files must prove they hold a content's bytes before they complete (docs/design.md §4). */
 export const proofRequired = (deps: Pick<Deps, 'settings'>): boolean => deps.settings.proofMode !== 'off';
 
@@ -184,8 +216,13 @@ async function settleWaitingFiles(deps: Deps, content: Pick<ContentRecord, 'cont
   if (!proofRequired(deps) || !uploader) return;
   const file = await deps.catalog.getFile(uploader.userId, uploader.name);
   if (file?.state !== 'PENDING' || file.uploadId !== uploader.uploadId || file.contentId !== content.contentId) return;
-  if (file.size === content.size) await deps.catalog.completeFile(uploader, content.contentId, deps.now());
-  else await failForSize(deps, file);
+  if (file.size !== content.size) {
+    await failForSize(deps, file);
+    return;
+  }
+  await deps.catalog.completeFile(uploader, content.contentId, deps.now());
+  // 'always' mode showed the uploader a challenge for this content: its bytes met it.
+  if (deps.settings.proofMode === 'always') await challengeMetByUpload(deps, uploader.userId, content);
 }
 
 /** Whether `file` is the one whose own, unshared upload stored a READY content's bytes (ContentRecord.uploader). */

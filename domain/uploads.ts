@@ -14,7 +14,7 @@
  *
  * Every write is conditional on what was read; a lost race re-reads and decides again.
  */
-import type { CompletedPart, PartPermit, UploadPermit, UploadRequest, UploadView } from '#protocol/api';
+import type { CompletedPart, PartPermit, Proof, UploadPermit, UploadRequest, UploadView } from '#protocol/api';
 import { blockCount, blockRange, blockSize, isMultipart } from '#protocol/content-id';
 import { bytesToBase64, bytesToHex, hexToBytes } from '#protocol/encoding';
 import { BusyError, ConflictError, NotFoundError, QuotaExceededError, ValidationError } from './errors.ts';
@@ -32,17 +32,17 @@ import type {
   UploadAttempt,
   Usage,
 } from './ports.ts';
-import { checkChallenge, issueChallenge, verifyProof } from './proof.ts';
+import { checkAnswer, issueChallenge, ProofError } from './proof.ts';
 import { failForSize, proofRequired, publishObject, uploadedBy } from './publish.ts';
 import { withRetries } from './retries.ts';
 import { decodeUploadRef, encodeUploadRef, fileView } from './views.ts';
 
 export function requestUpload(deps: Deps, userId: string, request: UploadRequest): Promise<UploadView> {
   const digests = checkDigestList(request);
-  // A proof is checked (and its challenge consumed) once; a decision decided again after a lost
-  // race must not refuse it as a replay.
-  const proven = new Set<string>();
-  return withRetries(() => decide(deps, userId, request, digests, proven));
+  // A proof is checked (its token consumed, its answer counted) once; a decision decided again
+  // after a lost race reuses the outcome rather than refuse the proof as a replay.
+  const answers: Answers = new Map();
+  return withRetries(() => decide(deps, userId, request, digests, answers));
 }
 
 /** SHA-256 of no bytes: the one block digest whose length is known without the bytes. */
@@ -80,7 +80,7 @@ async function decide(
   userId: string,
   request: UploadRequest,
   digests: Uint8Array,
-  proven: Set<string>,
+  answers: Answers,
 ): Promise<UploadView> {
   const [content, existing, usage] = await Promise.all([
     deps.catalog.getContent(request.contentId),
@@ -89,7 +89,11 @@ async function decide(
   ]);
   // Stored bytes proved a READY content's size (a PENDING content's is only a claim): any other
   // size is false. The caller's own file waiting under it fails, releasing its reference.
-  if (content && content.state !== 'PENDING' && content.size !== request.size) {
+  const proving = proofRequired(deps) && request.size > 0;
+  // In 'always' mode nothing before a valid proof may depend on what storage holds (docs/design.md
+  // §4): a wrong size is challenged like any claim, and its answer cannot prove anything.
+  const hiding = proving && deps.settings.proofMode === 'always';
+  if (content && content.state !== 'PENDING' && content.size !== request.size && !hiding) {
     if (existing?.contentId === content.contentId && existing.state === 'PENDING') {
       await deps.catalog.failPendingFile(existing, 'size_mismatch', deps.now());
     }
@@ -98,7 +102,7 @@ async function decide(
   const same = existing?.contentId === request.contentId && existing.size === request.size;
   if (existing && same && existing.state !== 'FAILED' && content) {
     // The same upload asked again: a retry, a resume, or a waiting file polling.
-    return continueFile(deps, existing, content, digests, request, proven);
+    return continueFile(deps, existing, content, digests, request, answers);
   }
 
   // Checked before anything is written; the write itself is conditioned on the same quota, so
@@ -116,21 +120,24 @@ async function decide(
     updatedAt: now,
   };
 
-  const proving = proofRequired(deps) && request.size > 0;
-  // In 'always' mode every new file is challenged first, so that the answer to a request never
-  // tells whether storage holds the content before ownership is proven; a miss then carries a
-  // genuine challenge for this very request (its answer is checked once there are bytes).
-  if (proving && deps.settings.proofMode === 'always') {
+  // In 'always' mode every new file is challenged first, and the answer is counted and its token
+  // consumed whatever storage holds; one that does not prove ownership of a stored content is
+  // answered like a miss (docs/design.md §4).
+  if (hiding) {
     if (!request.proof) return challengeFor(deps, userId, request);
-    await checkChallenge(deps, userId, request, request.proof);
+    const proven = await answerOnce(deps, userId, request, request.proof, content, answers);
+    if (!proven && content && content.state !== 'PENDING') {
+      return uploadToProve(deps, file, { previous: existing, quota }, content, digests);
+    }
   }
   // A miss needs no proof: the bytes will be uploaded and verified.
   if (!content) return reserve(deps, file, existing, quota, digests);
 
   switch (content.state) {
     case 'READY': {
-      const challenge = await proveOwnership(deps, userId, content, request, proven);
-      if (challenge) return challenge;
+      const proof = await proveOwnership(deps, userId, content, request, answers);
+      if (proof === 'unproven') return uploadToProve(deps, file, { previous: existing, quota }, content, digests);
+      if (proof !== 'proven') return proof;
       const linked: FileRecord = { ...file, state: 'COMPLETE' };
       await deps.catalog.linkFile({
         file: linked,
@@ -154,7 +161,7 @@ async function decide(
         return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
       }
       await deps.catalog.linkFile({ file, previous: existing, content: { op: 'reference', requireState: 'PENDING' }, quota });
-      return continueFile(deps, file, content, digests, request, proven);
+      return continueFile(deps, file, content, digests, request, answers);
     case 'DELETING':
       throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
     case 'QUARANTINED':
@@ -162,24 +169,85 @@ async function decide(
   }
 }
 
+/** Whether the request's proof proved ownership, per content id, once it was checked. */
+type Answers = Map<string, boolean>;
+
 /**
- * The proof-of-ownership step for a READY content (docs/design.md §4): nothing without proofs or for
- * an empty file; a challenge when the request brings no answer; else the answer is checked
- * (once per request, so a decision retried after a lost race does not count it as a replay).
+ * The proof-of-ownership step for a READY content (docs/design.md §4): 'proven' without proofs,
+ * for an empty file, or when the request's answer matches the stored bytes; a challenge when the
+ * request brings no answer; 'unproven' when it does not match, in 'always' mode (the caller
+ * answers like a miss). In 'on-hit' mode the challenge told that the content is stored, and a
+ * wrong answer is refused (403).
  */
 async function proveOwnership(
   deps: Deps,
   userId: string,
   content: ContentRecord,
   request: UploadRequest,
-  proven: Set<string>,
-): Promise<UploadView | undefined> {
-  if (!proofRequired(deps) || content.size === 0 || !content.objectKey || proven.has(content.contentId)) return undefined;
-  if (!request.proof) return challengeFor(deps, userId, content);
-  await verifyProof(deps, userId, { ...content, objectKey: content.objectKey }, request.proof);
-  proven.add(content.contentId);
-  return undefined;
+  answers: Answers,
+): Promise<UploadView | 'proven' | 'unproven'> {
+  if (!proofRequired(deps) || content.size === 0 || !content.objectKey) return 'proven';
+  if (!request.proof) return challengeFor(deps, userId, request);
+  if (await answerOnce(deps, userId, request, request.proof, content, answers)) return 'proven';
+  if (deps.settings.proofMode === 'always') return 'unproven';
+  throw new ProofError('proof_failed', 'the answer does not match the content');
 }
+
+/**
+ * Checks the request's answer once per request: counted and its token consumed whatever storage
+ * holds, compared with the stored bytes only for a READY content of the request's size.
+ */
+async function answerOnce(
+  deps: Deps,
+  userId: string,
+  request: UploadRequest,
+  proof: Proof,
+  content: ContentRecord | undefined,
+  answers: Answers,
+): Promise<boolean> {
+  const known = answers.get(request.contentId);
+  if (known !== undefined) return known;
+  const objectKey = content?.state === 'READY' && content.size === request.size ? content.objectKey : undefined;
+  const proven = await checkAnswer(deps, userId, request, proof, objectKey ? { objectKey } : undefined);
+  answers.set(request.contentId, proven);
+  return proven;
+}
+
+/**
+ * 'always' mode: an answer that proves nothing about a stored content is answered like a miss
+ * (docs/design.md §4). The file waits PENDING on the content with an upload of its own, a *proof
+ * upload* (the READY content's attempt): once its bytes verify they complete the file and are
+ * deleted (publish.ts). While another file's proof upload is live: wait, as for a miss someone is
+ * uploading. A content being deleted or quarantined: wait too (it is about to be a miss, or an
+ * operator's). `link`: the file is new and still to be linked.
+ */
+async function uploadToProve(
+  deps: Deps,
+  file: FileRecord,
+  link: { readonly previous: FileRecord | undefined; readonly quota: QuotaGuard } | undefined,
+  content: ContentRecord,
+  digests: Uint8Array,
+): Promise<UploadView> {
+  const current = content.attempt;
+  if (content.state !== 'READY') return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
+  if (current && sameOwner(current.owner, file)) return uploadView(deps, file, current);
+  if (current && current.leaseUntil > deps.now()) return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
+  if (link) {
+    const reference = { op: 'reference', requireState: 'READY' } as const;
+    await deps.catalog.linkFile({ file, previous: link.previous, content: reference, quota: link.quota });
+  }
+  const attempt = newAttempt(deps, file, digests);
+  await deps.catalog.setAttempt(content.contentId, attempt, current?.id, { ready: true });
+  // The lapsed proof upload it replaces was one file's own: nobody else can use its parts.
+  for (const layout of current?.multipartUploads ?? []) {
+    await deps.blobs.abortMultipartUpload(current?.objectKey ?? attempt.objectKey, layout.uploadId);
+  }
+  return uploadView(deps, file, attempt);
+}
+
+/** The READY content's proof upload, if `file` is the one uploading it. */
+const proofUploadOf = (content: ContentRecord | undefined, file: FileRecord): UploadAttempt | undefined =>
+  content?.state === 'READY' && content.attempt && sameOwner(content.attempt.owner, file) ? content.attempt : undefined;
 
 async function challengeFor(
   deps: Deps,
@@ -232,15 +300,19 @@ async function continueFile(
   content: ContentRecord,
   digests: Uint8Array,
   request: UploadRequest,
-  proven: Set<string>,
+  answers: Answers,
 ): Promise<UploadView> {
   const uploadId = encodeUploadRef(file.name, file.uploadId);
   if (file.state === 'COMPLETE') return { status: 'complete', uploadId, file: fileView(file) };
   if (content.state === 'READY') {
+    // Its own proof upload ('always' mode): resumed.
+    const own = proofUploadOf(content, file);
+    if (own) return uploadView(deps, file, own);
     // A file that waited for someone else's bytes proves it holds them, like a hit; the one whose
     // own upload stored them has.
-    const challenge = uploadedBy(content, file) ? undefined : await proveOwnership(deps, file.userId, content, request, proven);
-    return challenge ?? settle(deps, file, content, { proven: true });
+    const proof = uploadedBy(content, file) ? 'proven' : await proveOwnership(deps, file.userId, content, request, answers);
+    if (proof === 'unproven') return uploadToProve(deps, file, undefined, content, digests);
+    return proof === 'proven' ? settle(deps, file, content, { proven: true }) : proof;
   }
   if (content.state === 'DELETING') throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
   if (content.state === 'QUARANTINED') throw quarantined();
@@ -448,7 +520,8 @@ export async function uploadStatus(deps: Deps, userId: string, uploadRef: string
   const file = await loadOwnUpload(deps, userId, uploadRef);
   if (file.state !== 'PENDING') return statusView(file);
   const content = await deps.catalog.getContent(file.contentId);
-  return content?.state === 'READY' ? settle(deps, file, content) : statusView(file);
+  // A proof upload's file waits for its own bytes, like a miss's.
+  return content?.state === 'READY' && !proofUploadOf(content, file) ? settle(deps, file, content) : statusView(file);
 }
 
 /**
@@ -473,7 +546,7 @@ export async function signParts(
       throw new ValidationError('invalid_part_number', `part numbers run from 1 to ${count}`);
     }
     const content = file.state === 'PENDING' ? await deps.catalog.getContent(file.contentId) : undefined;
-    const attempt = content?.state === 'PENDING' ? content.attempt : undefined;
+    const attempt = content?.state === 'PENDING' ? content.attempt : proofUploadOf(content, file);
     if (!content || !attempt || !(await mayUpload(deps, content, attempt, file))) {
       throw new ConflictError('upload_not_active', 'this upload holds no active permit; ask POST /v1/uploads again');
     }
@@ -495,8 +568,9 @@ export async function completeUpload(
   const file = await loadOwnUpload(deps, userId, uploadRef);
   if (file.state !== 'PENDING') return statusView(file);
   const content = await deps.catalog.getContent(file.contentId);
-  if (content?.state === 'READY') return completionView(deps, await settle(deps, file, content));
-  const attempt = content?.state === 'PENDING' ? content.attempt : undefined;
+  const proofUpload = proofUploadOf(content, file);
+  if (content?.state === 'READY' && !proofUpload) return completionView(deps, await settle(deps, file, content));
+  const attempt = content?.state === 'PENDING' ? content.attempt : proofUpload;
   if (!content || !attempt) {
     // The attempt ended between the two reads (most often: the object-created event has just
     // verified or rejected these bytes): the file, read again, says how.

@@ -586,6 +586,31 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         const twice = await Promise.all([open(key(userId, contentId, 3)), open(key(userId, contentId, 3))]);
         expect(twice.sort()).toEqual(['open', 'opened']);
       });
+
+      it('a READY content takes a proof upload only when asked for one, then replaces it by id and ends it', async () => {
+        const { file } = await stored();
+        const waiting = await reference(newUserId(), file.contentId, { state: 'PENDING' });
+        const prover = attemptFor(waiting, t + 60_000);
+        expect(await rejection(catalog.setAttempt(file.contentId, prover, undefined))).toBeInstanceOf(StaleWriteError);
+        await catalog.setAttempt(file.contentId, prover, undefined, { ready: true });
+        expect(await catalog.getContent(file.contentId)).toMatchObject({ state: 'READY', attempt: { id: prover.id } });
+        // One at a time: another is installed only in place of the one expected.
+        const next = attemptFor(file, t + 120_000);
+        expect(await rejection(catalog.setAttempt(file.contentId, next, undefined, { ready: true }))).toBeInstanceOf(
+          StaleWriteError,
+        );
+        await catalog.setAttempt(file.contentId, next, prover.id);
+        expect(await catalog.endAttempt(file.contentId, next.id, t)).toBe(true);
+        expect((await catalog.getContent(file.contentId))?.attempt).toBeUndefined();
+        expect(await catalog.getContent(file.contentId)).toMatchObject({ state: 'READY' });
+        // A PENDING content takes none as a proof upload.
+        const { content } = await reserve();
+        expect(await catalog.endAttempt(content.contentId, content.attempt?.id ?? '', t)).toBe(true);
+        const other = attemptFor(file, t + 60_000);
+        expect(await rejection(catalog.setAttempt(content.contentId, other, undefined, { ready: true }))).toBeInstanceOf(
+          StaleWriteError,
+        );
+      });
     });
 
     describe('setAttempt', () => {

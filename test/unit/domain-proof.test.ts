@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { Settings } from '#domain/ports';
 import {
   challengeMetByUpload,
   challengeRanges,
@@ -19,8 +20,20 @@ import {
   spansOf,
   verifyProof,
 } from '#domain/proof';
-import type { ByteRange } from '#protocol/api';
-import { answerChallenge, localFile, type MemoryWorld, memoryWorld, SECOND } from '../support/memory-deps.ts';
+import { completeUpload, requestUpload, uploadStatus } from '#domain/uploads';
+import type { ByteRange, UploadView } from '#protocol/api';
+import {
+  answerChallenge,
+  expectStatus,
+  type LocalFile,
+  localFile,
+  type MemoryWorld,
+  memoryWorld,
+  requestFor,
+  SECOND,
+  sendBytes,
+  upload,
+} from '../support/memory-deps.ts';
 
 const DAY = 24 * 60 * 60 * SECOND;
 
@@ -249,5 +262,129 @@ describe('limits on unmet challenges', () => {
     });
     await challengeMetByUpload(world.deps, 'uploader', file);
     await issueChallenge(world.deps, 'uploader', next.contentId, next.size);
+  });
+});
+
+/** A view's shape with what differs between any two requests (ids, URLs, times) left out. */
+function shapeOf(view: UploadView): unknown {
+  switch (view.status) {
+    case 'upload':
+      return {
+        status: view.status,
+        keys: Object.keys(view).sort(),
+        file: { ...view.file, name: undefined, contentId: undefined, createdAt: undefined, updatedAt: undefined },
+        permit: { ...view.permit, parts: view.permit.parts.map((part) => part.partNumber), expiresAt: undefined },
+      };
+    case 'challenge':
+      return { status: view.status, keys: Object.keys(view.challenge).sort(), ranges: view.challenge.ranges.length };
+    default:
+      return { ...view, uploadId: undefined, file: undefined };
+  }
+}
+
+describe("'always' mode: nothing before a valid proof depends on what storage holds", () => {
+  /** A stored content (alice's) and one nobody stored, of the same size. */
+  async function world(settings: Partial<Settings> = {}) {
+    const w = memoryWorld({ settings: { proofMode: 'always', ...settings } });
+    const stored = localFile(randomBytes(300_000));
+    const fresh = localFile(randomBytes(300_000));
+    expectStatus(await upload(w, 'alice', 'stored.bin', stored), 'complete');
+    return { w, stored, fresh };
+  }
+
+  const requestOf = (file: LocalFile, name: string, size = file.size) => ({ ...requestFor(file, name), size });
+
+  it('challenges a stored content, one nobody stored and a stored one claimed with a wrong size alike', async () => {
+    const { w, stored, fresh } = await world();
+    const views = await Promise.all([
+      requestUpload(w.deps, 'prober', requestOf(stored, 'a')),
+      requestUpload(w.deps, 'prober', requestOf(fresh, 'b')),
+    ]);
+    expect(shapeOf(views[0] as UploadView)).toEqual(shapeOf(views[1] as UploadView));
+    expect(views[0]?.status).toBe('challenge');
+    // A wrong size (with the content's own block digests, as the id requires) is not refused with
+    // 409 before a proof: it is challenged like any claim, and its answer gets a permit (whose URLs
+    // no bytes can ever satisfy: each signs a true block's digest with another length).
+    const claim = requestOf(stored, 'c', 299_999);
+    const challenged = expectStatus(await requestUpload(w.deps, 'prober', claim), 'challenge');
+    const proof = { token: challenged.challenge.token, sha256: randomBytes(32).toString('hex') };
+    const permit = expectStatus(await requestUpload(w.deps, 'prober', { ...claim, proof }), 'upload');
+    expect(permit.file).toMatchObject({ size: 299_999, state: 'PENDING' });
+    expect(await uploadStatus(w.deps, 'prober', permit.uploadId)).toMatchObject({ status: 'pending' });
+  });
+
+  it('answers a wrong answer with an upload permit whether or not the content is stored; nothing is linked', async () => {
+    const { w, stored, fresh } = await world();
+    const answerWrong = async (file: LocalFile, name: string) => {
+      const view = expectStatus(await requestUpload(w.deps, 'prober', requestOf(file, name)), 'challenge');
+      const proof = { token: view.challenge.token, sha256: randomBytes(32).toString('hex') };
+      return { proof, view: await requestUpload(w.deps, 'prober', { ...requestOf(file, name), proof }) };
+    };
+    const hit = await answerWrong(stored, 'hit.bin');
+    const miss = await answerWrong(fresh, 'miss.bin');
+    expect(hit.view.status).toBe('upload');
+    expect(shapeOf(hit.view)).toEqual(shapeOf(miss.view));
+    expect(await w.catalog.getFile('prober', 'hit.bin')).toMatchObject({ state: 'PENDING' });
+    // Asked about, both uploads are pending alike; a replayed token is refused alike.
+    const hitUpload = expectStatus(hit.view, 'upload');
+    const missUpload = expectStatus(miss.view, 'upload');
+    expect(shapeOf(await uploadStatus(w.deps, 'prober', hitUpload.uploadId))).toEqual(
+      shapeOf(await uploadStatus(w.deps, 'prober', missUpload.uploadId)),
+    );
+    for (const [file, proof] of [
+      [stored, hit.proof],
+      [fresh, miss.proof],
+    ] as const) {
+      await expect(requestUpload(w.deps, 'prober', { ...requestOf(file, 'again.bin'), proof })).rejects.toMatchObject({
+        code: 'challenge_used',
+      });
+    }
+  });
+
+  it('a client whose answer failed uploads the bytes: verified, its file links to the stored copy, the upload is deleted', async () => {
+    const { w, stored } = await world();
+    const view = expectStatus(await requestUpload(w.deps, 'bob', requestOf(stored, 'b.bin')), 'challenge');
+    const wrong = { token: view.challenge.token, sha256: randomBytes(32).toString('hex') };
+    const permit = expectStatus(await requestUpload(w.deps, 'bob', { ...requestOf(stored, 'b.bin'), proof: wrong }), 'upload');
+    const objects = w.blobs.keys(`blobs/${stored.contentId}/`);
+    await sendBytes(w, permit, stored);
+    const done = await completeUpload(w.deps, 'bob', permit.uploadId, undefined);
+    await w.blobs.eventsSettled();
+    expect(done).toMatchObject({ status: 'complete' });
+    expect(await w.catalog.getFile('bob', 'b.bin')).toMatchObject({ state: 'COMPLETE', contentId: stored.contentId });
+    expect(await w.catalog.getContent(stored.contentId)).toMatchObject({ state: 'READY', refCount: 2 });
+    expect((await w.catalog.getContent(stored.contentId))?.attempt).toBeUndefined();
+    expect(w.blobs.keys(`blobs/${stored.contentId}/`)).toEqual(objects);
+  });
+
+  it('a second unproven requester waits while a proof upload is live, as for a miss someone is uploading', async () => {
+    const { w, stored, fresh } = await world();
+    const unproven = async (file: LocalFile, user: string) => {
+      const view = expectStatus(await requestUpload(w.deps, user, requestOf(file, 'x.bin')), 'challenge');
+      const proof = { token: view.challenge.token, sha256: randomBytes(32).toString('hex') };
+      return requestUpload(w.deps, user, { ...requestOf(file, 'x.bin'), proof });
+    };
+    expect((await unproven(stored, 'first')).status).toBe('upload');
+    expect((await unproven(fresh, 'first')).status).toBe('upload');
+    expect(await unproven(stored, 'second')).toEqual(await unproven(fresh, 'second'));
+    expect(await unproven(stored, 'third')).toEqual({ status: 'wait', retryAfterSeconds: 1 });
+  });
+
+  it('the limits count stored and unstored contents alike', async () => {
+    const { w, stored, fresh } = await world();
+    for (const file of [stored, fresh]) {
+      for (let user = 0; user < w.deps.settings.proofFailuresPerContent; user++) {
+        expectStatus(await requestUpload(w.deps, `looker-${user}`, requestOf(file, 'l.bin')), 'challenge');
+      }
+      w.clock.advance((FAILED_AFTER_SECONDS + 1) * SECOND);
+      await expect(requestUpload(w.deps, 'sixth', requestOf(file, 'l.bin'))).rejects.toMatchObject({ code: 'proof_limited' });
+    }
+  });
+
+  it('an honest uploader meets the challenges it was shown: one open challenge allowed, any number of new files', async () => {
+    const w = memoryWorld({ settings: { proofMode: 'always', proofFailuresPerUser: 1 } });
+    for (let index = 0; index < 3; index++) {
+      expectStatus(await upload(w, 'carol', `new-${index}.bin`, localFile(randomBytes(20_000))), 'complete');
+    }
   });
 });
