@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { deleteFile } from '#domain/files';
 import type { Settings } from '#domain/ports';
 import {
   challengeMetByUpload,
@@ -368,6 +369,19 @@ describe("'always' mode: nothing before a valid proof depends on what storage ho
     expect((await unproven(fresh, 'first')).status).toBe('upload');
     expect(await unproven(stored, 'second')).toEqual(await unproven(fresh, 'second'));
     expect(await unproven(stored, 'third')).toEqual({ status: 'wait', retryAfterSeconds: 1 });
+  });
+
+  it('a content being deleted is challenged too, and an answer waits until it is gone (then a miss)', async () => {
+    const { w, stored } = await world();
+    await deleteFile(w.deps, 'alice', 'stored.bin');
+    const read = await w.catalog.getContent(stored.contentId);
+    expect(await w.catalog.beginDelete(stored.contentId, read?.updatedAt ?? 0, w.clock.now())).toBe(true);
+    const view = expectStatus(await requestUpload(w.deps, 'prober', requestOf(stored, 'd.bin')), 'challenge');
+    const proof = { token: view.challenge.token, sha256: randomBytes(32).toString('hex') };
+    expect(await requestUpload(w.deps, 'prober', { ...requestOf(stored, 'd.bin'), proof })).toEqual({
+      status: 'wait',
+      retryAfterSeconds: 1,
+    });
   });
 
   it('the limits count stored and unstored contents alike', async () => {
