@@ -732,34 +732,42 @@ export class DynamoCatalog implements Catalog {
     expiresAt: number,
   ): Promise<'opened' | 'open' | 'busy' | 'limited'> {
     const record = this.challengeRecordKey(key);
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tables.files, Key: record, ConsistentRead: true }));
+    // Each step's calls run at once: three round trips for a first issue, one for another.
+    const [{ Item }] = await Promise.all([
+      this.db.send(new GetCommand({ TableName: this.tables.files, Key: record, ConsistentRead: true })),
+      this.failStaleLooks(key, limits.staleBefore),
+    ]);
     if (Item) return 'open';
-    await this.failStaleLooks(key, limits.staleBefore);
     const ttl = Math.ceil(expiresAt / 1000);
     const userCount = this.openCountKey(key.userId, key.period);
     const contentCount = this.openCountKey(this.contentPartition(key.contentId), key.period);
-    const countedUser = await attempted(() =>
-      this.addTo(
-        userCount,
-        { open: 1 },
-        ttl,
-        expression('attribute_not_exists(#open) OR #open < :limit', { ':limit': limits.perUser }),
-      ),
-    );
-    if (!countedUser) return 'limited';
-    const countedLook = await attempted(() =>
-      this.addTo(
-        contentCount,
-        { young: 1 },
-        ttl,
-        allOf(
-          expression('attribute_not_exists(#young) OR #young < :inFlight', { ':inFlight': limits.inFlightPerContent }),
-          expression('attribute_not_exists(#failed) OR #failed < :failed', { ':failed': limits.failedPerContent }),
+    const [countedUser, countedLook] = await Promise.all([
+      attempted(() =>
+        this.addTo(
+          userCount,
+          { open: 1 },
+          ttl,
+          expression('attribute_not_exists(#open) OR #open < :limit', { ':limit': limits.perUser }),
         ),
       ),
-    );
-    if (!countedLook) {
-      await this.uncount(userCount, 'open');
+      attempted(() =>
+        this.addTo(
+          contentCount,
+          { young: 1 },
+          ttl,
+          allOf(
+            expression('attribute_not_exists(#young) OR #young < :inFlight', { ':inFlight': limits.inFlightPerContent }),
+            expression('attribute_not_exists(#failed) OR #failed < :failed', { ':failed': limits.failedPerContent }),
+          ),
+        ),
+      ),
+    ]);
+    if (!countedUser || !countedLook) {
+      await Promise.all([
+        countedUser ? this.uncount(userCount, 'open') : undefined,
+        countedLook ? this.uncount(contentCount, 'young') : undefined,
+      ]);
+      if (!countedUser) return 'limited';
       const { Item: counts } = await this.db.send(
         new GetCommand({ TableName: this.tables.files, Key: contentCount, ConsistentRead: true }),
       );
@@ -775,13 +783,17 @@ export class DynamoCatalog implements Catalog {
           }),
         ),
       );
-    // The look first: a crash before the record leaves a look that fails in time (over-counting).
-    if (!(await putNew({ ...this.lookKey(key), openedAt: now, state: 'young' }))) {
+    // A crash between the two leaves one without the other: either can only over-count.
+    const [looked, recorded] = await Promise.all([
+      putNew({ ...this.lookKey(key), openedAt: now, state: 'young' }),
+      putNew({ ...record, answers: 0, met: false }),
+    ]);
+    if (!looked) {
       // Opened concurrently by another request of the same user: that one counted it.
       await Promise.all([this.uncount(userCount, 'open'), this.uncount(contentCount, 'young')]);
       return 'open';
     }
-    return (await putNew({ ...record, answers: 0, met: false })) ? 'opened' : 'open';
+    return recorded ? 'opened' : 'open';
   }
 
   /** The content's looks still in flight but opened before `staleBefore` fail: each once. */
@@ -853,14 +865,12 @@ export class DynamoCatalog implements Catalog {
       ),
     );
     if (!closed) return false;
-    const { Attributes: look } = await this.db.send(
-      new DeleteCommand({ TableName: this.tables.files, Key: this.lookKey(key), ReturnValues: 'ALL_OLD' }),
-    );
-    const contentCount = this.openCountKey(this.contentPartition(key.contentId), key.period);
-    await Promise.all([
+    const [{ Attributes: look }] = await Promise.all([
+      this.db.send(new DeleteCommand({ TableName: this.tables.files, Key: this.lookKey(key), ReturnValues: 'ALL_OLD' })),
       this.uncount(this.openCountKey(key.userId, key.period), 'open'),
-      look?.state === 'young' || look?.state === 'failed' ? this.uncount(contentCount, look.state) : undefined,
     ]);
+    const contentCount = this.openCountKey(this.contentPartition(key.contentId), key.period);
+    if (look?.state === 'young' || look?.state === 'failed') await this.uncount(contentCount, look.state);
     return true;
   }
 

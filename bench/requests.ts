@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { USAGE_ITEM_NAME } from '#deploy/definitions';
 import { LOCAL_CREDENTIALS } from '#local/stack';
 import { bytesToHex } from '#protocol/encoding';
@@ -113,28 +113,59 @@ export async function benchRequestPath(stack: BenchStack, dir: string) {
       })
     ).ms;
   });
-  // A hit: the reads twice (challenge, then proof), four range reads, the consumed challenge, the link.
+  // A hit, as nearly all of the timed ones are: a user asking again for a content whose challenge
+  // it met before. The challenge: the reads and the challenge's record. The proof: the reads; in
+  // parallel, the answer counted, the token consumed and the ranges read (the 1 MiB seed's 44
+  // ranges span less than 4 MiB: one GET of that span); the record, met already; the link.
   const objectKey = `blobs/${seed.contentId}/`;
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: info.bucket, Prefix: objectKey }));
   const key = listed.Contents?.[0]?.Key ?? '';
+  const shown = await clients[0]?.requestUpload({
+    name: 'span',
+    size: seed.size,
+    contentId: seed.contentId,
+    blockDigests: seedDigests,
+  });
+  const ranges = shown?.status === 'challenge' ? shown.challenge.ranges : [{ start: 0, length: seed.size }];
+  const spanStart = Math.min(...ranges.map((range) => range.start));
+  const spanEnd = Math.max(...ranges.map((range) => range.start + range.length));
+  const record = (userId: string) => ({ userId, name: `\u0000proof:${seed.contentId}:${seed.size}:0` });
   const bareHit = await pool(indices, CLIENTS, async (index) => {
     const userId = `bare-${index % CLIENTS}`;
     const name = `bare-hit-${index}`;
     return (
       await timed(async () => {
+        await Promise.all([
+          reads(userId, name, seed.contentId),
+          db.send(new GetCommand({ TableName: files, Key: record(userId), ConsistentRead: true })),
+        ]);
         await reads(userId, name, seed.contentId);
-        await reads(userId, name, seed.contentId);
-        for (let range = 0; range < 4; range++) {
-          const { Body } = await s3.send(
-            new GetObjectCommand({ Bucket: info.bucket, Key: key, Range: `bytes=${range * 65536}-${range * 65536 + 65535}` }),
-          );
-          await Body?.transformToByteArray();
-        }
+        await Promise.all([
+          db.send(
+            new UpdateCommand({
+              TableName: files,
+              Key: record(userId),
+              UpdateExpression: 'ADD answers :one',
+              ExpressionAttributeValues: { ':one': 1 },
+            }),
+          ),
+          db.send(
+            new PutCommand({
+              TableName: files,
+              Item: { userId, name: `\u0000c${index}` },
+              ConditionExpression: 'attribute_not_exists(userId)',
+            }),
+          ),
+          s3
+            .send(new GetObjectCommand({ Bucket: info.bucket, Key: key, Range: `bytes=${spanStart}-${spanEnd - 1}` }))
+            .then(({ Body }) => Body?.transformToByteArray()),
+        ]);
         await db.send(
-          new PutCommand({
+          new UpdateCommand({
             TableName: files,
-            Item: { userId, name: `\u0000c${index}` },
-            ConditionExpression: 'attribute_not_exists(userId)',
+            Key: record(userId),
+            UpdateExpression: 'SET met = :true',
+            ExpressionAttributeValues: { ':true': true },
           }),
         );
         await link(userId, name, randomBytes(32).toString('hex'));

@@ -99,7 +99,7 @@ export async function benchUploads(stack: BenchStack, plainStack: BenchStack, di
     {
       benchmark: '   hit minus its hash, proof of ownership on',
       hashdrop: fmt.ms(protocolMs),
-      limit: '2 requests + 4 range reads',
+      limit: '2 requests + 44 range reads (8 at a time)',
       ratio: '',
       target: '≤ 50 ms',
       met: protocolMs <= 50,

@@ -248,16 +248,6 @@ async function validClaims(
   return { secret, claims, key: { userId, contentId: claims.contentId, size: claims.size, period: claims.period } };
 }
 
-/** Checks only that a token is a genuine, unexpired challenge for this request (nothing counted or consumed). */
-export async function checkChallenge(
-  deps: Deps,
-  userId: string,
-  request: { readonly contentId: string; readonly size: number },
-  proof: Proof,
-): Promise<void> {
-  await validClaims(deps, userId, request, proof);
-}
-
 /**
  * Checks an answer to a challenge issued for this request and counts it (both whatever storage
  * holds), then, if `stored` names the content's object, compares it with the object's ranges.
