@@ -21,7 +21,7 @@ import {
   spansOf,
   verifyProof,
 } from '#domain/proof';
-import { completeUpload, requestUpload, uploadStatus } from '#domain/uploads';
+import { completeUpload, requestUpload, signParts, uploadStatus } from '#domain/uploads';
 import type { ByteRange, UploadView } from '#protocol/api';
 import {
   answerChallenge,
@@ -355,6 +355,29 @@ describe("'always' mode: nothing before a valid proof depends on what storage ho
     expect(await w.catalog.getFile('bob', 'b.bin')).toMatchObject({ state: 'COMPLETE', contentId: stored.contentId });
     expect(await w.catalog.getContent(stored.contentId)).toMatchObject({ state: 'READY', refCount: 2 });
     expect((await w.catalog.getContent(stored.contentId))?.attempt).toBeUndefined();
+    expect(w.blobs.keys(`blobs/${stored.contentId}/`)).toEqual(objects);
+  });
+
+  it('a proof upload of a multipart content resumes, signs more parts and completes like a miss', async () => {
+    const w = memoryWorld({ settings: { proofMode: 'always' } });
+    const stored = localFile(randomBytes(2 * 8 * 1024 * 1024 + 5));
+    expectStatus(await upload(w, 'alice', 'big.bin', stored), 'complete');
+    const objects = w.blobs.keys(`blobs/${stored.contentId}/`);
+    const asked = expectStatus(await requestUpload(w.deps, 'bob', requestOf(stored, 'b.bin')), 'challenge');
+    const wrong = { token: asked.challenge.token, sha256: randomBytes(32).toString('hex') };
+    const first = expectStatus(await requestUpload(w.deps, 'bob', { ...requestOf(stored, 'b.bin'), proof: wrong }), 'upload');
+    expect(first.permit).toMatchObject({ mode: 'multipart', partCount: 3 });
+    expect(first.permit.parts.map((part) => part.partNumber)).toEqual([1, 2, 3]);
+    // Asked again (a resume), the same upload; the third part's URL again from /parts.
+    const resumed = expectStatus(await requestUpload(w.deps, 'bob', requestOf(stored, 'b.bin')), 'upload');
+    expect(resumed.uploadId).toBe(first.uploadId);
+    const third = expectStatus(await signParts(w.deps, 'bob', first.uploadId, [3]), 'upload');
+    const twoFirst = { ...first, permit: { ...first.permit, parts: first.permit.parts.slice(0, 2) } };
+    const parts = [...(await sendBytes(w, twoFirst, stored)), ...(await sendBytes(w, third, stored))];
+    expect(parts.map((part) => part.partNumber)).toEqual([1, 2, 3]);
+    expect(await completeUpload(w.deps, 'bob', first.uploadId, parts)).toMatchObject({ status: 'complete' });
+    await w.blobs.eventsSettled();
+    expect(await w.catalog.getFile('bob', 'b.bin')).toMatchObject({ state: 'COMPLETE' });
     expect(w.blobs.keys(`blobs/${stored.contentId}/`)).toEqual(objects);
   });
 
