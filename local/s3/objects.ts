@@ -2,8 +2,10 @@
  * Object operations: PutObject, GetObject and HeadObject (ranges, checksums), DeleteObject,
  * GetObjectAttributes, and the bucket's ListObjectsV2 and HeadBucket, with S3's checks and answers.
  */
+
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { s3BucketArn } from '../iam/actions.ts';
 import { type ReceivedBody, receiveBody } from './body.ts';
 import {
   ALGORITHMS,
@@ -142,7 +144,7 @@ export function eventContext(ctx: RequestContext) {
 
 /** A missing key: 404 NoSuchKey to a caller who may list the bucket, 403 AccessDenied to others (as S3 answers). */
 export async function missingObject(ctx: RequestContext): Promise<never> {
-  if (await ctx.isAllowed('s3:ListBucket', `arn:aws:s3:::${ctx.bucket}`)) throw errors.noSuchKey(ctx.key);
+  if (await ctx.isAllowed('s3:ListBucket', s3BucketArn(ctx.bucket))) throw errors.noSuchKey(ctx.key);
   throw errors.accessDenied();
 }
 

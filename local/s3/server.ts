@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { S3Event } from 'aws-lambda';
+import { S3_ACTIONS, s3BucketArn, s3ObjectArn } from '../iam/actions.ts';
 import { type CorsRule, corsHeaders, preflight } from './cors.ts';
 import { errors, S3Error } from './errors.ts';
 import { type RequestContext, send } from './http.ts';
@@ -84,28 +85,22 @@ interface Operation {
   readonly run: (ctx: RequestContext) => Promise<void>;
 }
 
-const op = (name: string, actions: readonly string[], on: 'object' | 'bucket', run: (ctx: RequestContext) => Promise<void>) => ({
-  name,
-  actions,
-  on,
-  run,
-});
+/** An operation with the IAM actions S3 checks for it, from the one table the local IAM keeps. */
+function op(name: string, run: (ctx: RequestContext) => Promise<void>): Operation {
+  const entry = S3_ACTIONS[name];
+  if (!entry) throw new Error(`no IAM mapping for S3 ${name}: add it to S3_ACTIONS`);
+  return { name, actions: entry.actions, on: entry.on, run };
+}
 
 /** Sub-resources that would change what a request means; those not implemented are refused, not ignored. */
 const OBJECT_SUBRESOURCES = ['acl', 'tagging', 'versionId', 'retention', 'legal-hold', 'restore', 'select', 'torrent'];
 
-/**
- * Which operation a request is, and the IAM actions S3 checks for it (Service Authorization
- * Reference, "Actions, resources, and condition keys for Amazon S3": HeadObject is s3:GetObject;
- * UploadPart, CreateMultipartUpload and CompleteMultipartUpload are s3:PutObject; ListParts is
- * s3:ListMultipartUploadParts; GetObjectAttributes needs s3:GetObject and s3:GetObjectAttributes;
- * ListObjectsV2 and HeadBucket are s3:ListBucket on the bucket).
- */
+/** Which operation a request is (its IAM actions: local/iam/actions.ts S3_ACTIONS). */
 function resolve(method: string, key: string, query: URLSearchParams): Operation {
   if (key === '') {
     if (method === 'GET' && query.has('uploads')) throw errors.notImplemented('ListMultipartUploads');
-    if (method === 'GET') return op('ListObjectsV2', ['s3:ListBucket'], 'bucket', listObjectsV2);
-    if (method === 'HEAD') return op('HeadBucket', ['s3:ListBucket'], 'bucket', headBucket);
+    if (method === 'GET') return op('ListObjectsV2', listObjectsV2);
+    if (method === 'HEAD') return op('HeadBucket', headBucket);
     throw errors.notImplemented(`${method} on a bucket`);
   }
   const unsupported = OBJECT_SUBRESOURCES.find((name) => query.has(name));
@@ -113,23 +108,18 @@ function resolve(method: string, key: string, query: URLSearchParams): Operation
   const uploadId = query.has('uploadId');
   switch (method) {
     case 'PUT':
-      return uploadId || query.has('partNumber')
-        ? op('UploadPart', ['s3:PutObject'], 'object', uploadPart)
-        : op('PutObject', ['s3:PutObject'], 'object', putObject);
+      return uploadId || query.has('partNumber') ? op('UploadPart', uploadPart) : op('PutObject', putObject);
     case 'GET':
-      if (uploadId) return op('ListParts', ['s3:ListMultipartUploadParts'], 'object', listParts);
-      if (query.has('attributes'))
-        return op('GetObjectAttributes', ['s3:GetObject', 's3:GetObjectAttributes'], 'object', getObjectAttributes);
-      return op('GetObject', ['s3:GetObject'], 'object', getObject);
+      if (uploadId) return op('ListParts', listParts);
+      if (query.has('attributes')) return op('GetObjectAttributes', getObjectAttributes);
+      return op('GetObject', getObject);
     case 'HEAD':
-      return op('HeadObject', ['s3:GetObject'], 'object', getObject);
+      return op('HeadObject', getObject);
     case 'DELETE':
-      return uploadId
-        ? op('AbortMultipartUpload', ['s3:AbortMultipartUpload'], 'object', abortMultipartUpload)
-        : op('DeleteObject', ['s3:DeleteObject'], 'object', deleteObject);
+      return uploadId ? op('AbortMultipartUpload', abortMultipartUpload) : op('DeleteObject', deleteObject);
     case 'POST':
-      if (query.has('uploads')) return op('CreateMultipartUpload', ['s3:PutObject'], 'object', createMultipartUpload);
-      if (uploadId) return op('CompleteMultipartUpload', ['s3:PutObject'], 'object', completeMultipartUpload);
+      if (query.has('uploads')) return op('CreateMultipartUpload', createMultipartUpload);
+      if (uploadId) return op('CompleteMultipartUpload', completeMultipartUpload);
       throw errors.methodNotAllowed(method);
     default:
       throw errors.methodNotAllowed(method);
@@ -212,7 +202,6 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       if (!auth) throw errors.accessDenied();
       if (bucket !== options.bucket) throw errors.noSuchBucket(bucket);
       const operation = resolve(method, key, query);
-      const bucketArn = `arn:aws:s3:::${bucket}`;
       const conditions: Record<string, string> = {
         'aws:SecureTransport': String(options.secureTransport ?? false),
         's3:authType': auth.authType,
@@ -244,7 +233,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       };
       const isAllowed = async (action: string, resource: string) =>
         authorize({ accessKeyId: auth.accessKeyId, action, resource, operation: operation.name, conditions });
-      const resource = operation.on === 'bucket' ? bucketArn : `${bucketArn}/${key}`;
+      const resource = operation.on === 'bucket' ? s3BucketArn(bucket) : s3ObjectArn(bucket, key);
       for (const action of operation.actions) {
         if (!(await isAllowed(action, resource))) throw errors.accessDenied();
       }
