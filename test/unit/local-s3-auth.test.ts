@@ -25,6 +25,7 @@ import {
   errorCode,
   type Fixture,
   newKey,
+  objectExists,
   rejectionOf,
   sha256Base64,
   signedFetch,
@@ -43,15 +44,7 @@ beforeAll(async () => {
 });
 afterAll(() => fixture.close());
 
-async function exists(key: string): Promise<boolean> {
-  const error = await s3.send(new HeadObjectCommand({ Bucket: BUCKET_NAME, Key: key })).then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (error === undefined) return true;
-  if (error instanceof Error && error.name === 'NotFound') return false;
-  throw error;
-}
+const exists = (key: string): Promise<boolean> => objectExists(s3, key);
 
 async function presignedPut(key: string, body: Uint8Array, expiresIn = 60) {
   const checksum = sha256Base64(body);

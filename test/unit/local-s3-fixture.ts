@@ -7,7 +7,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { S3Event } from 'aws-lambda';
 import { type AuthorizeRequest, type LocalS3, type LocalS3Options, startLocalS3 } from '#local/s3/index';
@@ -72,6 +72,17 @@ export async function startFixture(options: Partial<LocalS3Options> = {}): Promi
 }
 
 export const newKey = (prefix = 'objects'): string => `${prefix}/${randomBytes(6).toString('hex')}`;
+
+/** Whether the bucket holds `key`, as HeadObject tells (404 NotFound: no). */
+export async function objectExists(s3: S3Client, key: string): Promise<boolean> {
+  const error = await s3.send(new HeadObjectCommand({ Bucket: BUCKET_NAME, Key: key })).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (error === undefined) return true;
+  if (error instanceof Error && error.name === 'NotFound') return false;
+  throw error;
+}
 
 export const sha256Base64 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('base64');
 

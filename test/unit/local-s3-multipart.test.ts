@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUCKET_NAME, type Fixture, newKey, rejectionOf, sha256Base64, startFixture } from './local-s3-fixture.ts';
+import { BUCKET_NAME, type Fixture, newKey, objectExists, rejectionOf, sha256Base64, startFixture } from './local-s3-fixture.ts';
 
 const MIN_PART = 5 * 1024 * 1024;
 
@@ -89,15 +89,7 @@ const complete = (key: string, uploadId: string, parts: CompletedPart[], extra: 
     }),
   );
 
-async function exists(key: string): Promise<boolean> {
-  const error = await s3.send(new HeadObjectCommand({ Bucket: BUCKET_NAME, Key: key })).then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (error === undefined) return true;
-  if (error instanceof Error && error.name === 'NotFound') return false;
-  throw error;
-}
+const exists = (key: string): Promise<boolean> => objectExists(s3, key);
 
 const listParts = (key: string, uploadId: string) =>
   s3.send(new ListPartsCommand({ Bucket: BUCKET_NAME, Key: key, UploadId: uploadId }));
