@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { type FunctionId, OBJECT_CREATED, ROUTES, SWEEPER } from '#deploy/definitions';
+import { lambdaContext } from './http-adapter.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const STACK_NAME = 'Hashdrop';
@@ -70,7 +71,7 @@ export async function startBundledFunction(
   env: Record<string, string>,
 ): Promise<BundledFunction> {
   const worker = new Worker(new URL('./lambda-worker.mjs', import.meta.url), {
-    workerData: { bundle, functionName },
+    workerData: { bundle },
     // Only what Lambda would set: nothing of this process's environment leaks in.
     env: { ...env, NODE_OPTIONS: '--enable-source-maps' },
   });
@@ -99,7 +100,14 @@ export async function startBundledFunction(
       const id = nextId++;
       return new Promise<R>((resolveCall, rejectCall) => {
         pending.set(id, { resolve: (value) => resolveCall(value as R), reject: rejectCall });
-        worker.postMessage({ id, event });
+        const {
+          getRemainingTimeInMillis: _time,
+          done: _done,
+          fail: _fail,
+          succeed: _succeed,
+          ...context
+        } = lambdaContext(functionName);
+        worker.postMessage({ id, event, context });
       });
     },
     async stop() {
