@@ -24,7 +24,7 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
  */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
-const STATUS: Record<ErrorKind, number> = {
+export const STATUS: Record<ErrorKind, number> = {
   invalid: 400,
   unauthenticated: 401,
   forbidden: 403,

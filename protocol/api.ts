@@ -127,6 +127,17 @@ export interface FileDownload {
   readonly download: { readonly url: string; readonly method: 'GET'; readonly expiresAt: string };
 }
 
+/** The answer to PATCH /v1/files/{fileRef}: the file under its new name. */
+export interface RenamedFile {
+  readonly file: FileView;
+}
+
+/** The answer to DELETE /v1/files/{fileRef}. */
+export interface DeletedFile {
+  /** The name of the file deleted. */
+  readonly deleted: string;
+}
+
 /** PATCH /v1/files/{name} */
 export interface RenameBody {
   /** The new name. */

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const SOURCE = /\.(ts|js|mjs)$/;
-const FOLDERS = ['protocol', 'domain', 'adapters', 'deploy', 'lambdas', 'lib', 'bin', 'local', 'sdk', 'cli'] as const;
+const FOLDERS = ['protocol', 'domain', 'adapters', 'deploy', 'lambdas', 'lib', 'bin', 'local', 'sdk', 'cli', 'openapi'] as const;
 type Folder = (typeof FOLDERS)[number];
 
 /** What each folder may import besides itself. `node` is Node's built-ins; `packages` is anything from node_modules. */
@@ -29,6 +29,9 @@ const ALLOWED: Record<Folder, readonly string[]> = {
   // The client library: only the contract it shares with the server.
   sdk: ['protocol', 'node'],
   cli: ['sdk', 'protocol', 'node', 'packages'],
+  // The OpenAPI contract's generator reads the server's own schemas and routes. No folder above
+  // may import it, so no function bundles its response schemas (classic zod, 440 KB).
+  openapi: ['protocol', 'domain', 'deploy', 'lambdas', 'node', 'packages'],
 };
 
 /** The only modules outside local/ (and tests and benchmarks) that may import it: the CLI's dev tokens. */
@@ -99,6 +102,8 @@ describe('architecture', () => {
     expect(target('sdk/api.ts', '../local/auth.ts')).toBe('local');
     expect(target('domain/x.ts', '@aws-sdk/client-s3')).toBe('packages');
     expect(target('domain/x.ts', 'node:crypto')).toBe('node');
+    expect(target('lambdas/x.ts', '../openapi/responses.ts')).toBe('openapi');
+    expect(ALLOWED.lambdas).not.toContain('openapi');
     expect(specifiers("import type { A } from '#deploy/x';\nconst m = await import('../local/stack.ts');")).toEqual([
       '#deploy/x',
       '../local/stack.ts',
