@@ -2,7 +2,7 @@
 /**
  * The CDK app. `npx cdk synth` works offline without credentials; `npx cdk deploy` deploys into
  * the account and region of your AWS profile. Its context keys (issuer, API variant, self
- * sign-up, default quota, request budget) are read and checked by lib/context.ts.
+ * sign-up, default quota, request budget, alarm e-mail) are read and checked by lib/context.ts.
  */
 import { App } from 'aws-cdk-lib';
 import { stackPropsFromContext } from '../lib/context.ts';

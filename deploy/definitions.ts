@@ -244,6 +244,15 @@ export const OBJECT_CREATED = {
 } as const;
 
 /**
+ * The S3 notification the function is handed for an EventBridge "Object Created" event with
+ * object key `key`: what the LocalStack variant's rule makes of one (lib/constructs/object-created.ts)
+ * and what scripts/replay-failures.ts makes of one the rule could not deliver.
+ */
+export function objectCreatedRecords(key: string): { Records: [{ eventName: string; s3: { object: { key: string } } }] } {
+  return { Records: [{ eventName: 'ObjectCreated:EventBridge', s3: { object: { key } } }] };
+}
+
+/**
  * The REST API's Lambda TOKEN authorizer (lib/constructs/rest-api.ts, the stack variant for
  * LocalStack's free plan, which has no API Gateway v2): it checks the bearer JWT as the HTTP API's
  * JWT authorizer does, against an issuer, audiences and public keys given by configuration.

@@ -14,6 +14,7 @@
  * - `hashdrop:defaultQuotaBytes`: logical bytes each user may store (default 100 GiB).
  * - `hashdrop:requestsPerMinute`: each user's API requests per minute, then 429 (default 600;
  *   0: no budget).
+ * - `hashdrop:alarmEmail`: an e-mail address subscribed to the alarm topic (default: none).
  */
 import type { Node } from 'constructs';
 import type { HashdropStackProps } from './hashdrop-stack.ts';
@@ -26,6 +27,7 @@ export const CONTEXT_KEYS = {
   selfSignUp: 'hashdrop:selfSignUp',
   defaultQuotaBytes: 'hashdrop:defaultQuotaBytes',
   requestsPerMinute: 'hashdrop:requestsPerMinute',
+  alarmEmail: 'hashdrop:alarmEmail',
 } as const;
 
 export class ContextError extends Error {
@@ -49,6 +51,21 @@ function wholeNumber(node: Node, key: string, minimum: number): number | undefin
   return number;
 }
 
+/**
+ * One address, roughly as SNS takes it: something@domain.tld, no spaces, no list. A typo would
+ * otherwise deploy a subscription nobody can confirm, and alarms would go nowhere.
+ */
+const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
+
+function email(node: Node, key: string): string | undefined {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !EMAIL.test(value)) {
+    throw new ContextError(`${key} must be one e-mail address, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /** What bin/hashdrop.ts passes the stack, besides its account and region. */
 export function stackPropsFromContext(node: Node, env: Readonly<Record<string, string | undefined>>): HashdropStackProps {
   const issuer: unknown = node.tryGetContext(CONTEXT_KEYS.jwtIssuer);
@@ -61,6 +78,7 @@ export function stackPropsFromContext(node: Node, env: Readonly<Record<string, s
   const selfSignUp = flag(node, CONTEXT_KEYS.selfSignUp);
   const defaultQuotaBytes = wholeNumber(node, CONTEXT_KEYS.defaultQuotaBytes, 1);
   const requestsPerMinute = wholeNumber(node, CONTEXT_KEYS.requestsPerMinute, 0);
+  const alarmEmail = email(node, CONTEXT_KEYS.alarmEmail);
   return {
     api,
     ...(api === 'rest' && jwks ? { jwks } : {}),
@@ -70,5 +88,6 @@ export function stackPropsFromContext(node: Node, env: Readonly<Record<string, s
     ...(selfSignUp === undefined ? {} : { selfSignUp }),
     ...(defaultQuotaBytes === undefined ? {} : { defaultQuotaBytes }),
     ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }),
+    ...(alarmEmail === undefined ? {} : { alarmEmail }),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * hashdrop on AWS: an HTTP API with a JWT authorizer in front of one Lambda per route, the
- * Contents and Files tables, the blob bucket whose ObjectCreated events publish contents, and
- * an hourly sweeper.
+ * Contents and Files tables, the blob bucket whose ObjectCreated events publish contents, an
+ * hourly sweeper, and the alarms that say when any of it fails (failed asynchronous invocations
+ * are kept in failure queues for replay).
  * Routes, tables and the bucket prefix come from deploy/definitions.ts, as in the local runner.
  *
  * The `rest` variant (`api: 'rest'`) is what LocalStack's free plan can run: a REST API with a
@@ -21,6 +22,7 @@ import { DEFAULTS } from '#deploy/definitions';
 import { HashdropApi, type JwtIssuer } from './constructs/api.ts';
 import type { BlobBucket } from './constructs/blob-bucket.ts';
 import { DataStores } from './constructs/data-stores.ts';
+import { Monitoring } from './constructs/monitoring.ts';
 import { ObjectCreatedPublisher } from './constructs/object-created.ts';
 import { HashdropRestApi } from './constructs/rest-api.ts';
 import { Sweeper } from './constructs/sweeper.ts';
@@ -64,6 +66,11 @@ export interface HashdropStackProps extends StackProps {
    * @default false
    */
   readonly selfSignUp?: boolean;
+  /**
+   * An e-mail address subscribed to the alarm topic (AWS asks it to confirm once). Without it
+   * the topic has no subscription: subscribe whatever you use (chat, paging) to it yourself.
+   */
+  readonly alarmEmail?: string;
 }
 
 export class HashdropStack extends Stack {
@@ -72,6 +79,7 @@ export class HashdropStack extends Stack {
   readonly files: TableV2;
   readonly limits: TableV2;
   readonly bucket: BlobBucket;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: HashdropStackProps = {}) {
     super(scope, id, props);
@@ -104,10 +112,22 @@ export class HashdropStack extends Stack {
       this.api = httpApi;
       apiUrl = httpApi.apiEndpoint;
     }
-    new ObjectCreatedPublisher(data, { delivery: props.api === 'rest' ? 'eventbridge' : 'notification' });
-    new Sweeper(this, data);
+    const publisher = new ObjectCreatedPublisher(data, { delivery: props.api === 'rest' ? 'eventbridge' : 'notification' });
+    const sweeper = new Sweeper(this, data);
+    // Last: it watches every function built above.
+    this.monitoring = new Monitoring(this, {
+      api: this.api,
+      tables: [this.contents, this.files, this.limits],
+      failureQueues: [publisher.failures, sweeper.failures],
+      alarmEmail: props.alarmEmail,
+      integrityMetricFilters: props.api !== 'rest',
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: apiUrl });
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
+    // What scripts/replay-failures.ts is given (README, Operations).
+    new CfnOutput(this, 'ObjectCreatedFailureQueueUrl', { value: publisher.failures.queueUrl });
+    new CfnOutput(this, 'SweeperFailureQueueUrl', { value: sweeper.failures.queueUrl });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
   }
 }

@@ -1,11 +1,17 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { EventField, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type CfnBucket, EventType } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
-import { BUCKET, OBJECT_CREATED } from '#deploy/definitions';
+import { BUCKET, OBJECT_CREATED, objectCreatedRecords } from '#deploy/definitions';
 import type { DataStores } from './data-stores.ts';
+import { type AsyncRetryPolicy, FailureQueue } from './failure-queue.ts';
 import type { HandlerFunction } from './handler-function.ts';
+
+/**
+ * Lambda's most retries, and its longest wait: an event published late is still right (publishing
+ * is idempotent), and one dropped leaves a content PENDING until its upload is swept.
+ */
+export const OBJECT_CREATED_RETRIES: AsyncRetryPolicy = { retryAttempts: 2, maxEventAge: Duration.hours(6) };
 
 export interface ObjectCreatedOptions {
   /**
@@ -23,6 +29,8 @@ export interface ObjectCreatedOptions {
  */
 export class ObjectCreatedPublisher {
   readonly handler: HandlerFunction;
+  /** The events that failed every attempt, or that EventBridge could not deliver. */
+  readonly failures: FailureQueue;
 
   constructor(data: DataStores, options: ObjectCreatedOptions = {}) {
     this.handler = data.handlerFunction(OBJECT_CREATED.id, {
@@ -31,6 +39,9 @@ export class ObjectCreatedPublisher {
       timeout: Duration.minutes(15),
       access: { contents: 'readwrite', files: 'readwrite', bucket: ['put', 'read', 'delete'] },
     });
+    // S3 and EventBridge both invoke the function asynchronously.
+    this.failures = new FailureQueue(Stack.of(data.bucket), `${OBJECT_CREATED.id}Failures`);
+    this.failures.keepFailuresOf(this.handler, OBJECT_CREATED_RETRIES);
     if (options.delivery === 'eventbridge') {
       this.deliverThroughEventBridge(data);
       return;
@@ -53,13 +64,9 @@ export class ObjectCreatedPublisher {
         detail: { bucket: { name: [data.bucket.bucketName] }, object: { key: [{ prefix: BUCKET.blobPrefix }] } },
       },
       targets: [
-        new LambdaFunction(this.handler, {
+        this.failures.ruleTarget(this.handler, OBJECT_CREATED_RETRIES, {
           // The function reads S3 notification records: the event is handed over as one.
-          event: RuleTargetInput.fromObject({
-            Records: [
-              { eventName: 'ObjectCreated:EventBridge', s3: { object: { key: EventField.fromPath('$.detail.object.key') } } },
-            ],
-          }),
+          event: RuleTargetInput.fromObject(objectCreatedRecords(EventField.fromPath('$.detail.object.key'))),
         }),
       ],
     });

@@ -149,6 +149,10 @@ class Resolver {
         return s3BucketArn(localNameOf(logicalId, resource));
       case 'AWS::IAM::Role':
         return roleArnOf(roleNameOf(logicalId));
+      case 'AWS::SQS::Queue':
+        // A failure queue (Lambda's on-failure destination): the functions' roles may send to it.
+        // The local stack has no SQS; nothing local calls it, so it only has to resolve.
+        return `arn:${LOCAL_PARTITION}:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${localNameOf(logicalId, resource)}`;
       default:
         throw new UnsupportedPolicyError(`Fn::GetAtt of a ${resource.Type} (${logicalId}) is not resolved locally`);
     }

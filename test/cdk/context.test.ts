@@ -1,6 +1,7 @@
 /**
  * What the CDK app (bin/hashdrop.ts) deploys for its context values (lib/context.ts): the Cognito
- * pool's self sign-up, each user's default quota and request budget, by default and when set,
+ * pool's self sign-up, each user's default quota and request budget, the alarm e-mail (its
+ * subscription: test/cdk/operations.test.ts), by default and when set,
  * from the command line (text) or cdk.json (parsed values).
  */
 import { App } from 'aws-cdk-lib';
@@ -63,10 +64,21 @@ describe('the CDK app’s context', () => {
     [CONTEXT_KEYS.requestsPerMinute, '-1'],
     [CONTEXT_KEYS.requestsPerMinute, 'lots'],
     [CONTEXT_KEYS.api, 'graphql'],
+    [CONTEXT_KEYS.alarmEmail, 'ops'],
+    [CONTEXT_KEYS.alarmEmail, 'ops@example'],
+    [CONTEXT_KEYS.alarmEmail, 'a@example.com,b@example.com'],
+    [CONTEXT_KEYS.alarmEmail, 'ops @example.com'],
+    [CONTEXT_KEYS.alarmEmail, true],
   ])('refuses %s = %j, naming the key', (key, value) => {
     const app = new App({ context: { [key]: value } });
     expect(() => stackPropsFromContext(app.node, {})).toThrow(ContextError);
     expect(() => stackPropsFromContext(app.node, {})).toThrow(key);
+  });
+
+  it('reads the alarm e-mail, and passes none when it is not set', () => {
+    const app = new App({ context: { [CONTEXT_KEYS.alarmEmail]: 'ops+hashdrop@example.co.uk' } });
+    expect(stackPropsFromContext(app.node, {})).toMatchObject({ alarmEmail: 'ops+hashdrop@example.co.uk' });
+    expect(stackPropsFromContext(new App().node, {})).not.toHaveProperty('alarmEmail');
   });
 
   it('still reads the issuer, the API variant and its key set', () => {

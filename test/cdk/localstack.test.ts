@@ -13,6 +13,12 @@
  *   Secrets Manager, Lambda, DynamoDB, API Gateway REST API free; HTTP API and Cognito user pools not);
  * - which resource types CloudFormation deploys: https://docs.localstack.cloud/aws/services/cloudformation/
  *   ("Resources");
+ * - the failure queues and alarms (issue 14): SQS and SNS are "Free", CloudWatch "Hobby"
+ *   (https://docs.localstack.cloud/aws/services/sqs/, …/sns/, …/cloudwatch/, read November 2026);
+ *   AWS::SQS::Queue, AWS::SQS::QueuePolicy, AWS::SNS::Topic, AWS::SNS::TopicPolicy, AWS::SNS::Subscription,
+ *   AWS::CloudWatch::Alarm and AWS::Lambda::EventInvokeConfig are in the CloudFormation page's Community list.
+ *   AWS::Logs::MetricFilter is in neither of its lists, so the variant counts no integrity incidents
+ *   (lib/constructs/monitoring.ts): the log line is still written.
  * - custom resources (CDK's `Custom::S3BucketNotifications`) need a paid plan: "AWS CDK", Current limitations,
  *   https://docs.localstack.cloud/aws/connecting/infrastructure-as-code/aws-cdk/ (they rely on
  *   AWS::CloudFormation::CustomResource), and https://github.com/localstack/localstack/issues/9352 ("No resource
@@ -54,6 +60,13 @@ const HOBBY_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::Events::Rule': 'EventBridge (Hobby): the sweeper’s schedule, ObjectCreated events',
   'AWS::SecretsManager::Secret': 'Secrets Manager (Hobby): the proof-of-ownership key',
   'AWS::CDK::Metadata': 'CloudFormation (Hobby): CDK’s own metadata resource',
+  'AWS::Lambda::EventInvokeConfig': 'Lambda (Hobby): retries, age and on-failure destination of asynchronous invocations',
+  'AWS::SQS::Queue': 'SQS (Free): the failure queues',
+  'AWS::SQS::QueuePolicy': 'SQS (Free): TLS only, and EventBridge may send undeliverable events',
+  'AWS::SNS::Topic': 'SNS (Free): the alarm topic',
+  'AWS::SNS::TopicPolicy': 'SNS (Free): TLS only, CloudWatch may publish',
+  'AWS::SNS::Subscription': 'SNS (Free): the alarm e-mail, only with hashdrop:alarmEmail',
+  'AWS::CloudWatch::Alarm': 'CloudWatch (Hobby): the alarms (LocalStack evaluates simple ones; see its CloudWatch page)',
 };
 
 const JWT = { issuer: LOCAL_ISSUER, audience: [LOCAL_AUDIENCE] };
@@ -88,6 +101,13 @@ describe('the LocalStack (Hobby plan) variant', () => {
   it('uses only resource types of LocalStack’s Hobby plan', () => {
     expect(notOnHobby(template)).toEqual([]);
     expect(typesOf(template)).toEqual(expect.arrayContaining(['AWS::ApiGateway::RestApi', 'AWS::ApiGateway::Authorizer']));
+  });
+
+  it('has no CloudWatch Logs metric filter (not on LocalStack), even with an alarm e-mail subscribed', () => {
+    const withEmail = synth({ api: 'rest', jwt: JWT, jwks, alarmEmail: 'ops@example.com' });
+    expect(notOnHobby(withEmail)).toEqual([]);
+    withEmail.resourceCountIs('AWS::Logs::MetricFilter', 0);
+    withEmail.resourceCountIs('AWS::SNS::Subscription', 1);
   });
 
   it('needs the paid plan in its default form: API Gateway v2, Cognito, a custom resource', () => {
