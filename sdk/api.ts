@@ -45,6 +45,11 @@ export interface CompletedPartInput {
   readonly sha256: string;
 }
 
+export interface CallOptions {
+  /** Aborts the request (fetch rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
+}
+
 export interface ClientOptions {
   readonly endpoint: string;
   /** A bearer token, or a function returning a fresh one. */
@@ -61,14 +66,23 @@ export class HashdropClient {
 
   constructor(private readonly options: ClientOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, '');
-    this.fetchImpl = options.fetch ?? fetch;
+    const fetchImpl = options.fetch ?? fetch;
+    // Called on its own: browsers refuse a fetch called as a method of another object
+    // ("Illegal invocation", a TypeError that retries would take for a network error).
+    this.fetchImpl = (input, init) => fetchImpl.call(globalThis, input, init);
     this.customFetch = options.fetch !== undefined;
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> {
+  private async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; data: T }> {
     const token = typeof this.options.token === 'string' ? this.options.token : await this.options.token();
     const response = await this.fetchImpl(`${this.endpoint}${path}`, {
       method,
+      ...(signal ? { signal } : {}),
       headers: {
         authorization: `Bearer ${token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -94,19 +108,28 @@ export class HashdropClient {
     return { status: response.status, data: data as T };
   }
 
-  async requestUpload(request: UploadRequest): Promise<UploadView> {
-    return (await this.call<UploadView>('POST', '/v1/uploads', { ...request, name: request.name.normalize('NFC') })).data;
+  async requestUpload(request: UploadRequest, options: CallOptions = {}): Promise<UploadView> {
+    const body = { ...request, name: request.name.normalize('NFC') };
+    return (await this.call<UploadView>('POST', '/v1/uploads', body, options.signal)).data;
   }
 
   /** URLs for these parts of an upload (at most 100), each signed for its own block. */
-  async signParts(uploadId: string, partNumbers: readonly number[]): Promise<UploadView> {
+  async signParts(uploadId: string, partNumbers: readonly number[], options: CallOptions = {}): Promise<UploadView> {
     const path = `/v1/uploads/${encodeURIComponent(uploadId)}/parts`;
-    return (await this.call<UploadView>('POST', path, { partNumbers })).data;
+    return (await this.call<UploadView>('POST', path, { partNumbers }, options.signal)).data;
   }
 
-  async completeUpload(uploadId: string, parts?: readonly CompletedPartInput[]): Promise<UploadView> {
+  async completeUpload(uploadId: string, parts?: readonly CompletedPartInput[], options: CallOptions = {}): Promise<UploadView> {
     const path = `/v1/uploads/${encodeURIComponent(uploadId)}/complete`;
-    return (await this.call<UploadView>('POST', path, parts ? { parts } : {})).data;
+    return (await this.call<UploadView>('POST', path, parts ? { parts } : {}, options.signal)).data;
+  }
+
+  /**
+   * Ends an upload the caller gave up on (`DELETE /v1/uploads/{uploadId}`), so that its parts
+   * and its waiting file do not linger until the sweeper's TTL.
+   */
+  async cancelUpload(uploadId: string): Promise<void> {
+    await this.call('DELETE', `/v1/uploads/${encodeURIComponent(uploadId)}`);
   }
 
   async uploadStatus(uploadId: string): Promise<UploadView> {
