@@ -4,16 +4,25 @@
  * bundles the CLI and the SDK's Node entry into plain JavaScript with esbuild, so running the
  * CLI needs no TypeScript loader.
  *
- *   dist/cli/hashdrop.js   the `hashdrop` command
- *   dist/node/index.js     the SDK: import { HashdropClient, putFile } from 'hashdrop'
+ *   dist/cli/hashdrop.js       the `hashdrop` command
+ *   dist/node/index.js         the SDK: import { HashdropClient, putFile } from 'hashdrop'
+ *   dist/browser/hashdrop.js   the browser SDK: import { createClient } from 'hashdrop/browser'
+ *   dist/types/                their type declarations (tsc, tsconfig.types.json)
  *
  * Packages stay imports (they are installed beside the bundle), and the build fails when a bundle
  * imports a package that is not among package.json's runtime `dependencies`. The hash worker
  * goes next to each bundle: sdk/hash-pool.ts starts it as `new URL('./hash-worker.js', import.meta.url)`.
+ *
+ * The browser bundle is one self-contained ES module: no Node built-in, no import at all (the
+ * build fails otherwise), and its Web Worker's code inside it as a string
+ * (`__HASHDROP_HASH_WORKER__`, started from a blob: URL by sdk/web-hash-pool.ts), so that a page
+ * needs to serve one file.
  */
-import { chmod, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { build } from 'esbuild';
 
 const ROOT = dirname(import.meta.dirname);
@@ -44,9 +53,90 @@ const bundles = [
   { entryPoints: { index: join(ROOT, 'sdk', 'index.ts'), 'hash-worker': WORKER }, outdir: join(DIST, 'node') },
 ];
 
+/** @type {import('esbuild').BuildOptions} */
+const BROWSER = {
+  absWorkingDir: ROOT,
+  bundle: true,
+  platform: 'browser',
+  target: ['es2022', 'chrome109', 'firefox115', 'safari16'],
+  metafile: true,
+  logLevel: 'warning',
+};
+
+/** The hash worker as one classic script, to be inlined into the browser bundle. */
+async function browserWorkerSource() {
+  const worker = await build({
+    ...BROWSER,
+    entryPoints: [join(ROOT, 'sdk', 'web-hash-worker.ts')],
+    format: 'iife',
+    minify: true,
+    write: false,
+  });
+  const [output] = worker.outputFiles ?? [];
+  if (!output) throw new Error('build: the browser hash worker produced no output');
+  return output.text;
+}
+
+async function browserBundle() {
+  return build({
+    ...BROWSER,
+    entryPoints: { hashdrop: join(ROOT, 'sdk', 'browser.ts') },
+    outdir: join(DIST, 'browser'),
+    format: 'esm',
+    sourcemap: 'linked',
+    define: { __HASHDROP_HASH_WORKER__: JSON.stringify(await browserWorkerSource()) },
+  });
+}
+
+/**
+ * The SDK's declarations, by tsc. Its output keeps the sources' specifiers (`#protocol/api`,
+ * `./api.ts`), which a consumer cannot resolve: they become relative `.js` paths of dist/types.
+ */
+async function declarations() {
+  const TYPES = join(DIST, 'types');
+  await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.types.json'],
+    {
+      cwd: ROOT,
+    },
+  );
+  const files = (await readdir(TYPES, { recursive: true })).filter((file) => file.endsWith('.d.ts'));
+  for (const file of files) {
+    const path = join(TYPES, file);
+    const text = await readFile(path, 'utf8');
+    const specifier = /(\bfrom\s*|\bimport\(\s*)(['"])(#[\w-]+\/[\w-]+|\.\.?\/[^'"]+\.ts)\2/g;
+    const rewritten = text.replace(specifier, (_whole, before, quote, source) => {
+      if (!source.startsWith('#')) return `${before}${quote}${source.replace(/\.ts$/, '.js')}${quote}`;
+      const [folder, name] = source.slice(1).split('/');
+      let target = relative(dirname(path), join(TYPES, folder, `${name}.js`));
+      if (!target.startsWith('.')) target = `./${target}`;
+      return `${before}${quote}${target}${quote}`;
+    });
+    if (rewritten !== text) await writeFile(path, rewritten);
+  }
+}
+
 await rm(DIST, { recursive: true, force: true });
-const results = await Promise.all(bundles.map((bundle) => build({ ...NODE, ...bundle })));
+const [browserResult, ...results] = await Promise.all([
+  browserBundle(),
+  ...bundles.map((bundle) => build({ ...NODE, ...bundle })),
+  declarations(),
+]);
+results.pop(); // declarations() has no metafile
 await chmod(join(DIST, 'cli', 'hashdrop.js'), 0o755);
+
+for (const [file, output] of Object.entries(browserResult.metafile?.outputs ?? {})) {
+  if (file.endsWith('.map')) continue;
+  console.log(`${relative(ROOT, join(ROOT, file)).padEnd(24)} ${(output.bytes / 1024).toFixed(1).padStart(7)} KiB`);
+  // Self-contained: a browser cannot resolve a bare specifier, and has no Node built-ins.
+  if (output.imports.length > 0) {
+    console.error(
+      `build: ${file} imports ${output.imports.map((i) => i.path).join(', ')}; the browser bundle must import nothing`,
+    );
+    process.exitCode = 1;
+  }
+}
 
 const { dependencies = {} } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
 const builtins = new Set(builtinModules);
