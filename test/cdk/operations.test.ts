@@ -27,11 +27,11 @@ function synth(props: HashdropStackProps = {}): Resources {
   return Template.fromStack(new HashdropStack(app, 'Ops', props)).toJSON().Resources as Resources;
 }
 
-const REST = {
+const REST: HashdropStackProps = {
   api: 'rest',
   jwt: { issuer: 'https://issuer.example.com', audience: ['app'] },
   jwks: '{"keys":[{"kty":"EC"}]}',
-} as const;
+};
 const VARIANTS: [string, HashdropStackProps][] = [
   ['the default stack', {}],
   ['the LocalStack variant', REST],
