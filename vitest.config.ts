@@ -24,6 +24,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts'],
+          // Added to the root's test/setup.ts: every API response a test receives is checked against docs/openapi.yaml.
+          setupFiles: ['test/setup.ts', 'test/support/contract-setup.ts'],
           sequence: { groupOrder: 1 },
         },
       },

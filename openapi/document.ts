@@ -262,6 +262,8 @@ const RETRY_AFTER: JsonObject = {
   },
 };
 
+const GATEWAY_STATUSES = [400, 401, 404, 413, 429, 500, 503] as const;
+
 /** What API Gateway itself answers under a status, before or instead of the function. */
 function gatewayAnswer(status: number, doc: RouteDoc): string | undefined {
   switch (status) {
@@ -269,6 +271,8 @@ function gatewayAnswer(status: number, doc: RouteDoc): string | undefined {
       return doc.path ? 'a path with a malformed percent-escape (`Bad Request`)' : undefined;
     case 401:
       return 'a missing, expired or foreign token (`Unauthorized`)';
+    case 404:
+      return doc.path ? 'a path parameter that decodes to more than one segment, e.g. holding `%2F` (`Not Found`)' : undefined;
     case 413:
       return doc.body ? 'a payload over 10 MiB (`Request Entity Too Large`)' : undefined;
     case 429:
@@ -302,7 +306,8 @@ function errorResponses(id: RouteId): JsonObject {
   }
   // Whatever else fails (lambdas/http.ts): logged, never echoed.
   byStatus.set(500, [{ code: 'internal', status: 500, description: 'Anything unexpected; the details are logged, not sent.' }]);
-  for (const status of [429, 503]) if (!byStatus.has(status)) byStatus.set(status, []);
+  // Statuses only API Gateway answers for this route, with no code of ours.
+  for (const status of GATEWAY_STATUSES) if (gatewayAnswer(status, doc) && !byStatus.has(status)) byStatus.set(status, []);
   const responses: JsonObject = {};
   for (const status of [...byStatus.keys()].sort((a, b) => a - b)) {
     const codes = byStatus.get(status) ?? [];

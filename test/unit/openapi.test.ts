@@ -15,6 +15,7 @@ import { CONTRACT_FILE, contractText } from '../../openapi/contract.ts';
 import { ROUTE_DOCS, routeErrorCodes } from '../../openapi/document.ts';
 import { ERROR_CODES, type ErrorCode, ROUTE_ERRORS } from '../../openapi/errors.ts';
 import { toYaml } from '../../openapi/yaml.ts';
+import { checkedFetch, loadContractChecker } from '../support/contract-check.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const KINDS: readonly ErrorKind[] = [
@@ -168,5 +169,68 @@ describe('the YAML writer', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('the contract check of the integration tests', () => {
+  const checker = loadContractChecker();
+  const file = {
+    name: 'a.txt',
+    size: 3,
+    contentId: 'a'.repeat(64),
+    state: 'COMPLETE',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+  };
+  const usage = 'http://127.0.0.1:9/v1/usage';
+  const json = 'application/json';
+  const check = (method: string, url: string, status: number, body: unknown) =>
+    checker.check(method, url, status, json, JSON.stringify(body));
+
+  it('accepts what the contract allows', () => {
+    expect(check('GET', usage, 200, { files: 1, bytes: 3, savedBytes: 0, quotaBytes: 10 })).toBeUndefined();
+    expect(
+      check('GET', 'http://h/v1/files/YS50eHQ', 200, {
+        file: file,
+        download: { url: 'http://s3/x', method: 'GET', expiresAt: file.createdAt },
+      }),
+    ).toBeUndefined();
+    expect(
+      check('POST', 'http://h/v1/uploads', 200, { status: 'complete', uploadId: 'YQ.1', file, deduplicated: true }),
+    ).toBeUndefined();
+    expect(check('POST', 'http://h/v1/uploads', 202, { status: 'wait', retryAfterSeconds: 1 })).toBeUndefined();
+    expect(
+      check('GET', usage, 429, { error: { code: 'rate_limited', message: 'later', details: { retryAfterSeconds: 3 } } }),
+    ).toBeUndefined();
+    expect(check('GET', usage, 401, { message: 'Unauthorized' })).toBeUndefined();
+    // Not an operation of the API (a presigned URL, an unknown path): not checked.
+    expect(check('PUT', 'http://127.0.0.1:9/hashdrop-blobs/blobs/x', 400, 'nope')).toBeUndefined();
+  });
+
+  it('refuses a body, a status or an error code the contract does not allow', () => {
+    expect(check('GET', usage, 200, { files: 1, bytes: 3, savedBytes: 0 })).toMatch(/quotaBytes/);
+    expect(check('GET', usage, 200, { files: 1, bytes: 3, savedBytes: 0, quotaBytes: 10, extra: 1 })).toMatch(/additional/);
+    expect(check('GET', usage, 200, { files: 1.5, bytes: 3, savedBytes: 0, quotaBytes: 10 })).toMatch(/integer/);
+    expect(check('POST', 'http://h/v1/uploads', 200, { status: 'wait', retryAfterSeconds: 1 })).toMatch(/oneOf|const/);
+    expect(check('GET', usage, 418, {})).toMatch(/lists no 418/);
+    expect(check('GET', usage, 404, { error: { code: 'file_not_found', message: 'x' } })).toMatch(/lists no 404/);
+    expect(check('GET', 'http://h/v1/files/YS50eHQ', 404, { error: { code: 'upload_not_found', message: 'x' } })).toMatch(
+      /upload_not_found is not one the contract lists/,
+    );
+    expect(checker.check('GET', usage, 200, 'text/plain', '{}')).toMatch(/content-type/);
+  });
+
+  it('checks what fetch answers and reports it', async () => {
+    const reported: string[] = [];
+    const answer = new Response(JSON.stringify({ files: -1 }), { status: 200, headers: { 'content-type': json } });
+    const fetchLike = checkedFetch(
+      async () => answer,
+      checker,
+      (violation) => reported.push(violation),
+    );
+    const response = await fetchLike(usage);
+    // The caller still reads the body.
+    expect(await response.json()).toEqual({ files: -1 });
+    expect(reported).toHaveLength(1);
   });
 });
