@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { FILES_TABLE, FIRST_FILE_NAME, RESERVED_NAME_PREFIX, USAGE_ITEM_NAME } from '#deploy/definitions';
 import { StaleWriteError } from '#domain/errors';
+import { completedUpload, endedUpload, referenceChanges, usageChange } from '#domain/file-versions';
 import type {
   Catalog,
   ChallengeKey,
@@ -45,11 +46,8 @@ const TTL_ATTRIBUTE = FILES_TABLE.timeToLiveAttribute ?? 'expiresAt';
 
 const PENDING_INDEX = FILES_TABLE.indexes[0]?.indexName ?? 'pendingByContent';
 
-/** A file counts towards its content's refCount unless it failed. */
-const counts = (file: FileRecord | undefined): file is FileRecord => file !== undefined && file.state !== 'FAILED';
-
-/** What a file adds to its owner's usage. */
-const usageOf = (file: FileRecord | undefined) => (counts(file) ? { files: 1, bytes: file.size } : { files: 0, bytes: 0 });
+/** How many times a file change that reads before it writes tries again after losing a race. */
+const FILE_CHANGE_ROUNDS = 3;
 
 interface UsageDelta {
   readonly files: number;
@@ -260,8 +258,11 @@ export class DynamoCatalog implements Catalog {
         },
       },
     ];
-    const alreadyCounted = counts(previous) && previous.contentId === file.contentId;
+    const references = referenceChanges(previous, file);
+    const linked = references.get(file.contentId);
+    references.delete(file.contentId);
     if (content.op === 'create') {
+      // The new record's refCount counts the file already.
       items.push({
         Put: {
           TableName: this.tables.contents,
@@ -269,7 +270,11 @@ export class DynamoCatalog implements Catalog {
           ...withExpressions({ ConditionExpression: noItem('contentId') }),
         },
       });
-    } else if (alreadyCounted) {
+    } else if (linked === 1) {
+      // Requiring the state makes a link to a content being deleted impossible: invariant 3 (docs/design.md).
+      items.push(this.referenceChange(file.contentId, 1, now, stateIs(content.requireState)));
+    } else {
+      // Referenced already (the same upload asked again): the state is required all the same.
       items.push({
         ConditionCheck: {
           TableName: this.tables.contents,
@@ -277,19 +282,9 @@ export class DynamoCatalog implements Catalog {
           ...withExpressions({ ConditionExpression: stateIs(content.requireState) }),
         },
       });
-    } else {
-      // Requiring the state makes a link to a content being deleted impossible: invariant 3 (docs/design.md).
-      items.push(this.referenceChange(file.contentId, 1, now, stateIs(content.requireState)));
     }
-    if (counts(previous) && !alreadyCounted) items.push(this.releaseReference(previous.contentId, now));
-    const added = usageOf(file);
-    const released = usageOf(previous);
-    const usage = this.usageUpdate(
-      file.userId,
-      { files: added.files - released.files, bytes: added.bytes - released.bytes, savedBytes: savedBytes ?? 0 },
-      now,
-      quota,
-    );
+    items.push(...this.referenceUpdates(references, now));
+    const usage = this.usageUpdate(file.userId, { ...usageChange(previous, file), savedBytes: savedBytes ?? 0 }, now, quota);
     items.push(...this.optional(usage));
     await conditional(() => this.transact(items), 'link file');
   }
@@ -318,26 +313,53 @@ export class DynamoCatalog implements Catalog {
     return item ? [item] : [];
   }
 
-  /** The usage change of one counted file of `size` bytes going away. */
-  private usageRelease(userId: string, size: number, now: number): TransactItem | undefined {
-    return this.usageUpdate(userId, { files: -1, bytes: -size }, now);
-  }
-
-  /** What a counted file going away changes besides itself: its content's reference and its owner's usage. */
+  /** What a file going away changes besides itself: its contents' references and its owner's usage. */
   private releaseFile(file: FileRecord | undefined, now: number): TransactItem[] {
-    if (!counts(file)) return [];
-    return [this.releaseReference(file.contentId, now), ...this.optional(this.usageRelease(file.userId, file.size, now))];
+    if (!file) return [];
+    return [
+      ...this.referenceUpdates(referenceChanges(file, undefined), now),
+      ...this.optional(this.usageUpdate(file.userId, usageChange(file, undefined), now)),
+    ];
   }
 
-  /** The content update that releases one reference. */
-  private releaseReference(contentId: string, now: number): TransactItem {
-    return this.referenceChange(contentId, -1, now, expression('attribute_exists(contentId)'));
+  /** One update per content; like a release, each only requires that the content exists (in any state). */
+  private referenceUpdates(references: ReadonlyMap<string, number>, now: number): TransactItem[] {
+    return [...references].map(([contentId, delta]) =>
+      this.referenceChange(contentId, delta, now, expression('attribute_exists(contentId)')),
+    );
+  }
+
+  /**
+   * The items of a waiting file's change from `before` (as read) to `after` (absent: deleted),
+   * conditioned on it still waiting in the same upload (and on `condition`), with the reference
+   * and usage changes between the two. `release`, if given, is the update of the content the
+   * upload waited for (with conditions of its own); it must release that content's reference.
+   */
+  private pendingFileChange(
+    before: FileRecord,
+    after: FileRecord | undefined,
+    now: number,
+    options: { readonly condition?: Expression; readonly release?: TransactItem } = {},
+  ): TransactItem[] {
+    const condition = allOf(stillPending(before, before.contentId), ...(options.condition ? [options.condition] : []));
+    const key = { userId: before.userId, name: before.name };
+    const fileWrite: TransactItem = after
+      ? { Put: { TableName: this.tables.files, Item: fileItem(after), ...withExpressions({ ConditionExpression: condition }) } }
+      : { Delete: { TableName: this.tables.files, Key: key, ...withExpressions({ ConditionExpression: condition }) } };
+    const references = referenceChanges(before, after);
+    if (options.release) references.delete(before.contentId);
+    return [
+      fileWrite,
+      ...(options.release ? [options.release] : []),
+      ...this.referenceUpdates(references, now),
+      ...this.optional(this.usageUpdate(before.userId, usageChange(before, after), now)),
+    ];
   }
 
   /** The content update that adds or releases one reference (and may end its upload attempt), if `condition` holds. */
   private referenceChange(
     contentId: string,
-    delta: 1 | -1,
+    delta: number,
     now: number,
     condition: Expression,
     options: { endAttempt?: boolean } = {},
@@ -498,7 +520,21 @@ export class DynamoCatalog implements Catalog {
     );
   }
 
-  completeFile(owner: FileOwner, contentId: string, now: number): Promise<boolean> {
+  async completeFile(owner: FileOwner, contentId: string, now: number): Promise<boolean> {
+    for (let round = 0; round < FILE_CHANGE_ROUNDS; round++) {
+      const file = await this.getFile(owner.userId, owner.name);
+      if (file?.state !== 'PENDING' || file.contentId !== contentId || file.uploadId !== owner.uploadId) return false;
+      // A replacement releases the version it replaced in the same write (file-versions.ts).
+      const completed = file.previous
+        ? await attempted(() => this.transact(this.pendingFileChange(file, completedUpload(file, now), now)))
+        : await this.completeAlone(owner, contentId, now);
+      if (completed) return true;
+    }
+    return false;
+  }
+
+  /** A file that replaced nothing completes with a single update. */
+  private completeAlone(owner: FileOwner, contentId: string, now: number): Promise<boolean> {
     return attempted(() =>
       this.db.send(
         new UpdateCommand({
@@ -534,33 +570,15 @@ export class DynamoCatalog implements Catalog {
     return files;
   }
 
-  async failAttempt(
-    { contentId, size }: Pick<ContentRecord, 'contentId' | 'size'>,
-    attempt: UploadAttempt,
-    failure: string,
-    now: number,
-  ): Promise<void> {
-    const usage = this.usageRelease(attempt.owner.userId, size, now);
-    const releaseAndFail = (): Promise<unknown> =>
-      this.transact([
-        this.referenceChange(contentId, -1, now, attemptIs(attempt.id), { endAttempt: true }),
-        {
-          Update: {
-            TableName: this.tables.files,
-            Key: { userId: attempt.owner.userId, name: attempt.owner.name },
-            ...withExpressions({
-              UpdateExpression: expression('SET #state = :failed, failure = :failure, updatedAt = :now REMOVE pendingContentId', {
-                ':failed': 'FAILED',
-                ':failure': failure,
-                ':now': now,
-              }),
-              ConditionExpression: stillPending(attempt.owner, contentId),
-            }),
-          },
-        },
-        ...this.optional(usage),
-      ]);
-    if (await attempted(releaseAndFail)) return;
+  async failAttempt(contentId: string, attempt: UploadAttempt, failure: string, now: number): Promise<void> {
+    const { owner } = attempt;
+    for (let round = 0; round < FILE_CHANGE_ROUNDS; round++) {
+      const file = await this.getFile(owner.userId, owner.name);
+      if (file?.state !== 'PENDING' || file.contentId !== contentId || file.uploadId !== owner.uploadId) break;
+      const release = this.referenceChange(contentId, -1, now, attemptIs(attempt.id), { endAttempt: true });
+      const change = this.pendingFileChange(file, endedUpload(file, now, failure), now, { release });
+      if (await attempted(() => this.transact(change))) return;
+    }
     // The owner file was replaced meanwhile (its reference already released): just end the attempt.
     await this.endAttempt(contentId, attempt.id, now);
   }
@@ -581,25 +599,7 @@ export class DynamoCatalog implements Catalog {
   }
 
   failPendingFile(file: FileRecord, failure: string, now: number): Promise<boolean> {
-    return attempted(() =>
-      this.transact([
-        {
-          Update: {
-            TableName: this.tables.files,
-            Key: { userId: file.userId, name: file.name },
-            ...withExpressions({
-              UpdateExpression: expression('SET #state = :failed, failure = :failure, updatedAt = :now REMOVE pendingContentId', {
-                ':failed': 'FAILED',
-                ':failure': failure,
-                ':now': now,
-              }),
-              ConditionExpression: stillPending(file, file.contentId),
-            }),
-          },
-        },
-        ...this.releaseFile(file, now),
-      ]),
-    );
+    return attempted(() => this.transact(this.pendingFileChange(file, endedUpload(file, now, failure), now)));
   }
 
   deleteUnreferencedPending(contentId: string): Promise<boolean> {
@@ -650,28 +650,16 @@ export class DynamoCatalog implements Catalog {
   }
 
   dropPendingFile(file: FileRecord, now: number, staleBefore: number): Promise<boolean> {
+    // The content must still be idle: the sweeper never drops a moving upload.
+    const release = this.referenceChange(
+      file.contentId,
+      -1,
+      now,
+      allOf(expression('#state IN (:pending, :ready)', { ':pending': 'PENDING', ':ready': 'READY' }), noLiveAttempt(now)),
+    );
+    const condition = expression('updatedAt < :staleBefore', { ':staleBefore': staleBefore });
     return attempted(() =>
-      this.transact([
-        {
-          Delete: {
-            TableName: this.tables.files,
-            Key: { userId: file.userId, name: file.name },
-            ...withExpressions({
-              ConditionExpression: allOf(
-                stillPending(file, file.contentId),
-                expression('updatedAt < :staleBefore', { ':staleBefore': staleBefore }),
-              ),
-            }),
-          },
-        },
-        this.referenceChange(
-          file.contentId,
-          -1,
-          now,
-          allOf(expression('#state IN (:pending, :ready)', { ':pending': 'PENDING', ':ready': 'READY' }), noLiveAttempt(now)),
-        ),
-        ...this.optional(this.usageRelease(file.userId, file.size, now)),
-      ]),
+      this.transact(this.pendingFileChange(file, endedUpload(file, now, undefined), now, { condition, release })),
     );
   }
 

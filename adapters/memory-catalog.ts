@@ -23,6 +23,7 @@
  * - setAttempt stamps `updatedAt` from the `clock` option (DynamoCatalog: always the wall clock).
  */
 import { StaleWriteError } from '#domain/errors';
+import { completedUpload, endedUpload, referenceChanges, usageChange } from '#domain/file-versions';
 import type {
   Catalog,
   ChallengeKey,
@@ -71,11 +72,6 @@ export interface MemoryCatalogOptions {
    */
   readonly beforeWrite?: (method: string) => void | Promise<void>;
 }
-
-/** A file counts towards its content's refCount unless it failed (as in DynamoCatalog). */
-const counts = (file: FileRecord | undefined): file is FileRecord => file !== undefined && file.state !== 'FAILED';
-
-const usageOf = (file: FileRecord | undefined) => (counts(file) ? { files: 1, bytes: file.size } : { files: 0, bytes: 0 });
 
 function withoutUndefined(value: unknown): unknown {
   // Binary attributes (an attempt's block digests) are kept as they are.
@@ -201,20 +197,19 @@ export class MemoryCatalog implements Catalog {
     if (!expected) throw stale('link file');
     changes.push(() => this.putFile(file));
 
-    const alreadyCounted = counts(previous) && previous.contentId === file.contentId;
+    const references = referenceChanges(previous, file);
     const target = this.contents.get(file.contentId);
     if (content.op === 'create') {
       if (target) throw stale('link file');
+      // The new record's refCount counts the file already.
+      references.delete(file.contentId);
       changes.push(() => this.contents.set(file.contentId, stored(content.record)));
-    } else {
+    } else if (target?.state !== content.requireState) {
       // Requiring the state makes a link to a content being deleted impossible: invariant 3 (docs/design.md).
-      if (target?.state !== content.requireState) throw stale('link file');
-      if (!alreadyCounted) changes.push(this.addReference(file.contentId, 1, now));
+      throw stale('link file');
     }
-    if (counts(previous) && !alreadyCounted) changes.push(this.releaseReference(previous.contentId, now, 'link file'));
-    const added = usageOf(file);
-    const released = usageOf(previous);
-    const delta = { files: added.files - released.files, bytes: added.bytes - released.bytes, savedBytes: savedBytes ?? 0 };
+    changes.push(...this.referenceUpdates(references, now, 'link file'));
+    const delta = { ...usageChange(previous, file), savedBytes: savedBytes ?? 0 };
     changes.push(this.usageUpdate(file.userId, delta, now, 'link file', quota));
     for (const apply of changes) apply();
   }
@@ -356,27 +351,19 @@ export class MemoryCatalog implements Catalog {
     await this.beforeWrite('completeFile');
     const file = this.fileAt(userId, name);
     if (file?.state !== 'PENDING' || file.contentId !== contentId || file.uploadId !== uploadId) return false;
-    this.putFile({ ...file, state: 'COMPLETE', updatedAt: now });
+    this.applyFileChange(file, completedUpload(file, now), now, 'complete file');
     return true;
   }
 
-  async failAttempt(
-    content: Pick<ContentRecord, 'contentId' | 'size'>,
-    attempt: UploadAttempt,
-    failure: string,
-    now: number,
-  ): Promise<void> {
-    const { contentId, size } = structuredClone(content);
+  async failAttempt(contentId: string, attempt: UploadAttempt, failure: string, now: number): Promise<void> {
     const { id, owner } = structuredClone(attempt);
     await this.beforeWrite('failAttempt');
     const record = this.contents.get(contentId);
     const file = this.fileAt(owner.userId, owner.name);
     const ownerWaits = file?.state === 'PENDING' && file.contentId === contentId && file.uploadId === owner.uploadId;
     if (record?.attempt?.id === id && ownerWaits && file) {
-      this.updateContent(contentId, { refCount: record.refCount - 1, updatedAt: now }, ['attempt']);
-      this.putFile({ ...file, state: 'FAILED', failure, updatedAt: now });
-      // DynamoCatalog releases the content's size, not the file's: equal, as a size mismatch is refused.
-      this.usageUpdate(owner.userId, { files: -1, bytes: -size }, now, 'fail attempt')();
+      this.endAttemptNow(contentId, id, now, {});
+      this.applyFileChange(file, endedUpload(file, now, failure), now, 'fail attempt');
       return;
     }
     // The owner file was replaced meanwhile (its reference already released): just end the attempt.
@@ -399,11 +386,7 @@ export class MemoryCatalog implements Catalog {
     const current = this.fileAt(read.userId, read.name);
     const waits = current?.state === 'PENDING' && current.contentId === read.contentId && current.uploadId === read.uploadId;
     if (!waits || !current || !this.contents.has(read.contentId)) return false;
-    const changes: Apply[] = [
-      () => this.putFile({ ...current, state: 'FAILED', failure, updatedAt: now }),
-      ...this.releaseFile(current, now, 'fail pending file'),
-    ];
-    for (const apply of changes) apply();
+    this.applyFileChange(current, endedUpload(current, now, failure), now, 'fail pending file');
     return true;
   }
 
@@ -428,10 +411,8 @@ export class MemoryCatalog implements Catalog {
     // The sweeper never drops a moving upload: not while the content has a live attempt.
     const contentIsIdle =
       (content?.state === 'PENDING' || content?.state === 'READY') && (!content.attempt || content.attempt.leaseUntil < now);
-    if (!fileIsStale || !contentIsIdle || !content) return false;
-    this.removeFile(read.userId, read.name);
-    this.updateContent(read.contentId, { refCount: content.refCount - 1, updatedAt: now });
-    this.usageUpdate(read.userId, { files: -1, bytes: -read.size }, now, 'drop pending file')();
+    if (!fileIsStale || !contentIsIdle || !content || !current) return false;
+    this.applyFileChange(current, endedUpload(current, now, undefined), now, 'drop pending file');
     return true;
   }
 
@@ -503,19 +484,34 @@ export class MemoryCatalog implements Catalog {
     };
   }
 
-  /** One reference fewer; like DynamoDB's condition, the content must still exist (in any state). */
-  private releaseReference(contentId: string, now: number, what: string): Apply {
-    if (!this.contents.has(contentId)) throw stale(what);
-    return this.addReference(contentId, -1, now);
+  /** What a file going away changes besides itself: its contents' references and its owner's usage. */
+  private releaseFile(file: FileRecord | undefined, now: number, what: string): Apply[] {
+    if (!file) return [];
+    return [
+      ...this.referenceUpdates(referenceChanges(file, undefined), now, what),
+      this.usageUpdate(file.userId, usageChange(file, undefined), now, what),
+    ];
   }
 
-  /** What a counted file going away changes besides itself: its content's reference and its owner's usage. */
-  private releaseFile(file: FileRecord | undefined, now: number, what: string): Apply[] {
-    if (!counts(file)) return [];
-    return [
-      this.releaseReference(file.contentId, now, what),
-      this.usageUpdate(file.userId, { files: -1, bytes: -file.size }, now, what),
+  /** One change per content: each must exist (in any state), as DynamoCatalog's condition says. */
+  private referenceUpdates(references: ReadonlyMap<string, number>, now: number, what: string): Apply[] {
+    return [...references].map(([contentId, delta]) => {
+      if (!this.contents.has(contentId)) throw stale(what);
+      return this.addReference(contentId, delta, now);
+    });
+  }
+
+  /**
+   * A file's record goes from `before` (as stored) to `after` (absent: deleted), with the
+   * reference and usage changes between the two. Checks first, then every change.
+   */
+  private applyFileChange(before: FileRecord, after: FileRecord | undefined, now: number, what: string): void {
+    const changes: Apply[] = [
+      ...this.referenceUpdates(referenceChanges(before, after), now, what),
+      this.usageUpdate(before.userId, usageChange(before, after), now, what),
+      () => (after ? this.putFile(after) : this.removeFile(before.userId, before.name)),
     ];
+    for (const apply of changes) apply();
   }
 
   /**

@@ -5,9 +5,10 @@
  */
 import type { FileDownload, FileListing, FileView, UsageView } from '#protocol/api';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
+import { servedVersion } from './file-versions.ts';
 import type { Deps, FileRecord, Usage } from './ports.ts';
 import { withRetries } from './retries.ts';
-import { fileView } from './views.ts';
+import { fileView, servedFileView } from './views.ts';
 
 export async function listFiles(
   deps: Deps,
@@ -15,13 +16,17 @@ export async function listFiles(
   options: { prefix?: string; limit: number; cursor?: string },
 ): Promise<FileListing> {
   const page = await deps.catalog.listFiles(userId, options);
-  return { files: page.files.map(fileView), ...(page.cursor ? { cursor: page.cursor } : {}) };
+  return { files: page.files.map(servedFileView), ...(page.cursor ? { cursor: page.cursor } : {}) };
 }
 
-/** Metadata and a short-lived presigned GET of the content's object; bytes never pass through Lambda. */
+/**
+ * Metadata and a short-lived presigned GET of the content's object; bytes never pass through
+ * Lambda. While a replacement uploads, the version it replaces is the one served (invariant 15).
+ */
 export async function getFileDownload(deps: Deps, userId: string, name: string): Promise<FileDownload> {
-  const file = await deps.catalog.getFile(userId, name);
-  if (!file) throw new NotFoundError('file_not_found', 'no such file');
+  const record = await deps.catalog.getFile(userId, name);
+  if (!record) throw new NotFoundError('file_not_found', 'no such file');
+  const file = servedVersion(record);
   const content = file.state === 'COMPLETE' ? await deps.catalog.getContent(file.contentId) : undefined;
   // Bytes that failed a check after they were verified are never served: invariant 7 (docs/design.md).
   if (content?.state === 'QUARANTINED') {
@@ -35,7 +40,7 @@ export async function getFileDownload(deps: Deps, userId: string, name: string):
   const fileName = name.slice(name.lastIndexOf('/') + 1);
   const request = await deps.blobs.presignGet(content.objectKey, { fileName, expiresInSeconds: ttl });
   return {
-    file: fileView(file),
+    file: servedFileView(record),
     download: { url: request.url, method: 'GET', expiresAt: new Date(deps.now() + ttl * 1000).toISOString() },
   };
 }
@@ -57,12 +62,18 @@ export function renameFile(deps: Deps, userId: string, from: string, request: Re
   if (request.to === from) throw new ValidationError('same_name', 'the new name is the current one');
   return withRetries(async () => {
     const [file, target] = await Promise.all([ownFile(deps, userId, from), deps.catalog.getFile(userId, request.to)]);
-    // An upload in progress is owned by its name (its attempt and upload id point at it).
+    // An upload in progress is owned by its name (its attempt and upload id point at it), and so
+    // is the version it replaces: both stay until the upload ends.
+    if (file.state === 'PENDING' && file.previous) {
+      throw new ConflictError('replacement_in_progress', 'an upload is replacing this file; wait for it, or delete the file');
+    }
     if (file.state !== 'COMPLETE') throw new ConflictError('file_not_complete', `the file is ${file.state.toLowerCase()}`);
     if (target && !request.overwrite) {
       throw new ConflictError('file_exists', 'a file already has that name; ask to overwrite it');
     }
-    const moved: FileRecord = { ...file, name: request.to, updatedAt: deps.now() };
+    // A failed replacement's id named the old name: it does not move.
+    const { failedUpload: _stays, ...version } = file;
+    const moved: FileRecord = { ...version, name: request.to, updatedAt: deps.now() };
     await deps.catalog.renameFile({ from: file, to: moved, overwritten: target });
     return fileView(moved);
   });

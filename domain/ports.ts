@@ -90,6 +90,33 @@ export interface FileRecord {
   readonly failure?: string;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * Only on a PENDING file that replaces a COMPLETE one under its name: that version, still
+   * referenced, counted and served until this upload completes (domain/file-versions.ts, invariant 15).
+   */
+  readonly previous?: FileVersion;
+  /**
+   * Only on a COMPLETE file whose replacement failed: that upload and why, so that its id still
+   * answers `failed` (the file itself went back to this version, exactly as it was).
+   */
+  readonly failedUpload?: FailedUpload;
+}
+
+/** A COMPLETE version of a file, kept while an upload replaces it. */
+export interface FileVersion {
+  readonly contentId: string;
+  readonly size: number;
+  readonly uploadId: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface FailedUpload {
+  readonly uploadId: string;
+  readonly contentId: string;
+  readonly size: number;
+  readonly failure: string;
+  readonly failedAt: number;
 }
 
 /** What a link does to the content the new file points at. */
@@ -170,11 +197,16 @@ export interface Catalog {
   getContent(contentId: string): Promise<ContentRecord | undefined>;
   getFile(userId: string, name: string): Promise<FileRecord | undefined>;
   listFiles(userId: string, options: { prefix?: string; limit: number; cursor?: string }): Promise<FilePage>;
-  /** Puts `file` under its name, references its content and releases the previous file's content. */
+  /**
+   * Puts `file` under its name in place of `previous` (as read), in one write with the reference
+   * and usage changes between the two (file-versions.ts: referenceChanges, usageChange): the
+   * contents `file` references (its own, and `file.previous`) gain one, those only `previous`
+   * referenced lose one.
+   */
   linkFile(change: LinkChange): Promise<void>;
-  /** Moves a file to a new name in one write; releases the reference of a file it overwrites. */
+  /** Moves a file to a new name in one write; releases every reference of a file it overwrites. */
   renameFile(change: RenameChange): Promise<void>;
-  /** Deletes a file (as read) and releases its reference in one write. */
+  /** Deletes a file (as read) and releases its references in one write. */
   deleteFile(file: FileRecord, now: number): Promise<void>;
   getUsage(userId: string): Promise<Usage>;
   /** Sets (or with undefined, removes) a user's own quota. */
@@ -224,23 +256,23 @@ export interface Catalog {
    * was verified. Files keep their references. Returns false if the content was not so.
    */
   quarantine(contentId: string, objectKey: string, now: number): Promise<boolean>;
-  /** PENDING → COMPLETE for a file still waiting for `contentId`. Returns false if it was not. */
+  /**
+   * PENDING → COMPLETE for a file still waiting for `contentId`, releasing the version it
+   * replaces (file-versions.ts: completedUpload) in the same write. Returns false if it was not.
+   */
   completeFile(owner: FileOwner, contentId: string, now: number): Promise<boolean>;
   /** Files waiting for a content (eventually consistent: completion is also done on read). */
   pendingFiles(contentId: string): Promise<FileRecord[]>;
   /**
    * Ends a failed attempt: removes it from the content and, if its owner file still waits for it,
-   * marks that file FAILED with `failure` and releases its reference.
+   * ends that file's upload with `failure` (file-versions.ts: endedUpload: FAILED, or back to the
+   * version it replaced), releasing its reference and usage.
    */
-  failAttempt(
-    content: Pick<ContentRecord, 'contentId' | 'size'>,
-    attempt: UploadAttempt,
-    failure: string,
-    now: number,
-  ): Promise<void>;
+  failAttempt(contentId: string, attempt: UploadAttempt, failure: string, now: number): Promise<void>;
   /**
-   * PENDING → FAILED with `failure` for a file (as read) still waiting for its content, releasing
-   * its reference and usage in the same write. Returns false if the file changed meanwhile.
+   * Ends the upload of a file (as read) still waiting for its content with `failure`
+   * (file-versions.ts: endedUpload), releasing its reference and usage in the same write.
+   * Returns false if the file changed meanwhile.
    */
   failPendingFile(file: FileRecord, failure: string, now: number): Promise<boolean>;
   /** Deletes a PENDING content that nothing references any more. Returns whether it did. */
@@ -254,9 +286,10 @@ export interface Catalog {
   /** Removes an attempt from its content, if it is still the content's attempt (and, if asked, expired). */
   endAttempt(contentId: string, attemptId: string, now: number, options?: { onlyIfExpired?: boolean }): Promise<boolean>;
   /**
-   * Deletes a PENDING file unchanged since `staleBefore` and releases its reference, unless its
-   * content has a live attempt again (someone resumed): the sweeper never drops a moving upload.
-   * The content may be PENDING (an abandoned upload) or READY (a waiter that never proved).
+   * Ends the upload of a PENDING file unchanged since `staleBefore` (file-versions.ts:
+   * endedUpload: deleted, or back to the version it replaced) and releases its reference, unless
+   * its content has a live attempt again (someone resumed): the sweeper never drops a moving
+   * upload. The content may be PENDING (an abandoned upload) or READY (a waiter that never proved).
    */
   dropPendingFile(file: FileRecord, now: number, staleBefore: number): Promise<boolean>;
   /** READY → DELETING, only while nothing references the content and it has not changed since `seenUpdatedAt`. */

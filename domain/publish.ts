@@ -91,10 +91,7 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
     // (a concurrent completion) also finds the file failed. An attempt has its own key: deleting
     // this object can only undo the attempt that wrote it.
     if (attempt?.objectKey === key) {
-      const owner = await deps.catalog.getFile(attempt.owner.userId, attempt.owner.name);
-      // Its usage is the owner's own claimed size, which may not be the reservation's.
-      const size = owner?.uploadId === attempt.owner.uploadId ? owner.size : content.size;
-      await deps.catalog.failAttempt({ contentId: content.contentId, size }, attempt, verdict.reason, now);
+      await deps.catalog.failAttempt(content.contentId, attempt, verdict.reason, now);
       await deps.catalog.deleteUnreferencedPending(content.contentId);
     }
     await deps.blobs.delete(key);
@@ -176,10 +173,7 @@ async function publishProofUpload(deps: Deps, content: ContentRecord, attempt: U
     await challengeMetByUpload(deps, owner.userId, content);
     await deps.catalog.endAttempt(content.contentId, attempt.id, now);
   } else {
-    // Its usage is the owner's own claimed size, which may not be the content's.
-    const file = await deps.catalog.getFile(owner.userId, owner.name);
-    const size = file && file.uploadId === owner.uploadId ? file.size : content.size;
-    await deps.catalog.failAttempt({ contentId: content.contentId, size }, attempt, verdict.reason, now);
+    await deps.catalog.failAttempt(content.contentId, attempt, verdict.reason, now);
   }
   for (const layout of attempt.multipartUploads ?? []) await deps.blobs.abortMultipartUpload(key, layout.uploadId);
   await deps.blobs.delete(key);

@@ -18,6 +18,7 @@ import type { CompletedPart, PartPermit, Proof, UploadPermit, UploadRequest, Upl
 import { blockCount, blockRange, blockSize, isMultipart } from '#protocol/content-id';
 import { bytesToBase64, bytesToHex, hexToBytes } from '#protocol/encoding';
 import { BusyError, ConflictError, NotFoundError, QuotaExceededError, ValidationError } from './errors.ts';
+import { fallbackOf, uploadOf, usageChange } from './file-versions.ts';
 import { quotaBytesOf } from './files.ts';
 import { contentIdFromBlockDigests, sha256 } from './hashing.ts';
 import { objectKeyFor } from './object-keys.ts';
@@ -105,10 +106,10 @@ async function decide(
     return continueFile(deps, existing, content, digests, request, answers);
   }
 
-  // Checked before anything is written; the write itself is conditioned on the same quota, so
-  // concurrent uploads cannot overshoot it together.
-  const quota = checkQuota(deps, usage, request.size - (existing && existing.state !== 'FAILED' ? existing.size : 0));
   const now = deps.now();
+  // An upload over a COMPLETE file keeps that version, served and counted, until it completes:
+  // invariant 15 (docs/design.md, file-versions.ts).
+  const fallback = fallbackOf(existing);
   const file: FileRecord = {
     userId,
     name: request.name,
@@ -118,7 +119,15 @@ async function decide(
     uploadId: deps.newId(),
     createdAt: now,
     updatedAt: now,
+    ...(fallback ? { previous: fallback } : {}),
   };
+  // A hit replaces the file at once; anything else keeps both versions until the bytes are up.
+  const { previous: _replacedAtOnce, ...linked } = { ...file, state: 'COMPLETE' as const };
+  // Checked before anything is written (in 'always' mode, as for a miss: nothing may depend on
+  // what storage holds); the write itself is conditioned on the same quota, so concurrent
+  // uploads cannot overshoot it together.
+  const hit = content?.state === 'READY' && content.size === request.size && !hiding;
+  const quota = checkQuota(deps, usage, usageChange(existing, hit ? linked : file).bytes);
 
   // In 'always' mode every new file is challenged first, and the answer is counted and its token
   // consumed whatever storage holds; one that does not prove ownership of a stored content is
@@ -138,7 +147,6 @@ async function decide(
       const proof = await proveOwnership(deps, userId, content, request, answers);
       if (proof === 'unproven') return uploadToProve(deps, file, { previous: existing, quota }, content, digests);
       if (proof !== 'proven') return proof;
-      const linked: FileRecord = { ...file, state: 'COMPLETE' };
       await deps.catalog.linkFile({
         file: linked,
         previous: existing,
@@ -475,9 +483,10 @@ async function permitFor(
 
 async function loadOwnUpload(deps: Deps, userId: string, uploadRef: string): Promise<FileRecord> {
   const ref = decodeUploadRef(uploadRef);
-  const file = ref ? await deps.catalog.getFile(userId, ref.name) : undefined;
+  // A failed replacement answers through the version the name went back to (file-versions.ts).
+  const file = ref ? uploadOf(await deps.catalog.getFile(userId, ref.name), ref.uploadId) : undefined;
   // The same answer for a foreign, superseded or malformed id: nothing about others leaks.
-  if (!ref || !file || file.uploadId !== ref.uploadId) throw new NotFoundError('upload_not_found', 'no such upload');
+  if (!file) throw new NotFoundError('upload_not_found', 'no such upload');
   return file;
 }
 
@@ -496,8 +505,12 @@ async function settle(
   if (content.size !== file.size) await failForSize(deps, file);
   else if (proofRequired(deps) && !options.proven && !uploadedBy(content, file)) return statusView(file);
   else await deps.catalog.completeFile(file, file.contentId, deps.now());
-  const current = await deps.catalog.getFile(file.userId, file.name);
-  return statusView(current ?? file);
+  return statusView(await currentUpload(deps, file));
+}
+
+/** The upload `file` as it stands now (as read before, if the name has moved on since). */
+async function currentUpload(deps: Deps, file: FileRecord): Promise<FileRecord> {
+  return uploadOf(await deps.catalog.getFile(file.userId, file.name), file.uploadId) ?? file;
 }
 
 /** How soon a waiting client should ask again. */
@@ -574,7 +587,7 @@ export async function completeUpload(
   if (!content || !attempt) {
     // The attempt ended between the two reads (most often: the object-created event has just
     // verified or rejected these bytes): the file, read again, says how.
-    return completionView(deps, statusView((await deps.catalog.getFile(userId, file.name)) ?? file));
+    return completionView(deps, statusView(await currentUpload(deps, file)));
   }
 
   if (isMultipart(file.size)) {
@@ -585,7 +598,7 @@ export async function completeUpload(
     await deps.blobs.completeMultipartUpload(attempt.objectKey, layout.uploadId, parts ?? []);
   }
   const outcome = await publishObject(deps, attempt.objectKey);
-  const current = (await deps.catalog.getFile(userId, file.name)) ?? file;
+  const current = await currentUpload(deps, file);
   // 'missing' while still pending: nothing was uploaded. (A concurrent event may also have
   // published or rejected the object already; then the file says so.)
   if (outcome === 'missing' && current.state === 'PENDING' && current.uploadId === file.uploadId) {

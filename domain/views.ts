@@ -1,6 +1,7 @@
 /** The shapes the API returns, built from records in one place. */
 import { type FileView, MAX_NAME_BYTES } from '#protocol/api';
 import { decodeFileRef } from '#protocol/file-ref';
+import { servedVersion } from './file-versions.ts';
 import type { FileRecord } from './ports.ts';
 
 export function fileView(file: FileRecord): FileView {
@@ -12,6 +13,19 @@ export function fileView(file: FileRecord): FileView {
     ...(file.failure ? { failure: file.failure } : {}),
     createdAt: new Date(file.createdAt).toISOString(),
     updatedAt: new Date(file.updatedAt).toISOString(),
+  };
+}
+
+/**
+ * A file as its owner sees it (listings, downloads): while a replacement uploads, the version it
+ * replaces, with the replacement named (invariant 15).
+ */
+export function servedFileView(file: FileRecord): FileView {
+  const served = servedVersion(file);
+  if (served === file) return fileView(file);
+  return {
+    ...fileView(served),
+    replacement: { contentId: file.contentId, size: file.size, uploadId: encodeUploadRef(file.name, file.uploadId) },
   };
 }
 

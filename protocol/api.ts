@@ -28,6 +28,11 @@ export interface FileView {
   readonly failure?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /**
+   * An upload in progress that will replace this version once its bytes are stored and
+   * verified. Until then this version is the file: listed, downloaded, counted.
+   */
+  readonly replacement?: { readonly contentId: string; readonly size: number; readonly uploadId: string };
 }
 
 /** A proof-of-ownership challenge (docs/design.md §4). */

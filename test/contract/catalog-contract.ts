@@ -296,7 +296,7 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
 
       it('replacing a FAILED file releases nothing (it held no reference) and counts the new one', async () => {
         const { file, attempt, content } = await reserve();
-        await catalog.failAttempt(content, attempt, 'content_mismatch', t + 5);
+        await catalog.failAttempt(content.contentId, attempt, 'content_mismatch', t + 5);
         const failed = await catalog.getFile(file.userId, file.name);
         expect(failed?.state).toBe('FAILED');
         // The name is taken by the FAILED file: a new upload under it replaces it.
@@ -455,7 +455,7 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
 
       it('a FAILED file goes without touching any reference or usage', async () => {
         const { file, attempt, content } = await reserve();
-        await catalog.failAttempt(content, attempt, 'size_mismatch', t + 5);
+        await catalog.failAttempt(content.contentId, attempt, 'size_mismatch', t + 5);
         const failed = await catalog.getFile(file.userId, file.name);
         if (!failed) throw new Error('the failed file is gone');
         await catalog.deleteFile(failed, t + 6);
@@ -790,7 +790,7 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
     describe('failAttempt', () => {
       it('ends the attempt and fails its waiting owner file, releasing its reference and usage together', async () => {
         const { file, attempt, content } = await reserve();
-        await catalog.failAttempt(content, attempt, 'content_mismatch', t + 30);
+        await catalog.failAttempt(content.contentId, attempt, 'content_mismatch', t + 30);
         const after = await catalog.getContent(content.contentId);
         expect(after).toMatchObject({ state: 'PENDING', refCount: 0, updatedAt: t + 30 });
         expect(after?.attempt).toBeUndefined();
@@ -817,7 +817,7 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
           content: { op: 'reference', requireState: 'PENDING' },
           quota: unlimited,
         });
-        await catalog.failAttempt(content, attempt, 'content_mismatch', t + 30);
+        await catalog.failAttempt(content.contentId, attempt, 'content_mismatch', t + 30);
         const after = await catalog.getContent(content.contentId);
         expect(after?.attempt).toBeUndefined();
         expect(after?.refCount).toBe(1);
@@ -828,7 +828,7 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
       it("changes nothing for an attempt that is no longer the content's", async () => {
         const { file, content } = await reserve();
         const before = await catalog.getContent(content.contentId);
-        await catalog.failAttempt(content, attemptFor(file, t + 10), 'content_mismatch', t + 30);
+        await catalog.failAttempt(content.contentId, attemptFor(file, t + 10), 'content_mismatch', t + 30);
         expect(await catalog.getContent(content.contentId)).toEqual(before);
         expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
       });
@@ -859,7 +859,7 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
       it('deletes a PENDING content only once nothing references it', async () => {
         const { file, attempt, content } = await reserve();
         expect(await catalog.deleteUnreferencedPending(content.contentId)).toBe(false);
-        await catalog.failAttempt(content, attempt, 'size_mismatch', t + 1);
+        await catalog.failAttempt(content.contentId, attempt, 'size_mismatch', t + 1);
         expect(await catalog.deleteUnreferencedPending(content.contentId)).toBe(true);
         expect(await catalog.getContent(content.contentId)).toBeUndefined();
         expect(await catalog.deleteUnreferencedPending(content.contentId)).toBe(false);
@@ -974,6 +974,151 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
       });
     });
 
+    describe('a replacement and the version it falls back to (file-versions.ts)', () => {
+      /**
+       * `v1` COMPLETE under a name, then a new PENDING upload of another content over it that
+       * keeps v1 as `previous`: what a miss over an existing file writes.
+       */
+      async function replacing(options: { at?: number; leaseUntil?: number; size?: number } = {}) {
+        const at = options.at ?? t;
+        const { file: v1 } = await stored();
+        const upload = fileRecord({
+          userId: v1.userId,
+          name: v1.name,
+          contentId: newContentId(),
+          updatedAt: at,
+          size: options.size ?? 700,
+          previous: {
+            contentId: v1.contentId,
+            size: v1.size,
+            uploadId: v1.uploadId,
+            createdAt: v1.createdAt,
+            updatedAt: v1.updatedAt,
+          },
+        });
+        const attempt = attemptFor(upload, options.leaseUntil ?? at + 60_000);
+        const record: ContentRecord = {
+          contentId: upload.contentId,
+          size: upload.size,
+          state: 'PENDING',
+          refCount: 1,
+          attempt,
+          createdAt: at,
+          updatedAt: at,
+        };
+        await catalog.linkFile({ file: upload, previous: v1, content: { op: 'create', record }, quota: unlimited });
+        return { v1, upload, attempt };
+      }
+
+      it('linking keeps the previous version referenced and counts both', async () => {
+        const { v1, upload } = await replacing();
+        expect(await catalog.getFile(upload.userId, upload.name)).toEqual(upload);
+        expect(await refCount(v1.contentId)).toBe(1);
+        expect(await refCount(upload.contentId)).toBe(1);
+        expect(await catalog.getUsage(v1.userId)).toMatchObject({ files: 1, bytes: SIZE + 700 });
+      });
+
+      it('the quota guard counts both versions', async () => {
+        const { file: v1 } = await stored();
+        const upload = fileRecord({
+          userId: v1.userId,
+          name: v1.name,
+          contentId: newContentId(),
+          updatedAt: t,
+          size: 700,
+          previous: {
+            contentId: v1.contentId,
+            size: v1.size,
+            uploadId: v1.uploadId,
+            createdAt: v1.createdAt,
+            updatedAt: v1.updatedAt,
+          },
+        });
+        const record: ContentRecord = {
+          contentId: upload.contentId,
+          size: 700,
+          state: 'PENDING',
+          refCount: 1,
+          createdAt: t,
+          updatedAt: t,
+        };
+        const tight: QuotaGuard = { maxBytes: SIZE + 699, override: undefined };
+        const refused = catalog.linkFile({ file: upload, previous: v1, content: { op: 'create', record }, quota: tight });
+        expect(await rejection(refused)).toBeInstanceOf(StaleWriteError);
+        expect(await catalog.getFile(v1.userId, v1.name)).toEqual(v1);
+        expect(await catalog.getContent(upload.contentId)).toBeUndefined();
+      });
+
+      it('completing releases the previous version in the same write', async () => {
+        const { v1, upload } = await replacing();
+        expect(await catalog.completeFile(upload, upload.contentId, t + 5)).toBe(true);
+        const { previous: _released, ...rest } = upload;
+        expect(await catalog.getFile(upload.userId, upload.name)).toEqual({ ...rest, state: 'COMPLETE', updatedAt: t + 5 });
+        expect(await refCount(v1.contentId)).toBe(0);
+        expect(await catalog.getUsage(v1.userId)).toMatchObject({ files: 1, bytes: 700 });
+        expect(await catalog.completeFile(upload, upload.contentId, t + 6)).toBe(false);
+      });
+
+      it('a failed attempt puts the previous version back, exactly, and remembers the failed upload', async () => {
+        const { v1, upload, attempt } = await replacing();
+        await catalog.failAttempt(upload.contentId, attempt, 'content_mismatch', t + 5);
+        expect(await catalog.getFile(v1.userId, v1.name)).toEqual({
+          ...v1,
+          failedUpload: {
+            uploadId: upload.uploadId,
+            contentId: upload.contentId,
+            size: 700,
+            failure: 'content_mismatch',
+            failedAt: t + 5,
+          },
+        });
+        expect(await catalog.getContent(upload.contentId)).toMatchObject({ refCount: 0 });
+        expect((await catalog.getContent(upload.contentId))?.attempt).toBeUndefined();
+        expect(await refCount(v1.contentId)).toBe(1);
+        expect(await catalog.getUsage(v1.userId)).toMatchObject({ files: 1, bytes: SIZE });
+      });
+
+      it('a failed waiting file puts the previous version back too', async () => {
+        const { v1, upload } = await replacing();
+        expect(await catalog.failPendingFile(upload, 'size_mismatch', t + 5)).toBe(true);
+        expect(await catalog.getFile(v1.userId, v1.name)).toMatchObject({ ...v1, failedUpload: { failure: 'size_mismatch' } });
+        expect(await refCount(upload.contentId)).toBe(0);
+        expect(await refCount(v1.contentId)).toBe(1);
+        expect(await catalog.getUsage(v1.userId)).toMatchObject({ files: 1, bytes: SIZE });
+        expect(await catalog.failPendingFile(upload, 'size_mismatch', t + 6)).toBe(false);
+      });
+
+      it('a dropped (abandoned) replacement puts the previous version back, with no failure to report', async () => {
+        const { v1, upload } = await replacing({ at: t - 10_000, leaseUntil: t - 1 });
+        expect(await catalog.dropPendingFile(upload, t, t - 5_000)).toBe(true);
+        expect(await catalog.getFile(v1.userId, v1.name)).toEqual(v1);
+        expect(await refCount(upload.contentId)).toBe(0);
+        expect(await refCount(v1.contentId)).toBe(1);
+        expect(await catalog.getUsage(v1.userId)).toMatchObject({ files: 1, bytes: SIZE });
+        expect(await catalog.pendingFiles(upload.contentId)).toEqual([]);
+      });
+
+      it('deleting it, or renaming a file over it, releases both versions', async () => {
+        const first = await replacing();
+        await catalog.deleteFile(first.upload, t + 5);
+        expect(await refCount(first.v1.contentId)).toBe(0);
+        expect(await refCount(first.upload.contentId)).toBe(0);
+        expect(await catalog.getUsage(first.v1.userId)).toMatchObject({ files: 0, bytes: 0 });
+
+        const second = await replacing();
+        const other = await reference(second.v1.userId, second.v1.contentId, { name: `other-${hex(4)}`, size: SIZE });
+        await catalog.renameFile({
+          from: other,
+          to: { ...other, name: second.v1.name, updatedAt: t + 5 },
+          overwritten: second.upload,
+        });
+        expect(await refCount(second.upload.contentId)).toBe(0);
+        // v1's content keeps one reference: the renamed file's own.
+        expect(await refCount(second.v1.contentId)).toBe(1);
+        expect(await catalog.getUsage(second.v1.userId)).toMatchObject({ files: 1, bytes: SIZE });
+      });
+    });
+
     describe('beginDelete and deleteDeleting', () => {
       async function unreferenced() {
         const { file, objectKey } = await stored();
@@ -1000,7 +1145,7 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         const seen = await catalog.getContent(file.contentId);
         expect(await catalog.beginDelete(file.contentId, seen?.updatedAt ?? 0, t + 10)).toBe(false);
         const pending = await reserve();
-        await catalog.failAttempt(pending.content, pending.attempt, 'size_mismatch', t + 1);
+        await catalog.failAttempt(pending.content.contentId, pending.attempt, 'size_mismatch', t + 1);
         expect(await catalog.beginDelete(pending.content.contentId, t + 1, t + 10)).toBe(false);
 
         const { content } = await unreferenced();

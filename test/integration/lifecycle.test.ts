@@ -235,10 +235,13 @@ describe('usage and quota', () => {
     expect(refused).toMatchObject({ status: 413, code: 'quota_exceeded' });
     expect(await fileItem(user, 'too-much')).toBeUndefined();
     expect(await usageItem(user)).toMatchObject({ files: 1, bytes: 6000, quotaBytes: 10_000 });
-    // Replacing a file counts only the difference.
-    const replacement = await putFile(clientFor(user), randomFile(9000).path, { name: 'fits' });
+    // A replacement keeps the current version until it is COMPLETE: the quota must hold both.
+    const tooBig = await apiError(putFile(clientFor(user), randomFile(4001).path, { name: 'fits' }));
+    expect(tooBig).toMatchObject({ status: 413, code: 'quota_exceeded' });
+    expect(await fileItem(user, 'fits')).toMatchObject({ size: 6000, state: 'COMPLETE' });
+    const replacement = await putFile(clientFor(user), randomFile(4000).path, { name: 'fits' });
     expect(replacement.state).toBe('COMPLETE');
-    expect(await clientFor(user).usage()).toMatchObject({ files: 1, bytes: 9000, quotaBytes: 10_000 });
+    expect(await clientFor(user).usage()).toMatchObject({ files: 1, bytes: 4000, quotaBytes: 10_000 });
   });
 
   it('stays exact under concurrent uploads: never beyond the quota', async () => {

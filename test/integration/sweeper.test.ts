@@ -160,6 +160,52 @@ describe('sweeper', () => {
     expect(await contentItem(tree.contentId)).toMatchObject({ state: 'READY', refCount: 1 });
   });
 
+  it('an abandoned overwrite leaves the file exactly as it was, and GC keeps its bytes (issue 12 point 2)', async () => {
+    // Before: the put over `doc` released v1 in the same write as the new PENDING file, so with
+    // no grace period the sweeper deleted v1's bytes while the upload was still in flight, and
+    // dropping the abandoned upload left no `doc` at all.
+    const user = `erin-${randomBytes(4).toString('hex')}`;
+    const client = clientFor(user);
+    const v1 = randomBytes(5000);
+    const v2 = randomBytes(7000);
+    const path = join(dataDir, `${user}-v1.bin`);
+    writeFileSync(path, v1);
+    expect(await putFile(client, path, { name: 'doc' })).toMatchObject({ state: 'COMPLETE' });
+    const [before] = await filesOf(user);
+    if (!before) throw new Error('v1 was stored');
+    const v1Content = hashBuffer(v1).contentId;
+
+    const { tree, body } = request(v2, 'doc');
+    const replacing = expectUpload(await client.requestUpload(body));
+    const downloadedBytes = async () => {
+      const target = join(dataDir, `${user}-download.bin`);
+      await getFile(client, 'doc', target);
+      return readFileSync(target);
+    };
+    // In flight: the file is still v1, listed with its replacement, and both versions count.
+    expect((await client.listFiles()).files).toEqual([
+      expect.objectContaining({
+        name: 'doc',
+        contentId: v1Content,
+        state: 'COMPLETE',
+        replacement: expect.objectContaining({ contentId: tree.contentId, uploadId: replacing.uploadId }),
+      }),
+    ]);
+    expect(await client.usage()).toMatchObject({ files: 1, bytes: v1.length + v2.length });
+    expect((await downloadedBytes()).equals(v1)).toBe(true);
+
+    // Abandoned: the sweeper ends it, and the name goes back to v1, record for record.
+    await vi.waitFor(async () => expect(await contentItem(tree.contentId)).toBeUndefined(), SWEPT);
+    expect(await filesOf(user)).toEqual([before]);
+    expect(await client.usage()).toMatchObject({ files: 1, bytes: v1.length });
+    // More sweeps with no grace period: v1 is referenced, so its bytes stay.
+    await stack.sweep();
+    await stack.sweep();
+    expect(await contentItem(v1Content)).toMatchObject({ state: 'READY', refCount: 1 });
+    expect((await downloadedBytes()).equals(v1)).toBe(true);
+    await expect(client.uploadStatus(replacing.uploadId)).rejects.toMatchObject({ code: 'upload_not_found' });
+  });
+
   it('publishes an upload whose bytes landed but whose completion never came', async () => {
     const bytes = randomBytes(4096);
     const { tree, body } = request(bytes, 'landed.bin');

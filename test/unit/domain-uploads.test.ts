@@ -354,13 +354,6 @@ describe('requestUpload: refusals', () => {
     expectStatus(await requestUpload(world.deps, 'alice', requestFor(hit, 'second')), 'complete');
   });
 
-  it('replacing a file counts only the growth against the quota', async () => {
-    const world = memoryWorld({ settings: { defaultQuotaBytes: 10_000 } });
-    await upload(world, 'alice', 'doc', smallFile(6000));
-    expectStatus(await upload(world, 'alice', 'doc', smallFile(9000)), 'complete');
-    expect(await world.catalog.getUsage('alice')).toMatchObject({ files: 1, bytes: 9000 });
-  });
-
   it('503 content_deleting for a content the sweeper is deleting', async () => {
     const world = memoryWorld({ settings: { proofMode: 'off' } });
     const file = smallFile();
