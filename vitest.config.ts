@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two groups in one run: the unit group (domain on in-memory adapters, protocol, SDK pieces,
+ * Three groups in one run: the unit group (domain on in-memory adapters, protocol, SDK pieces,
  * synthesized templates) needs no Java and runs first; the integration group starts one real
- * local stack (DynamoDB Local + S3 on loopback) and runs after it.
+ * local stack (DynamoDB Local + S3 on loopback) and runs after it; the browser group runs the
+ * built browser SDK in Chromium last.
  */
 export default defineConfig({
   test: {
@@ -27,6 +28,17 @@ export default defineConfig({
           // Added to the root's test/setup.ts: every API response a test receives is checked against docs/openapi.yaml.
           setupFiles: ['test/setup.ts', 'test/support/contract-setup.ts'],
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The browser SDK in Debian's Chromium (playwright-core), against a local stack of its
+          // own, from a page on another loopback origin: CORS and the strict local S3 for real.
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts', 'test/browser/global-setup.ts'],
+          sequence: { groupOrder: 2 },
         },
       },
     ],
