@@ -45,6 +45,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { JWTPayload } from 'jose';
 import { API_CORS, type CorsDefinition, type RouteDefinition } from '#deploy/definitions';
+import type { StaticPage } from './api-docs.ts';
 import type { TokenVerifier } from './auth.ts';
 
 /** What API Gateway hands a route's function: payload format 2.0 behind the JWT authorizer. */
@@ -323,11 +324,16 @@ const gatewayError = (statusCode: number, message: string): APIGatewayProxyStruc
   body: JSON.stringify({ message }),
 });
 
+/**
+ * `pages`: fixed answers to GET of paths off the API's routes, without a token (`npm start`'s
+ * contract and API reference, local/api-docs.ts), as the issuer's key set is.
+ */
 export function createApiServer(
   routes: readonly BoundRoute[],
   verify: TokenVerifier,
   keySet: { keys: unknown[] },
   cors: CorsDefinition = API_CORS,
+  pages: ReadonlyMap<string, StaticPage> = new Map(),
 ): Server {
   const answer = async (request: IncomingMessage): Promise<APIGatewayProxyStructuredResultV2> => {
     const gateway: GatewayRequest = {
@@ -341,6 +347,10 @@ export function createApiServer(
     const { sentPath } = splitTarget(gateway.target);
     if (gateway.method === 'GET' && sentPath === '/.well-known/jwks.json') {
       return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(keySet) };
+    }
+    const page = gateway.method === 'GET' || gateway.method === 'HEAD' ? pages.get(sentPath) : undefined;
+    if (page) {
+      return { statusCode: 200, headers: { 'content-type': page.contentType, 'cache-control': 'no-cache' }, body: page.body };
     }
     const path = gatewayPath(sentPath);
     if (path === undefined) return gatewayError(400, 'Bad Request');

@@ -30,6 +30,7 @@ import {
 import type { Deps, Settings } from '#domain/ports';
 import type { SweepReport } from '#domain/sweeper';
 import type { HttpEvent, HttpResult } from '#lambdas/http';
+import type { StaticPage } from './api-docs.ts';
 import {
   createVerifier,
   LOCAL_AUDIENCE,
@@ -73,6 +74,8 @@ export interface LocalStackOptions {
    * @default the sources
    */
   readonly bundles?: Readonly<Record<FunctionId, string>>;
+  /** Fixed pages the API server answers GET with, off the routes (`npm start`: the contract and API reference). */
+  readonly pages?: ReadonlyMap<string, StaticPage>;
   /** Runs the sweeper every this many seconds, as the stack's schedule does in AWS; 0: never. */
   readonly sweepIntervalSeconds?: number;
   /**
@@ -369,7 +372,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
 
   const signingKey = await loadOrCreateSigningKey(join(dataDir, 'dev-signing-key.json'));
-  const api = createApiServer(routes, await createVerifier(signingKey), publishedKeySet(signingKey));
+  const api = createApiServer(routes, await createVerifier(signingKey), publishedKeySet(signingKey), undefined, options.pages);
   await new Promise<void>((done) => api.listen(apiPort, '127.0.0.1', done));
 
   return {

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readSettings } from '#adapters/config';
 import { DEFAULTS } from '#deploy/definitions';
+import { apiDocPages, CONTRACT_PATH, REFERENCE_PATH } from './api-docs.ts';
 import { startLocalStack } from './stack.ts';
 
 const DATA_DIR = resolve(process.env.HASHDROP_DATA_DIR ?? '.hashdrop');
@@ -22,6 +23,8 @@ const stack = await startLocalStack({
   settings: readSettings(process.env),
   // As often as the stack's schedule in AWS.
   sweepIntervalSeconds: port('HASHDROP_SWEEP_INTERVAL_SECONDS', DEFAULTS.sweepIntervalSeconds),
+  // The OpenAPI contract and its reference page (built offline once per version of the contract).
+  pages: await apiDocPages(DATA_DIR),
 });
 
 const localConfig = { ...stack.info, signingKeyFile: join(DATA_DIR, 'dev-signing-key.json') };
@@ -30,6 +33,7 @@ writeFileSync(join(DATA_DIR, 'local.json'), `${JSON.stringify(localConfig, null,
 console.log(`hashdrop is running locally
 
   API        ${stack.info.endpoint}   (POST /v1/uploads, GET /v1/files, ...)
+  API docs   ${stack.info.endpoint}${REFERENCE_PATH}   (reference; the OpenAPI contract is ${stack.info.endpoint}${CONTRACT_PATH})
   S3         ${stack.info.s3Endpoint}   (strict local S3: SigV4, checksums, IAM; bucket "${stack.info.bucket}")
   DynamoDB   ${stack.info.dynamodbEndpoint}   (DynamoDB Local)
   data       ${DATA_DIR}   (kept across restarts; config in local.json)

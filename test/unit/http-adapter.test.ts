@@ -3,10 +3,14 @@
  * query strings, headers and cookies as an HTTP API's payload-2.0 event carries them, and CORS.
  * The expectations are AWS's own, from live captures and the AWS documentation cited there.
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { API_CORS, type CorsDefinition, ROUTES, type RouteDefinition } from '#deploy/definitions';
+import { apiDocPages, CONTRACT_PATH, REFERENCE_PATH } from '#local/api-docs';
 import {
   type BoundRoute,
   buildEvent,
@@ -294,5 +298,50 @@ describe('the adapter over HTTP', () => {
       expect(response.status, path).toBe(status);
       expect(response.headers.get('access-control-allow-origin'), path).toBe('*');
     }
+  });
+});
+
+describe('the contract and API reference `npm start` serves', () => {
+  const cacheDir = mkdtempSync(join(tmpdir(), 'hashdrop-api-docs-'));
+  const verify = vi.fn(async () => undefined);
+  let base = '';
+  let server: ReturnType<typeof createApiServer> | undefined;
+  beforeAll(async () => {
+    server = createApiServer([], verify, { keys: [] }, API_CORS, await apiDocPages(cacheDir));
+    await new Promise<void>((done) => server?.listen(0, '127.0.0.1', done));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }, 60_000);
+  afterAll(async () => {
+    await new Promise((done) => server?.close(done));
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('serves docs/openapi.yaml as it is committed, without a token', async () => {
+    const response = await fetch(`${base}${CONTRACT_PATH}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/yaml/);
+    expect(await response.text()).toBe(readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8'));
+    expect(verify).not.toHaveBeenCalled();
+  });
+
+  it('serves a reference page that needs no network: Redoc inline, the contract in the page', async () => {
+    const response = await fetch(`${base}${REFERENCE_PATH}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await response.text();
+    expect(html).toContain('<title>hashdrop API reference</title>');
+    expect(html).toContain('Upload a file, instantly if storage holds its content');
+    // No script, style or font is fetched from elsewhere (build-docs without --inlineBundle loads Redoc from a CDN).
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="https?:/);
+    expect(html).not.toContain('cdn.redocly.com/redoc/');
+  });
+
+  it('builds the page once per version of the contract, and answers only GET', async () => {
+    const built = readdirSync(cacheDir).filter((file) => file.endsWith('.html'));
+    expect(built).toHaveLength(1);
+    const before = statSync(join(cacheDir, built[0] ?? '')).mtimeMs;
+    await apiDocPages(cacheDir);
+    expect(statSync(join(cacheDir, built[0] ?? '')).mtimeMs).toBe(before);
+    expect((await fetch(`${base}${REFERENCE_PATH}`, { method: 'POST' })).status).toBe(404);
   });
 });
