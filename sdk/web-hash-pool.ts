@@ -43,6 +43,9 @@ function startWorkers(source: string, count: number): { workers: Worker[]; stop:
   return { workers, stop };
 }
 
+/** A worker that failed before it hashed anything: it never started (a CSP refusing `blob:` workers). */
+class WorkerStartError extends Error {}
+
 export async function hashBlobParallel(blob: Blob, options: ParallelBlobHashOptions = {}): Promise<TreeHash> {
   const size = blob.size;
   const blocks = blockCount(size);
@@ -51,47 +54,60 @@ export async function hashBlobParallel(blob: Blob, options: ParallelBlobHashOpti
   const source = workerSource();
   const pool = source === undefined || size === 0 ? undefined : startWorkers(source, count);
   if (!pool) return hashBlob(blob, { concurrency: count, ...options });
-
-  const digests: Uint8Array[] = new Array(blocks);
-  let hashed = 0;
-  let nextBlock = 0;
-  const { signal } = options;
   try {
-    await Promise.all(
-      pool.workers.map(
-        (worker) =>
-          new Promise<void>((done, fail) => {
-            const dispatch = () => {
-              if (signal?.aborted) return fail(signal.reason);
-              if (nextBlock >= blocks) return done();
-              const id = nextBlock++;
-              const { start, end } = blockRange(size, id + 1);
-              const task: HashTask = {
-                id,
-                block: blob.slice(start, end),
-                ...(options.webCryptoMaxBlock === undefined ? {} : { webCryptoMaxBlock: options.webCryptoMaxBlock }),
-              };
-              worker.postMessage(task);
-            };
-            worker.onmessage = ({ data: reply }: MessageEvent<HashReply>) => {
-              if ('progress' in reply) {
-                hashed += reply.progress;
-                options.onProgress?.(hashed);
-              } else if ('digest' in reply) {
-                digests[reply.id] = reply.digest;
-                dispatch();
-              } else {
-                fail(new Error(`hashing block ${reply.id + 1} failed: ${reply.error}`));
-              }
-            };
-            worker.onerror = (event) => fail(new Error(`hash worker failed: ${event.message}`));
-            signal?.addEventListener('abort', () => fail(signal.reason), { once: true });
-            dispatch();
-          }),
-      ),
-    );
+    return await hashInWorkers(blob, pool.workers, options);
+  } catch (error) {
+    if (!(error instanceof WorkerStartError)) throw error;
+    // Browsers report a worker script refused by the page's CSP as an error event, not by
+    // throwing: no worker could start, so this thread hashes (from the start: nothing was).
+    return hashBlob(blob, { concurrency: count, ...options });
   } finally {
     pool.stop();
   }
+}
+
+async function hashInWorkers(blob: Blob, workers: readonly Worker[], options: ParallelBlobHashOptions): Promise<TreeHash> {
+  const size = blob.size;
+  const blocks = blockCount(size);
+  const digests: Uint8Array[] = new Array(blocks);
+  let hashed = 0;
+  let nextBlock = 0;
+  let replies = 0;
+  const { signal } = options;
+  await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<void>((done, fail) => {
+          const dispatch = () => {
+            if (signal?.aborted) return fail(signal.reason);
+            if (nextBlock >= blocks) return done();
+            const id = nextBlock++;
+            const { start, end } = blockRange(size, id + 1);
+            const task: HashTask = {
+              id,
+              block: blob.slice(start, end),
+              ...(options.webCryptoMaxBlock === undefined ? {} : { webCryptoMaxBlock: options.webCryptoMaxBlock }),
+            };
+            worker.postMessage(task);
+          };
+          worker.onmessage = ({ data: reply }: MessageEvent<HashReply>) => {
+            replies++;
+            if ('progress' in reply) {
+              hashed += reply.progress;
+              options.onProgress?.(hashed);
+            } else if ('digest' in reply) {
+              digests[reply.id] = reply.digest;
+              dispatch();
+            } else {
+              fail(new Error(`hashing block ${reply.id + 1} failed: ${reply.error}`));
+            }
+          };
+          worker.onerror = (event) =>
+            fail(replies === 0 ? new WorkerStartError(event.message) : new Error(`hash worker failed: ${event.message}`));
+          signal?.addEventListener('abort', () => fail(signal.reason), { once: true });
+          dispatch();
+        }),
+    ),
+  );
   return { contentId: await contentIdOf(digests), size, blockDigests: digests };
 }

@@ -34,8 +34,8 @@ export interface TestWindow {
 
 export interface Browser {
   readonly context: BrowserContext;
-  /** A new tab on the test page, once the SDK has loaded. */
-  open(): Promise<Page>;
+  /** A new tab on the test page (or another of the page server's, test/browser/global-setup.ts), once the SDK has loaded. */
+  open(path?: string): Promise<Page>;
   close(): Promise<void>;
 }
 
@@ -45,9 +45,9 @@ export async function launch(): Promise<Browser> {
   const origin = inject('pageOrigin');
   return {
     context,
-    async open() {
+    async open(path = '/') {
       const page = await context.newPage();
-      await page.goto(origin);
+      await page.goto(`${origin}${path}`);
       await page.waitForFunction(() => (window as unknown as TestWindow).sdkReady === true);
       return page;
     },

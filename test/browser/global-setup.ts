@@ -61,6 +61,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const bytes = /^\/bytes\/([\w-]+)\/(\d+)$/.exec(path);
     if (path === '/') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
+    } else if (path === '/no-workers') {
+      // A page whose Content-Security-Policy allows no workers, as a strict app's may.
+      const headers = { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "worker-src 'none'" };
+      response.writeHead(200, headers).end(PAGE);
     } else if (path === '/hashdrop.js' || path === '/hashdrop.js.map') {
       const type = path.endsWith('.js') ? 'text/javascript' : 'application/json';
       response.writeHead(200, { 'content-type': type }).end(readFileSync(join(ROOT, 'dist', 'browser', path.slice(1))));

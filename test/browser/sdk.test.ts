@@ -126,6 +126,23 @@ describe('browser SDK', () => {
     expect(workers).toBeGreaterThanOrEqual(1);
   });
 
+  it('a page whose CSP refuses workers hashes in its own thread instead', async () => {
+    const page = await browser.open('/no-workers');
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    const input = await job(newUser(), 'strict.bin', 8 * MiB + 10);
+    const result = await page.evaluate(async (input) => {
+      const w = window as unknown as TestWindow;
+      const client = w.hashdrop.createClient({ endpoint: input.endpoint, token: input.token });
+      return client.put(await w.seeded(input.seed, input.size), { name: input.name });
+    }, input);
+    expect(result).toMatchObject({ contentId: hashBuffer(seededBytes(input.seed, input.size)).contentId, state: 'COMPLETE' });
+    // The browser did refuse the workers: this test ran the fallback.
+    expect(errors.join('\n')).toMatch(/Content Security Policy/);
+  });
+
   it('an upload interrupted by a page reload resumes: only the parts storage lacks are sent', async () => {
     const page = await browser.open();
     const input = await job(newUser(), 'resumed.bin', 8 * MiB + 1 * MiB);
