@@ -70,6 +70,10 @@ export const ERROR_CODES = {
   same_name: { kind: 'invalid', description: 'The new name is the current one.' },
   file_not_complete: { kind: 'conflict', description: 'Only a complete file can be renamed.' },
   file_exists: { kind: 'conflict', description: 'A file already has the new name; ask to overwrite it.' },
+  replacement_in_progress: {
+    kind: 'conflict',
+    description: 'An upload is replacing this file; wait for it, or delete the file.',
+  },
 } as const satisfies Record<string, CodeEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -108,7 +112,7 @@ export const ROUTE_ERRORS: Record<RouteId, readonly ErrorCode[]> = {
   GetUpload: ['upload_not_found'],
   ListFiles: ['invalid_cursor'],
   GetFile: ['file_not_found', 'content_quarantined', 'file_not_ready'],
-  RenameFile: ['same_name', 'file_not_found', 'file_not_complete', 'file_exists', 'contention'],
+  RenameFile: ['same_name', 'file_not_found', 'file_not_complete', 'file_exists', 'replacement_in_progress', 'contention'],
   DeleteFile: ['file_not_found', 'contention'],
   GetUsage: [],
 };

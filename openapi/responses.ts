@@ -56,6 +56,12 @@ export const fileViewSchema = named(
     failure: z.string().optional().describe('Why a FAILED file failed (a stable code).'),
     createdAt: timestamp,
     updatedAt: timestamp,
+    replacement: z
+      .strictObject({ contentId: hex64, size: bytes, uploadId: z.string() })
+      .optional()
+      .describe(
+        'An upload in progress that will replace this version once its bytes are verified; until then this version is the file.',
+      ),
   }),
   'FileView',
   'A file of the caller.',
