@@ -50,9 +50,11 @@ export interface UploadAttempt {
   readonly multipartUploads?: readonly MultipartLayout[];
   /** The file that reserved the content (or restarted the attempt); it fails if the attempt's bytes are rejected. */
   readonly owner: FileOwner;
+  /** Epoch ms when the attempt started: requesters of its size wait at most one lease from then (invariant 14). */
+  readonly startedAt: number;
   /**
-   * Epoch ms until which requesters of the same size wait instead of uploading too. Set when the
-   * attempt starts and renewed only when storage holds more parts than `partsSeen`: invariant 14.
+   * Epoch ms until which the attempt is live: the sweeper leaves it alone. Set when the attempt
+   * starts and renewed only when storage holds more parts than `partsSeen`: invariant 14.
    */
   readonly leaseUntil: number;
   /** Parts storage held when the lease was last set. */

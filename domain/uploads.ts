@@ -4,10 +4,9 @@
  * A request for (user, name, contentId, size, every block's digest) ends in one of three ways:
  * - the content is READY: the file is linked at once (a hit: no bytes travel);
  * - the content is unknown: it is reserved with an upload attempt, and the caller gets a permit;
- * - the content is PENDING: an attempt is uploading it. A requester of the same size waits while
- *   that attempt is live (its lease runs from its start and from each time storage was seen to
- *   hold more of its parts: invariant 14), so concurrent requesters send the bytes once. Otherwise
- *   (the attempt stalled, or the requester claims another size) the requester joins the attempt
+ * - the content is PENDING: an attempt is uploading it. A requester of the same size waits for
+ *   that attempt during its first lease (invariant 14), so concurrent requesters send the bytes
+ *   once. Otherwise (the attempt is older, or the requester claims another size) the requester joins the attempt
  *   and uploads into it too: every URL signs its block's digest from the attempt's own list and
  *   its exact length, so storage keeps only true blocks, whoever sent them, and nobody who lacks
  *   the bytes can hold up one who has them.
@@ -165,7 +164,7 @@ async function decide(
       // Joining an upload in progress would hand over the file without any proof: a caller
       // that must prove ownership waits while it is live (and proves once the content is READY),
       // or joins to upload the bytes itself.
-      if (proving && !(await uploadOpen(deps, content, file.size))) {
+      if (proving && !uploadOpen(deps, content, file.size)) {
         return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
       }
       await deps.catalog.linkFile({ file, previous: existing, content: { op: 'reference', requireState: 'PENDING' }, quota });
@@ -332,7 +331,7 @@ async function continueFile(
     await deps.catalog.setAttempt(content.contentId, fresh, undefined);
     return uploadView(deps, file, fresh);
   }
-  return (await mayUpload(deps, content, attempt, file)) ? uploadView(deps, file, attempt) : statusView(file);
+  return mayUpload(deps, content, attempt, file) ? uploadView(deps, file, attempt) : statusView(file);
 }
 
 const leaseFrom = (deps: Deps): number => deps.now() + deps.settings.attemptLeaseSeconds * 1000;
@@ -340,7 +339,15 @@ const leaseFrom = (deps: Deps): number => deps.now() + deps.settings.attemptLeas
 function newAttempt(deps: Deps, file: FileRecord, blockDigests: Uint8Array): UploadAttempt {
   const id = deps.newId();
   const owner: FileOwner = { userId: file.userId, name: file.name, uploadId: file.uploadId };
-  return { id, objectKey: objectKeyFor(file.contentId, id), blockDigests, owner, leaseUntil: leaseFrom(deps), partsSeen: 0 };
+  return {
+    id,
+    objectKey: objectKeyFor(file.contentId, id),
+    blockDigests,
+    owner,
+    startedAt: deps.now(),
+    leaseUntil: leaseFrom(deps),
+    partsSeen: 0,
+  };
 }
 
 function sameOwner(owner: FileOwner, file: FileRecord): boolean {
@@ -350,20 +357,16 @@ function sameOwner(owner: FileOwner, file: FileRecord): boolean {
 /**
  * Whether a requester of `size` may upload into the content's attempt now rather than wait: when
  * there is none, when it claims another size than the reservation (one of the two claims is
- * false, and only bytes can tell which), or when the attempt is not live: its lease ran out and
- * storage holds no more of its parts than when the lease was set (if it does, that is progress,
- * and the lease is renewed here). Nothing but stored parts keeps a requester waiting: invariant 14.
+ * false, and only bytes can tell which), or once the attempt is one lease old. Waiting is a
+ * courtesy of the attempt's first lease, not a lock: progress renews the lease against the
+ * sweeper, but not the wait, or a client holding a few real blocks could store one per lease and
+ * hold an uploader off for as many leases. Joining costs at most duplicate bandwidth: every part
+ * URL is bound to its block, and stored parts are listed to the joiner. Invariant 14.
  */
-async function uploadOpen(deps: Deps, content: ContentRecord, size: number): Promise<boolean> {
+function uploadOpen(deps: Deps, content: ContentRecord, size: number): boolean {
   const attempt = content.attempt;
   if (!attempt || size !== content.size) return true;
-  if (attempt.leaseUntil > deps.now()) return false;
-  const layout = layoutOf(attempt, size);
-  const stored = layout ? await deps.blobs.listParts(attempt.objectKey, layout.uploadId) : [];
-  if (stored.length <= attempt.partsSeen) return true;
-  const renewed: UploadAttempt = { ...attempt, id: deps.newId(), partsSeen: stored.length, leaseUntil: leaseFrom(deps) };
-  await deps.catalog.setAttempt(content.contentId, renewed, attempt.id);
-  return false;
+  return deps.now() >= attempt.startedAt + deps.settings.attemptLeaseSeconds * 1000;
 }
 
 /**
@@ -372,7 +375,7 @@ async function uploadOpen(deps: Deps, content: ContentRecord, size: number): Pro
  * to wait: it waits with nothing written); without, a file that joined while the attempt was
  * live waits for it, unless the attempt is shared already or open (uploadOpen).
  */
-async function mayUpload(deps: Deps, content: ContentRecord, attempt: UploadAttempt, file: FileRecord): Promise<boolean> {
+function mayUpload(deps: Deps, content: ContentRecord, attempt: UploadAttempt, file: FileRecord): boolean {
   if (sameOwner(attempt.owner, file) || proofRequired(deps) || attempt.shared) return true;
   return uploadOpen(deps, content, file.size);
 }
@@ -560,7 +563,7 @@ export async function signParts(
     }
     const content = file.state === 'PENDING' ? await deps.catalog.getContent(file.contentId) : undefined;
     const attempt = content?.state === 'PENDING' ? content.attempt : proofUploadOf(content, file);
-    if (!content || !attempt || !(await mayUpload(deps, content, attempt, file))) {
+    if (!content || !attempt || !mayUpload(deps, content, attempt, file)) {
       throw new ConflictError('upload_not_active', 'this upload holds no active permit; ask POST /v1/uploads again');
     }
     return uploadView(deps, file, attempt, partNumbers);

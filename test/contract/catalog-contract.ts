@@ -45,6 +45,7 @@ function attemptFor(file: FileRecord, leaseUntil: number): UploadAttempt {
     objectKey: `blobs/${file.contentId}/${id}`,
     blockDigests: new Uint8Array(randomBytes(32)),
     owner: { userId: file.userId, name: file.name, uploadId: file.uploadId },
+    startedAt: leaseUntil - 60_000,
     leaseUntil,
     partsSeen: 0,
   };

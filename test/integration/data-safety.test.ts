@@ -271,6 +271,40 @@ describe('point 3: nobody who knows only the hash (or the digests and a wrong si
     expect(await fileItem(mallory, 'hold.bin')).toMatchObject({ state: 'PENDING' });
   }, 60_000);
 
+  it('storing one real block per lease holds an honest uploader off for one lease at most', async () => {
+    // Before: every newly stored part renewed the lease that same-size requesters waited for, so
+    // a client holding k blocks, storing one just before each lease lapsed, kept the honest one
+    // waiting about k leases (here: until after Mallory's last block, 3 leases in).
+    const mallory = newUser('mallory');
+    const real = randomFile(3 * BLOCK + 1);
+    const request = requestFor(real.bytes, 'trickle.bin');
+    const reserved = expectUpload(await clientFor(mallory).requestUpload(request));
+    const started = Date.now();
+    let blocksStored = 0;
+    const trickle = (async () => {
+      for (const partNumber of [1, 2, 3]) {
+        await new Promise((done) => setTimeout(done, started + partNumber * (LEASE_MS - 2000) - Date.now()));
+        const signed = expectUpload(await clientFor(mallory).signParts(reserved.uploadId, [partNumber]));
+        const [part] = signed.permit.parts;
+        if (!part) throw new Error('no part permit');
+        const block = real.bytes.subarray((partNumber - 1) * BLOCK, partNumber * BLOCK);
+        expect((await put(part.url, part.headers, block)).status).toBe(200);
+        blocksStored = partNumber;
+        // Asking again lets the server see the stored part: the old code renewed the lease here.
+        await clientFor(mallory).signParts(reserved.uploadId, [4]);
+      }
+    })();
+    try {
+      const honest = await putFile(clientFor(newUser('honest')), real.path, { name: 'mine.bin', maxWaitMs: 6 * LEASE_MS });
+      expect(honest).toMatchObject({ state: 'COMPLETE' });
+      // In after the first lease: Mallory had not stored her last block yet (two leases later).
+      expect(blocksStored).toBeLessThan(3);
+    } finally {
+      await trickle.catch(() => undefined);
+    }
+    expect(await contentItem(request.contentId)).toMatchObject({ state: 'READY' });
+  }, 120_000);
+
   it('a take-over by a hash-only client is refused, and one with the digests keeps the parts the owner stored', async () => {
     const alice = newUser('alice');
     const real = randomFile(3 * BLOCK + 1);

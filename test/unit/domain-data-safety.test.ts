@@ -224,6 +224,39 @@ describe('nobody who lacks the bytes holds up an upload (point 3)', () => {
     expect(await world.catalog.getFile('mallory', 'm')).toMatchObject({ state: 'PENDING' });
   });
 
+  it('storing one real block per lease does not hold an uploader off for more than one lease', async () => {
+    // Before: each newly stored part renewed the lease, and a same-size requester waited while
+    // the lease was live, so a client holding k blocks kept the honest one waiting about k leases.
+    const world = memoryWorld();
+    const file = localFile(randomBytes(5 * 8 * MiB + 1));
+    const squatter = expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'm')), 'upload');
+    const lease = leaseOf(world);
+    let view = await requestUpload(world.deps, 'bob', requestFor(file, 'b'));
+    for (let partNumber = 1; view.status === 'wait'; partNumber++) {
+      expect(partNumber).toBeLessThanOrEqual(2);
+      // Mallory stores one of the blocks she holds just before each lease would lapse.
+      world.clock.advance(lease - 10 * SECOND);
+      const signed = expectStatus(await signParts(world.deps, 'mallory', squatter.uploadId, [partNumber]), 'upload');
+      await sendBytes(world, signed, file);
+      expectStatus(await signParts(world.deps, 'mallory', squatter.uploadId, [partNumber + 1]), 'upload');
+      world.clock.advance(10 * SECOND);
+      view = await requestUpload(world.deps, 'bob', requestFor(file, 'b'));
+    }
+    // One lease after the attempt started, Bob joins: Mallory's stored block is kept and listed.
+    const joined = expectStatus(view, 'upload');
+    expect(joined.permit.uploadedParts?.map((part) => part.partNumber)).toEqual([1]);
+    const parts = await sendBytes(world, joined, file);
+    const held = await world.blobs.listParts(
+      (await world.catalog.getContent(file.contentId))?.attempt?.objectKey ?? '',
+      (await world.catalog.getContent(file.contentId))?.attempt?.multipartUploads?.[0]?.uploadId ?? '',
+    );
+    const first = held.find((part) => part.partNumber === 1);
+    if (!first?.sha256) throw new Error('part 1 is stored');
+    const all = [{ partNumber: 1, etag: first.etag, sha256: first.sha256 }, ...parts];
+    expect(await completeUpload(world.deps, 'bob', joined.uploadId, all)).toMatchObject({ status: 'pending' });
+    expectStatus(await ask(world, 'bob', 'b', file), 'complete');
+  });
+
   it('a joiner never destroys parts another client stored: the owner resumes and completes with them', async () => {
     const world = memoryWorld();
     const file = localFile(randomBytes(3 * 8 * MiB + 1));

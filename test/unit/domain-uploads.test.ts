@@ -215,18 +215,18 @@ describe('requestUpload: a content another upload is sending', () => {
     expect(await world.catalog.getContent(file.contentId)).toMatchObject({ refCount: 2 });
   });
 
-  it('once the lease ran out with no part stored since, the next requester joins: the upload and its parts are kept', async () => {
+  it('once the attempt is one lease old, a requester of its size joins, whatever was stored: the upload and its parts are kept', async () => {
     const world = memoryWorld();
     const file = localFile(randomBytes(2 * 8 * MiB + 1000));
     const stalled = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a.bin')), 'upload');
     const onlyFirst = { ...stalled, permit: { ...stalled.permit, parts: stalled.permit.parts.slice(0, 1) } };
     const [kept] = await sendBytes(world, onlyFirst, file);
     const reserved = (await world.catalog.getContent(file.contentId))?.attempt;
-    world.clock.advance(world.deps.settings.attemptLeaseSeconds * SECOND + 1);
-
-    // Storage holds a part the lease never saw: progress, so Bob still waits (and the lease is renewed).
+    // During the attempt's first lease Bob waits: the bytes travel once.
+    world.clock.advance(world.deps.settings.attemptLeaseSeconds * SECOND - 1);
     expectStatus(await requestUpload(world.deps, 'bob', requestFor(file, 'b.bin')), 'wait');
-    world.clock.advance(world.deps.settings.attemptLeaseSeconds * SECOND + 1);
+    // Then he joins, although Alice stored a part (progress renews her lease, not his wait).
+    world.clock.advance(1);
     const joined = expectStatus(await requestUpload(world.deps, 'bob', requestFor(file, 'b.bin')), 'upload');
     const content = await world.catalog.getContent(file.contentId);
     // The same attempt (key, multipart upload, owner), now shared; Alice's part is kept and listed.
