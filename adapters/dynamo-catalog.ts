@@ -128,6 +128,16 @@ const noItem = (partitionKey: 'userId' | 'contentId'): Expression => expression(
 
 const UNREFERENCED = expression('refCount = :zero', { ':zero': 0 });
 
+/** A content that may have a proof upload (docs/design.md §4; QUARANTINED: a repair, §1). */
+const STATE_WITH_PROOF_UPLOADS = expression('#state IN (:ready, :quarantined)', { ':ready': 'READY', ':quarantined': 'QUARANTINED' });
+
+/** A content that may have an attempt at all. */
+const STATE_WITH_ATTEMPTS = expression('#state IN (:pending, :ready, :quarantined)', {
+  ':pending': 'PENDING',
+  ':ready': 'READY',
+  ':quarantined': 'QUARANTINED',
+});
+
 /** A content's look at a proof challenge that is neither met nor failed yet (docs/design.md §4). */
 const LOOK_IN_FLIGHT = expression('#state = :young', { ':young': 'young' });
 
@@ -464,13 +474,11 @@ export class DynamoCatalog implements Catalog {
                 ':attempt': attempt,
                 ':now': Date.now(),
               }),
-              // An attempt with the expected id is a PENDING content's, or a READY one's proof upload.
+              // An attempt with the expected id is a PENDING content's, or a READY or QUARANTINED
+              // one's proof upload (of a QUARANTINED one: a repair).
               ConditionExpression: expectedAttemptId
-                ? allOf(
-                    attemptIs(expectedAttemptId),
-                    expression('#state IN (:pending, :ready)', { ':pending': 'PENDING', ':ready': 'READY' }),
-                  )
-                : allOf(stateIs(options.ready ? 'READY' : 'PENDING'), expression('attribute_not_exists(attempt)')),
+                ? allOf(attemptIs(expectedAttemptId), STATE_WITH_ATTEMPTS)
+                : allOf(options.ready ? STATE_WITH_PROOF_UPLOADS : stateIs('PENDING'), expression('attribute_not_exists(attempt)')),
             }),
           }),
         ),
@@ -514,6 +522,25 @@ export class DynamoCatalog implements Catalog {
               ':now': now,
             }),
             ConditionExpression: allOf(stateIs('READY'), equals('objectKey', objectKey)),
+          }),
+        }),
+      ),
+    );
+  }
+
+  repairQuarantined(contentId: string, badKey: string, attemptId: string, verifiedKey: string, now: number): Promise<boolean> {
+    return attempted(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.contents,
+          Key: { contentId },
+          ...withExpressions({
+            UpdateExpression: expression('SET #state = :ready, objectKey = :verified, updatedAt = :now REMOVE attempt', {
+              ':ready': 'READY',
+              ':verified': verifiedKey,
+              ':now': now,
+            }),
+            ConditionExpression: allOf(stateIs('QUARANTINED'), equals('objectKey', badKey), attemptIs(attemptId)),
           }),
         }),
       ),
@@ -655,7 +682,7 @@ export class DynamoCatalog implements Catalog {
       file.contentId,
       -1,
       now,
-      allOf(expression('#state IN (:pending, :ready)', { ':pending': 'PENDING', ':ready': 'READY' }), noLiveAttempt(now)),
+      allOf(STATE_WITH_ATTEMPTS, noLiveAttempt(now)),
     );
     const condition = expression('updatedAt < :staleBefore', { ':staleBefore': staleBefore });
     return attempted(() =>

@@ -320,9 +320,12 @@ export class MemoryCatalog implements Catalog {
     const content = this.contents.get(contentId);
     const current = content?.attempt;
     const expected = expectedAttemptId ? current?.id === expectedAttemptId : current === undefined;
+    const proofUploads = content?.state === 'READY' || content?.state === 'QUARANTINED';
     const state = expectedAttemptId
-      ? content?.state === 'PENDING' || content?.state === 'READY'
-      : content?.state === (options.ready ? 'READY' : 'PENDING');
+      ? content?.state === 'PENDING' || proofUploads
+      : options.ready
+        ? proofUploads
+        : content?.state === 'PENDING';
     if (!state || !expected) throw stale('set upload attempt');
     this.updateContent(contentId, { attempt: stored(next), updatedAt: this.clock() });
   }
@@ -343,6 +346,20 @@ export class MemoryCatalog implements Catalog {
     const content = this.contents.get(contentId);
     if (content?.state !== 'READY' || content.objectKey !== objectKey) return false;
     this.updateContent(contentId, { state: 'QUARANTINED', updatedAt: now });
+    return true;
+  }
+
+  async repairQuarantined(
+    contentId: string,
+    badKey: string,
+    attemptId: string,
+    verifiedKey: string,
+    now: number,
+  ): Promise<boolean> {
+    await this.beforeWrite('repairQuarantined');
+    const content = this.contents.get(contentId);
+    if (content?.state !== 'QUARANTINED' || content.objectKey !== badKey || content.attempt?.id !== attemptId) return false;
+    this.updateContent(contentId, { state: 'READY', objectKey: verifiedKey, updatedAt: now }, ['attempt']);
     return true;
   }
 
@@ -410,7 +427,8 @@ export class MemoryCatalog implements Catalog {
     const content = this.contents.get(read.contentId);
     // The sweeper never drops a moving upload: not while the content has a live attempt.
     const contentIsIdle =
-      (content?.state === 'PENDING' || content?.state === 'READY') && (!content.attempt || content.attempt.leaseUntil < now);
+      (content?.state === 'PENDING' || content?.state === 'READY' || content?.state === 'QUARANTINED') &&
+      (!content.attempt || content.attempt.leaseUntil < now);
     if (!fileIsStale || !contentIsIdle || !content || !current) return false;
     this.applyFileChange(current, endedUpload(current, now, undefined), now, 'drop pending file');
     return true;

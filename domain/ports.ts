@@ -124,7 +124,8 @@ export interface FailedUpload {
 /** What a link does to the content the new file points at. */
 export type ContentLink =
   | { readonly op: 'create'; readonly record: ContentRecord }
-  | { readonly op: 'reference'; readonly requireState: 'READY' | 'PENDING' };
+  /** QUARANTINED: a file that will upload the content's true bytes to repair it (docs/design.md §1). */
+  | { readonly op: 'reference'; readonly requireState: 'READY' | 'PENDING' | 'QUARANTINED' };
 
 export interface LinkChange {
   readonly file: FileRecord;
@@ -239,8 +240,9 @@ export interface Catalog {
   /**
    * Installs `attempt` on a PENDING content whose current attempt has id `expectedAttemptId`
    * (undefined: none). Used to take over and to extend a lease. With `ready`, the content is READY
-   * instead: a proof upload ('always' mode, docs/design.md §4). A content whose attempt has the
-   * expected id may be either (markReady removes the attempt, so no PENDING attempt outlives it).
+   * or QUARANTINED instead: a proof upload (docs/design.md §4; of a QUARANTINED content, a repair,
+   * §1). A content whose attempt has the expected id may be any of the three (markReady removes
+   * the attempt, so no PENDING attempt outlives it).
    */
   setAttempt(
     contentId: string,
@@ -258,6 +260,12 @@ export interface Catalog {
    * was verified. Files keep their references. Returns false if the content was not so.
    */
   quarantine(contentId: string, objectKey: string, now: number): Promise<boolean>;
+  /**
+   * QUARANTINED → READY with `verifiedKey`, the object of its proof upload `attemptId` whose
+   * bytes verified, if the content is still quarantined with `badKey` and that attempt; the
+   * attempt is removed. Returns false if the content was not so.
+   */
+  repairQuarantined(contentId: string, badKey: string, attemptId: string, verifiedKey: string, now: number): Promise<boolean>;
   /**
    * PENDING → COMPLETE for a file still waiting for `contentId`, releasing the version it
    * replaces (file-versions.ts: completedUpload) in the same write. Returns false if it was not.

@@ -56,6 +56,11 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
     }
     if (content.state !== 'PENDING') {
       if (content.objectKey !== key) {
+        if (content.state === 'QUARANTINED' && content.attempt?.objectKey === key) {
+          const outcome = await publishRepair(deps, content, content.attempt);
+          if (outcome) return outcome;
+          continue;
+        }
         if (content.state === 'READY' && content.attempt?.objectKey === key)
           return publishProofUpload(deps, content, content.attempt);
         await deps.blobs.delete(key);
@@ -178,6 +183,38 @@ async function publishProofUpload(deps: Deps, content: ContentRecord, attempt: U
   for (const layout of attempt.multipartUploads ?? []) await deps.blobs.abortMultipartUpload(key, layout.uploadId);
   await deps.blobs.delete(key);
   return verdict.ok ? 'duplicate' : 'rejected';
+}
+
+/**
+ * A repair (docs/design.md §1): the proof upload of a QUARANTINED content. Bytes that verify
+ * become the content's object and it is READY again, its owners' files downloadable; they
+ * complete the file that sent them (sending them is the proof), and the bytes that failed their
+ * check are deleted. Bytes that do not verify fail that file, as any proof upload's. Returns
+ * undefined if the content changed meanwhile (the caller reads it again).
+ */
+async function publishRepair(deps: Deps, content: ContentRecord, attempt: UploadAttempt): Promise<PublishOutcome | undefined> {
+  const key = attempt.objectKey;
+  const badKey = content.objectKey;
+  const stored = await deps.blobs.head(key);
+  if (!stored) return 'missing';
+  const verdict = await verifyObject(deps, key, stored, content);
+  if (!verdict.ok) return publishProofUpload(deps, content, attempt);
+  const now = deps.now();
+  if (!badKey || !(await deps.catalog.repairQuarantined(content.contentId, badKey, attempt.id, key, now))) return undefined;
+  console.error(
+    JSON.stringify({
+      level: 'WARN',
+      message: 'integrity_repaired',
+      contentId: content.contentId,
+      objectKey: key,
+      replaced: badKey,
+    }),
+  );
+  for (const layout of attempt.multipartUploads ?? []) await deps.blobs.abortMultipartUpload(key, layout.uploadId);
+  await deps.blobs.delete(badKey);
+  await deps.catalog.completeFile(attempt.owner, content.contentId, now);
+  await challengeMetByUpload(deps, attempt.owner.userId, content);
+  return 'ready';
 }
 
 /** Whether files must prove they hold a content's bytes before they complete (docs/design.md §4). */

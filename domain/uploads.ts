@@ -172,7 +172,9 @@ async function decide(
     case 'DELETING':
       throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
     case 'QUARANTINED':
-      throw quarantined();
+      // Its stored bytes failed a check: nobody can prove against them, and a client that holds
+      // the true bytes repairs it by uploading them (docs/design.md §1).
+      return uploadToProve(deps, file, { previous: existing, quota }, content, digests);
   }
 }
 
@@ -225,8 +227,9 @@ async function answerOnce(
  * (docs/design.md §4). The file waits PENDING on the content with an upload of its own, a *proof
  * upload* (the READY content's attempt): once its bytes verify they complete the file and are
  * deleted (publish.ts). While another file's proof upload is live: wait, as for a miss someone is
- * uploading. A content being deleted or quarantined: wait too (it is about to be a miss, or an
- * operator's). `link`: the file is new and still to be linked.
+ * uploading. A QUARANTINED content is answered the same way in every mode: there, bytes that
+ * verify repair the content (docs/design.md §1). A content being deleted: wait (for the moment
+ * between its two deletes; then it is a miss). `link`: the file is new and still to be linked.
  */
 async function uploadToProve(
   deps: Deps,
@@ -236,11 +239,11 @@ async function uploadToProve(
   digests: Uint8Array,
 ): Promise<UploadView> {
   const current = content.attempt;
-  if (content.state !== 'READY') return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
+  if (content.state !== 'READY' && content.state !== 'QUARANTINED') return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
   if (current && sameOwner(current.owner, file)) return uploadView(deps, file, current);
   if (current && current.leaseUntil > deps.now()) return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
   if (link) {
-    const reference = { op: 'reference', requireState: 'READY' } as const;
+    const reference = { op: 'reference', requireState: content.state } as const;
     await deps.catalog.linkFile({ file, previous: link.previous, content: reference, quota: link.quota });
   }
   const attempt = newAttempt(deps, file, digests);
@@ -252,9 +255,11 @@ async function uploadToProve(
   return uploadView(deps, file, attempt);
 }
 
-/** The READY content's proof upload, if `file` is the one uploading it. */
+/** The READY (or QUARANTINED: a repair) content's proof upload, if `file` is the one uploading it. */
 const proofUploadOf = (content: ContentRecord | undefined, file: FileRecord): UploadAttempt | undefined =>
-  content?.state === 'READY' && content.attempt && sameOwner(content.attempt.owner, file) ? content.attempt : undefined;
+  (content?.state === 'READY' || content?.state === 'QUARANTINED') && content.attempt && sameOwner(content.attempt.owner, file)
+    ? content.attempt
+    : undefined;
 
 async function challengeFor(
   deps: Deps,
@@ -272,9 +277,6 @@ function checkQuota(deps: Deps, usage: Usage, growth: number): QuotaGuard {
   }
   return { maxBytes, override: usage.quotaBytes };
 }
-
-const quarantined = (): ConflictError =>
-  new ConflictError('content_quarantined', 'this content failed an integrity check and is unavailable');
 
 /** A new content: reserve it with an attempt owned by `file`, and hand out the permit. */
 async function reserve(
@@ -322,7 +324,8 @@ async function continueFile(
     return proof === 'proven' ? settle(deps, file, content, { proven: true }) : proof;
   }
   if (content.state === 'DELETING') throw new BusyError('content_deleting', 'this content is being deleted; retry in a moment');
-  if (content.state === 'QUARANTINED') throw quarantined();
+  // A repair upload, resumed or started (a waiting file whose content was quarantined since).
+  if (content.state === 'QUARANTINED') return uploadToProve(deps, file, undefined, content, digests);
 
   const attempt = content.attempt;
   if (!attempt) {

@@ -129,7 +129,7 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
       contentId: string,
       options: {
         state?: FileRecord['state'];
-        requireState?: 'READY' | 'PENDING';
+        requireState?: 'READY' | 'PENDING' | 'QUARANTINED';
         name?: string;
         size?: number;
         savedBytes?: number;
@@ -730,6 +730,39 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         expect(await catalog.quarantine(content.contentId, attempt.objectKey, t + 20)).toBe(false);
         expect(await catalog.getContent(content.contentId)).toMatchObject({ state: 'PENDING' });
         expect(await catalog.quarantine(newContentId(), attempt.objectKey, t + 20)).toBe(false);
+      });
+
+      it('a repair: a file links to the QUARANTINED content, installs its upload, and the verified object makes it READY', async () => {
+        const { file, objectKey } = await stored();
+        expect(await catalog.quarantine(file.contentId, objectKey, t + 20)).toBe(true);
+        const repairer = await reference(newUserId(), file.contentId, { state: 'PENDING', requireState: 'QUARANTINED' });
+        expect(await refCount(file.contentId)).toBe(2);
+        const attempt = attemptFor(repairer, t + 60_000);
+        await catalog.setAttempt(file.contentId, attempt, undefined, { ready: true });
+        // Only with the bad object and that attempt as read.
+        expect(await catalog.repairQuarantined(file.contentId, `${objectKey}-other`, attempt.id, attempt.objectKey, t + 30)).toBe(
+          false,
+        );
+        expect(await catalog.repairQuarantined(file.contentId, objectKey, hex(16), attempt.objectKey, t + 30)).toBe(false);
+        expect(await catalog.repairQuarantined(file.contentId, objectKey, attempt.id, attempt.objectKey, t + 30)).toBe(true);
+        const repaired = await catalog.getContent(file.contentId);
+        expect(repaired).toMatchObject({ state: 'READY', objectKey: attempt.objectKey, refCount: 2, updatedAt: t + 30 });
+        expect(repaired?.attempt).toBeUndefined();
+        expect(await catalog.repairQuarantined(file.contentId, objectKey, attempt.id, attempt.objectKey, t + 31)).toBe(false);
+      });
+
+      it('a stale file waiting on a QUARANTINED content with no live upload may be dropped', async () => {
+        const { file, objectKey } = await stored();
+        expect(await catalog.quarantine(file.contentId, objectKey, t + 20)).toBe(true);
+        const waiter = fileRecord({ userId: newUserId(), contentId: file.contentId, updatedAt: t - 10_000 });
+        await catalog.linkFile({
+          file: waiter,
+          previous: undefined,
+          content: { op: 'reference', requireState: 'QUARANTINED' },
+          quota: unlimited,
+        });
+        expect(await catalog.dropPendingFile(waiter, t, t - 5_000)).toBe(true);
+        expect(await refCount(file.contentId)).toBe(1);
       });
     });
 

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getFileDownload } from '#domain/files';
-import { completeUpload, requestUpload, signParts } from '#domain/uploads';
+import { completeUpload, requestUpload, signParts, uploadStatus } from '#domain/uploads';
 import { MiB } from '#protocol/content-id';
 import {
   ask,
@@ -127,12 +127,46 @@ describe('a READY content whose bytes change (point 1)', () => {
     );
   });
 
-  it('is never served: downloads refuse it, and nobody links to it', async () => {
+  it('is never served: downloads refuse it, and nobody links to it: a new request uploads the bytes instead', async () => {
     const { world, file } = await tampered();
     await expect(getFileDownload(world.deps, 'alice', 'a.txt')).rejects.toMatchObject({ code: 'content_quarantined' });
-    await expect(requestUpload(world.deps, 'bob', requestFor(file, 'b.txt'))).rejects.toMatchObject({
-      code: 'content_quarantined',
-    });
+    // Answered like a miss (no challenge: the stored bytes cannot be proven against).
+    const view = expectStatus(await requestUpload(world.deps, 'bob', requestFor(file, 'b.txt')), 'upload');
+    expect(view.permit).toMatchObject({ mode: 'single', partCount: 1 });
+    expect(await world.catalog.getFile('bob', 'b.txt')).toMatchObject({ state: 'PENDING' });
+    await expect(getFileDownload(world.deps, 'bob', 'b.txt')).rejects.toMatchObject({ code: 'file_not_ready' });
+  });
+
+  it('is repaired by the next upload of its true bytes: READY again with them, the bad object deleted', async () => {
+    const { world, file, errors } = await tampered();
+    const bad = (await world.catalog.getContent(file.contentId))?.objectKey;
+    expectStatus(await upload(world, 'bob', 'b.txt', file), 'complete');
+    const content = await world.catalog.getContent(file.contentId);
+    expect(content).toMatchObject({ state: 'READY', refCount: 2 });
+    expect(content?.attempt).toBeUndefined();
+    expect(content?.objectKey).not.toBe(bad);
+    expect(world.blobs.keys(`blobs/${file.contentId}/`)).toEqual([content?.objectKey]);
+    // Alice's file, linked to the content all along, serves the true bytes again.
+    const download = await getFileDownload(world.deps, 'alice', 'a.txt');
+    const served = await world.blobs.read(content?.objectKey ?? '');
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of served ?? []) chunks.push(chunk);
+    expect(Buffer.concat(chunks).equals(Buffer.from(file.bytes))).toBe(true);
+    expect(download.file.contentId).toBe(file.contentId);
+    const logged = errors.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    expect(logged).toContainEqual(expect.objectContaining({ message: 'integrity_repaired', contentId: file.contentId }));
+  });
+
+  it('bytes that do not verify repair nothing: the uploader fails, the content stays quarantined', async () => {
+    const { world, file } = await tampered();
+    const view = expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'm.txt')), 'upload');
+    const attempt = (await world.catalog.getContent(file.contentId))?.attempt;
+    if (!attempt) throw new Error('a repair upload was started');
+    const other = randomBytes(5000);
+    world.blobs.putObject(attempt.objectKey, other, { checksumSha256: sha256(other) });
+    await world.blobs.eventsSettled();
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'QUARANTINED' });
+    expect(expectStatus(await uploadStatus(world.deps, 'mallory', view.uploadId), 'failed').failure).toBe('content_mismatch');
   });
 
   it('an event delivered again for intact bytes changes nothing', async () => {

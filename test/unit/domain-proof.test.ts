@@ -3,8 +3,8 @@
  * fixed per user, content, size and period; 44 ranges; open challenges limited per user and per
  * content; answers limited per challenge; the reads a proof costs.
  */
-import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
 import { deleteFile } from '#domain/files';
 import type { Settings } from '#domain/ports';
 import {
@@ -392,6 +392,27 @@ describe("'always' mode: nothing before a valid proof depends on what storage ho
     expect((await unproven(fresh, 'first')).status).toBe('upload');
     expect(await unproven(stored, 'second')).toEqual(await unproven(fresh, 'second'));
     expect(await unproven(stored, 'third')).toEqual({ status: 'wait', retryAfterSeconds: 1 });
+  });
+
+  it('a quarantined content is answered like one nobody stored: a challenge, then a permit for an unproven answer', async () => {
+    // Before: an unproven answer for a quarantined content got 'wait' for as long as it stayed
+    // quarantined, which told it apart from a content storage does not hold.
+    const { w, stored, fresh } = await world();
+    const objectKey = (await w.catalog.getContent(stored.contentId))?.objectKey ?? '';
+    const other = randomBytes(stored.size);
+    w.blobs.putObject(objectKey, other, { checksumSha256: createHash('sha256').update(other).digest('base64') });
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    await w.blobs.eventsSettled();
+    errors.mockRestore();
+    expect(await w.catalog.getContent(stored.contentId)).toMatchObject({ state: 'QUARANTINED' });
+    const answered = async (file: LocalFile, user: string) => {
+      const view = expectStatus(await requestUpload(w.deps, user, requestOf(file, 'q.bin')), 'challenge');
+      const proof = { token: view.challenge.token, sha256: randomBytes(32).toString('hex') };
+      return requestUpload(w.deps, user, { ...requestOf(file, 'q.bin'), proof });
+    };
+    const [quarantined, notStored] = [await answered(stored, 'prober'), await answered(fresh, 'prober')];
+    expect(quarantined.status).toBe('upload');
+    expect(shapeOf(quarantined)).toEqual(shapeOf(notStored));
   });
 
   it('a content being deleted is challenged too, and an answer waits until it is gone (then a miss)', async () => {
