@@ -4,11 +4,34 @@
  * 7. Peak RSS of the CLI uploading a large file.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { challengeRanges, spansOf } from '#domain/proof';
+import { LOCAL_CREDENTIALS } from '#local/stack';
 import { blockCount, blockRange } from '#protocol/content-id';
+import { bytesToBase64 } from '#protocol/encoding';
+import type { TreeHash } from '#protocol/tree-hash';
 import { HashdropClient } from '#sdk/api';
+import { answerChallenge } from '#sdk/files';
+import { hashFileParallel } from '#sdk/hash-pool';
 import { type PutResult, putFile } from '#sdk/upload';
 import { fmt, MiB, pool, quantile, timed, warmPageCache, writeRandomFile } from './measure.ts';
 import type { Row } from './run.ts';
@@ -23,10 +46,10 @@ export function clientOf(stack: BenchStack, user: string): HashdropClient {
 }
 
 /** A put, timed in its phases: hashing ends when the last block is hashed. */
-async function timedPut(stack: BenchStack, user: string, path: string, name: string) {
+async function timedPut(client: HashdropClient, path: string, name: string) {
   const start = performance.now();
   let hashedAt = start;
-  const result: PutResult = await putFile(clientOf(stack, user), path, {
+  const result: PutResult = await putFile(client, path, {
     name,
     concurrency: CONCURRENCY,
     onProgress: (event) => {
@@ -37,13 +60,27 @@ async function timedPut(stack: BenchStack, user: string, path: string, name: str
   return { result, totalMs: end - start, hashMs: hashedAt - start, afterHashMs: end - hashedAt };
 }
 
-/** The same bytes, in the same parts and with the same concurrency, straight to S3. */
-async function rawMultipartUpload(stack: BenchStack, path: string, size: number): Promise<number> {
+/** A client whose token is minted and whose connection is open, so that a timed put counts neither. */
+async function warmClient(stack: BenchStack, user: string): Promise<HashdropClient> {
+  const client = clientOf(stack, user);
+  await client.listFiles();
+  return client;
+}
+
+/**
+ * The same parts, with the same SHA-256 checksums (a COMPOSITE upload, as hashdrop's), the same
+ * concurrency and the same part reads, straight to S3 with the SDK. Its SigV4 signature hashes
+ * each part on the client as hashdrop's client checks each part it reads against its digest.
+ */
+async function rawMultipartUpload(stack: BenchStack, path: string, tree: TreeHash, key: string): Promise<number> {
   const s3 = s3ClientOf(stack);
   const Bucket = stack.info.bucket;
-  const Key = 'bench/raw-upload';
+  const Key = key;
+  const { size } = tree;
   const { ms } = await timed(async () => {
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket, Key, ChecksumAlgorithm: 'SHA256', ChecksumType: 'COMPOSITE' }),
+    );
     const handle = await open(path, 'r');
     try {
       const parts = await pool(
@@ -53,8 +90,11 @@ async function rawMultipartUpload(stack: BenchStack, path: string, size: number)
           const { start, end } = blockRange(size, PartNumber);
           const body = Buffer.allocUnsafe(end - start);
           await handle.read(body, 0, body.length, start);
-          const { ETag } = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: body }));
-          return { PartNumber, ETag };
+          const ChecksumSHA256 = bytesToBase64(tree.blockDigests[PartNumber - 1] ?? new Uint8Array());
+          const { ETag } = await s3.send(
+            new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: body, ChecksumSHA256 }),
+          );
+          return { PartNumber, ETag, ChecksumSHA256 };
         },
       );
       await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
@@ -66,27 +106,66 @@ async function rawMultipartUpload(stack: BenchStack, path: string, size: number)
   return ms;
 }
 
+const HIT_SAMPLES = 5;
+
 export async function benchUploads(stack: BenchStack, plainStack: BenchStack, dir: string, size: number) {
-  const path = join(dir, 'upload.bin');
-  await writeRandomFile(path, size);
-  await warmPageCache(path);
-  const miss = await timedPut(stack, 'bench-alice', path, 'video.bin');
-  await warmPageCache(path);
-  const hit = await timedPut(stack, 'bench-bob', path, 'same-video.bin');
-  await warmPageCache(path);
-  const rawMs = await rawMultipartUpload(stack, path, size);
+  // Each handler's first call (a cold start) outside the timings: a put of a small file, a hit of it.
+  const warmPath = join(dir, 'warm.bin');
+  await writeRandomFile(warmPath, 9 * MiB);
+  await putFile(await warmClient(stack, 'bench-warm-a'), warmPath, { name: 'warm.bin' });
+  await putFile(await warmClient(stack, 'bench-warm-b'), warmPath, { name: 'warm.bin' });
+
+  // The miss and the raw upload alternate over fresh files of the same size (median of each).
+  const missRuns = [];
+  const rawRuns = [];
+  for (let round = 0; round < MISS_ROUNDS; round++) {
+    const path = join(dir, `upload-${round}.bin`);
+    await writeRandomFile(path, size);
+    const tree = await hashFileParallel(path);
+    await warmPageCache(path);
+    missRuns.push(await timedPut(await warmClient(stack, `bench-alice-${round}`), path, 'video.bin'));
+    await warmPageCache(path);
+    rawRuns.push(await rawMultipartUpload(stack, path, tree, `bench/raw-upload-${round}`));
+  }
+  const path = join(dir, `upload-${MISS_ROUNDS - 1}.bin`);
+  const miss = missRuns.at(-1) ?? missRuns[0];
+  if (!miss) throw new Error('no miss measured');
+  const missMs = quantile(
+    missRuns.map((run) => run.afterHashMs),
+    0.5,
+  );
+  const rawMs = quantile(rawRuns, 0.5);
+
+  // Hits of the last file by new users (each shown its challenge for the first time), and the
+  // bare DynamoDB and S3 operations such a hit needs, alternating.
+  const tree = await hashFileParallel(path);
+  const hits = [];
+  const bare = [];
+  for (let round = 0; round < HIT_SAMPLES; round++) {
+    await warmPageCache(path);
+    hits.push(await timedPut(await warmClient(stack, `bench-bob-${round}`), path, 'same-video.bin'));
+    bare.push(await bareHit(stack, path, tree, round));
+  }
+  const hit = hits[0];
+  if (!hit) throw new Error('no hit measured');
+  const protocolMs = quantile(
+    hits.map((run) => run.afterHashMs),
+    0.5,
+  );
+  const bareMs = quantile(bare, 0.5);
+
   // Without proofs of ownership: a hit is one request.
   const smallPath = join(dir, 'small.bin');
   await writeRandomFile(smallPath, 64 * MiB);
-  await timedPut(plainStack, 'bench-alice', smallPath, 'small.bin');
+  await timedPut(await warmClient(plainStack, 'bench-alice'), smallPath, 'small.bin');
   const plainHits = [];
-  for (let round = 0; round < 5; round++)
-    plainHits.push((await timedPut(plainStack, `bench-bob-${round}`, smallPath, 'small.bin')).afterHashMs);
+  for (let round = 0; round < HIT_SAMPLES; round++)
+    plainHits.push((await timedPut(await warmClient(plainStack, `bench-bob-${round}`), smallPath, 'small.bin')).afterHashMs);
   const plainProtocolMs = quantile(plainHits, 0.5);
 
   const instant = miss.totalMs / hit.totalMs;
-  const protocolMs = hit.afterHashMs;
-  const throughput = rawMs / miss.afterHashMs;
+  const hitRatio = protocolMs / bareMs;
+  const throughput = rawMs / missMs;
   const rows: Row[] = [
     {
       benchmark: `2. put ${fmt.mb(size)}, already stored`,
@@ -97,40 +176,183 @@ export async function benchUploads(stack: BenchStack, plainStack: BenchStack, di
       met: instant >= 20,
     },
     {
-      benchmark: '   hit minus its hash, proof of ownership on',
-      hashdrop: fmt.ms(protocolMs),
-      limit: '2 requests + 44 range reads (8 at a time)',
-      ratio: '',
-      target: '≤ 50 ms',
-      met: protocolMs <= 50,
+      benchmark: `   hit minus its hash, proofs on (median of ${HIT_SAMPLES})`,
+      hashdrop: `${fmt.ms(protocolMs)}, 2 requests`,
+      limit: `bare ops ${fmt.ms(bareMs)}`,
+      ratio: fmt.ratio(hitRatio),
+      target: '≤ 1.50×',
+      met: hitRatio <= 1.5,
     },
     {
       benchmark: '   hit minus its hash, proofs off',
-      hashdrop: fmt.ms(plainProtocolMs),
-      limit: '1 request (median of 5)',
+      hashdrop: `${fmt.ms(plainProtocolMs)}, 1 request`,
+      limit: '(median of 5)',
       ratio: '',
-      target: '≤ 50 ms',
-      met: plainProtocolMs <= 50,
+      target: '(reported)',
     },
     {
-      benchmark: `3. miss: upload ${fmt.mb(size)}, hash excluded`,
-      hashdrop: fmt.rate(size, miss.afterHashMs),
-      limit: `raw multipart ${fmt.rate(size, rawMs)}`,
+      benchmark: `3. miss: upload ${fmt.mb(size)}, hash excluded (median of ${MISS_ROUNDS})`,
+      hashdrop: fmt.rate(size, missMs),
+      limit: `raw multipart, SHA-256 ${fmt.rate(size, rawMs)}`,
       ratio: fmt.ratio(throughput),
-      target: '≥ 0.90×',
-      met: throughput >= 0.9,
+      target: '≥ 0.95×',
+      met: throughput >= 0.95,
     },
   ];
   return {
     rows,
     figures: {
       size,
-      miss: { totalMs: miss.totalMs, hashMs: miss.hashMs, uploadMs: miss.afterHashMs, bytesSent: miss.result.bytesSent },
-      hit: { totalMs: hit.totalMs, hashMs: hit.hashMs, protocolMs, bytesSent: hit.result.bytesSent },
+      misses: missRuns.map((run) => ({
+        totalMs: run.totalMs,
+        hashMs: run.hashMs,
+        uploadMs: run.afterHashMs,
+        bytesSent: run.result.bytesSent,
+      })),
+      rawMultipartMs: rawRuns,
+      hits: hits.map((run) => ({ totalMs: run.totalMs, hashMs: run.hashMs, protocolMs: run.afterHashMs })),
+      bareHitMs: bare,
       hitWithoutProofs: { protocolMsMedian: plainProtocolMs, samples: plainHits },
-      rawMultipartMs: rawMs,
     },
   };
+}
+
+const MISS_ROUNDS = 3;
+
+/**
+ * The DynamoDB and S3 operations a hit needs (docs/design.md §4), each round of them at once,
+ * straight to the stack's DynamoDB Local and S3 with the admin key, on items of their own. The
+ * challenge, shown for the first time in its period: the reads, the challenge's record and the
+ * content's unmet looks; the user's and the content's counts; the look and the record. The proof:
+ * the reads; the answer counted, the token consumed and the ranges read (as many GETs as the
+ * domain's spans, all at once); the link, the challenge met; the look deleted and the user's
+ * count released; the content's. The client's answer (its own reads of the ranges) is in both.
+ */
+async function bareHit(stack: BenchStack, path: string, tree: TreeHash, round: number): Promise<number> {
+  const { info } = stack;
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: info.dynamodbEndpoint, region: info.region, credentials: LOCAL_CREDENTIALS }),
+  );
+  const s3 = s3ClientOf(stack);
+  const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: info.bucket, Prefix: `blobs/${tree.contentId}/` }));
+  const objectKey = Contents[0]?.Key ?? '';
+  const files = info.tables.files;
+  const contents = info.tables.contents;
+  const userId = `bare-hit-${round}-${randomBytes(4).toString('hex')}`;
+  const contentPartition = `\u0000bare-content:${tree.contentId}:${userId}`;
+  const record = { userId, name: `\u0000proof:${tree.contentId}` };
+  const look = { userId: contentPartition, name: `\u0000look:${userId}` };
+  const userCount = { userId, name: '\u0000proofs' };
+  const contentCount = { userId: contentPartition, name: '\u0000proofs' };
+  const usage = { userId, name: '\u0000usage' };
+  const get = (TableName: string, Key: Record<string, string>) =>
+    db.send(new GetCommand({ TableName, Key, ConsistentRead: true }));
+  const add = (Key: Record<string, string>, attribute: string, by: number) =>
+    db.send(
+      new UpdateCommand({
+        TableName: files,
+        Key,
+        UpdateExpression: 'ADD #a :by',
+        ExpressionAttributeNames: { '#a': attribute },
+        ExpressionAttributeValues: { ':by': by },
+      }),
+    );
+  const putNew = (Item: Record<string, unknown>) =>
+    db.send(new PutCommand({ TableName: files, Item, ConditionExpression: 'attribute_not_exists(userId)' }));
+  const reads = () =>
+    Promise.all([
+      get(contents, { contentId: tree.contentId }),
+      get(files, { userId, name: 'same-video.bin' }),
+      get(files, usage),
+    ]);
+  const secret = randomBytes(32);
+  const ranges = challengeRanges(secret, { userId, contentId: tree.contentId, size: tree.size, period: 0 });
+  await reads(); // connections open, as the stack's are
+  const { ms } = await timed(async () => {
+    // The challenge.
+    await Promise.all([
+      reads(),
+      get(files, record),
+      db.send(
+        new QueryCommand({
+          TableName: files,
+          ConsistentRead: true,
+          KeyConditionExpression: 'userId = :p AND begins_with(#n, :looks)',
+          ExpressionAttributeNames: { '#n': 'name' },
+          ExpressionAttributeValues: { ':p': contentPartition, ':looks': '\u0000look:' },
+        }),
+      ),
+    ]);
+    await Promise.all([add(userCount, 'open', 1), add(contentCount, 'young', 1)]);
+    await Promise.all([putNew({ ...look, state: 'young' }), putNew({ ...record, answers: 0, met: false })]);
+    // The client's answer.
+    await answerChallenge(path, ranges);
+    // The proof.
+    await reads();
+    await Promise.all([
+      add(record, 'answers', 1),
+      putNew({ userId, name: `\u0000challenge:${randomBytes(16).toString('hex')}` }),
+      ...spansOf(ranges).map((span) =>
+        s3
+          .send(
+            new GetObjectCommand({
+              Bucket: info.bucket,
+              Key: objectKey,
+              Range: `bytes=${span.start}-${span.start + span.length - 1}`,
+            }),
+          )
+          .then(({ Body }) => Body?.transformToByteArray()),
+      ),
+    ]);
+    await Promise.all([
+      db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: files,
+                Item: { userId, name: 'same-video.bin', contentId: tree.contentId, size: tree.size },
+                ConditionExpression: 'attribute_not_exists(userId)',
+              },
+            },
+            {
+              Update: {
+                TableName: contents,
+                Key: { contentId: `bare-${userId}` },
+                UpdateExpression: 'ADD refCount :one',
+                ExpressionAttributeValues: { ':one': 1 },
+              },
+            },
+            {
+              Update: {
+                TableName: files,
+                Key: usage,
+                UpdateExpression: 'ADD #b :size',
+                ExpressionAttributeNames: { '#b': 'bytes' },
+                ExpressionAttributeValues: { ':size': tree.size },
+              },
+            },
+          ],
+        }),
+      ),
+      (async () => {
+        await db.send(
+          new UpdateCommand({
+            TableName: files,
+            Key: record,
+            UpdateExpression: 'SET met = :true',
+            ConditionExpression: 'met = :false',
+            ExpressionAttributeValues: { ':true': true, ':false': false },
+          }),
+        );
+        await Promise.all([db.send(new DeleteCommand({ TableName: files, Key: look })), add(userCount, 'open', -1)]);
+        await add(contentCount, 'young', -1);
+      })(),
+    ]);
+  });
+  db.destroy();
+  s3.destroy();
+  return ms;
 }
 
 /** The CLI in a process of its own, reporting its peak resident set size when it exits. */
