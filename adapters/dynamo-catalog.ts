@@ -629,6 +629,10 @@ export class DynamoCatalog implements Catalog {
     return attempted(() => this.transact(this.pendingFileChange(file, endedUpload(file, now, failure), now)));
   }
 
+  cancelPendingFile(file: FileRecord, now: number): Promise<boolean> {
+    return attempted(() => this.transact(this.pendingFileChange(file, endedUpload(file, now, undefined), now)));
+  }
+
   deleteUnreferencedPending(contentId: string): Promise<boolean> {
     return attempted(() =>
       this.db.send(

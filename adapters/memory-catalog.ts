@@ -407,6 +407,16 @@ export class MemoryCatalog implements Catalog {
     return true;
   }
 
+  async cancelPendingFile(file: FileRecord, now: number): Promise<boolean> {
+    const read = structuredClone(file);
+    await this.beforeWrite('cancelPendingFile');
+    const current = this.fileAt(read.userId, read.name);
+    const waits = current?.state === 'PENDING' && current.contentId === read.contentId && current.uploadId === read.uploadId;
+    if (!waits || !current || !this.contents.has(read.contentId)) return false;
+    this.applyFileChange(current, endedUpload(current, now, undefined), now, 'cancel pending file');
+    return true;
+  }
+
   async deleteUnreferencedPending(contentId: string): Promise<boolean> {
     await this.beforeWrite('deleteUnreferencedPending');
     const content = this.contents.get(contentId);

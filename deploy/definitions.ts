@@ -168,6 +168,14 @@ export const ROUTES = [
     access: { contents: 'read', files: 'readwrite', bucket: [] },
   },
   {
+    id: 'CancelUpload',
+    method: 'DELETE',
+    path: '/v1/uploads/{uploadId}',
+    entry: 'lambdas/cancel-upload.ts',
+    // put: aborts the multipart uploads of an attempt that was the cancelled file's own.
+    access: { contents: 'readwrite', files: 'readwrite', bucket: ['put'] },
+  },
+  {
     id: 'ListFiles',
     method: 'GET',
     path: '/v1/files',

@@ -285,6 +285,12 @@ export interface Catalog {
    * Returns false if the file changed meanwhile.
    */
   failPendingFile(file: FileRecord, failure: string, now: number): Promise<boolean>;
+  /**
+   * Ends the upload of a file (as read) still waiting for its content at its owner's request
+   * (file-versions.ts: endedUpload: deleted, or back to the version it replaced), releasing its
+   * reference and usage in the same write. Returns false if the file changed meanwhile.
+   */
+  cancelPendingFile(file: FileRecord, now: number): Promise<boolean>;
   /** Deletes a PENDING content that nothing references any more. Returns whether it did. */
   deleteUnreferencedPending(contentId: string): Promise<boolean>;
 

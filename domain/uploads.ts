@@ -16,7 +16,7 @@
 import type { CompletedPart, PartPermit, Proof, UploadPermit, UploadRequest, UploadView } from '#protocol/api';
 import { blockCount, blockRange, blockSize, isMultipart } from '#protocol/content-id';
 import { bytesToBase64, bytesToHex, hexToBytes } from '#protocol/encoding';
-import { BusyError, ConflictError, NotFoundError, QuotaExceededError, ValidationError } from './errors.ts';
+import { BusyError, ConflictError, NotFoundError, QuotaExceededError, StaleWriteError, ValidationError } from './errors.ts';
 import { fallbackOf, uploadOf, usageChange } from './file-versions.ts';
 import { quotaBytesOf } from './files.ts';
 import { contentIdFromBlockDigests, sha256 } from './hashing.ts';
@@ -541,6 +541,37 @@ export async function uploadStatus(deps: Deps, userId: string, uploadRef: string
   const content = await deps.catalog.getContent(file.contentId);
   // A proof upload's file waits for its own bytes, like a miss's.
   return content?.state === 'READY' && !proofUploadOf(content, file) ? settle(deps, file, content) : statusView(file);
+}
+
+/**
+ * DELETE /v1/uploads/{id}: the caller gives up an upload in progress. Its file goes as an
+ * abandoned one would (deleted, or back to the version it was replacing: invariant 15), at once
+ * rather than after the sweeper's TTL; an attempt that was this file's own, shared with nobody,
+ * ends with its multipart uploads (their parts can serve nobody else), and a reservation nothing
+ * references any more is deleted. Cancelling a failed upload changes nothing; a complete one is
+ * a file: `409 upload_complete` (delete the file instead).
+ */
+export function cancelUpload(deps: Deps, userId: string, uploadRef: string): Promise<void> {
+  return withRetries(async () => {
+    const file = await loadOwnUpload(deps, userId, uploadRef);
+    if (file.state === 'COMPLETE') {
+      throw new ConflictError('upload_complete', 'this upload is complete: delete the file instead');
+    }
+    if (file.state === 'FAILED') return;
+    const content = await deps.catalog.getContent(file.contentId);
+    if (!(await deps.catalog.cancelPendingFile(file, deps.now()))) {
+      throw new StaleWriteError('cancel upload: the file changed concurrently');
+    }
+    const attempt = content?.attempt;
+    if (attempt && sameOwner(attempt.owner, file) && !attempt.shared) {
+      if (await deps.catalog.endAttempt(file.contentId, attempt.id, deps.now())) {
+        for (const layout of attempt.multipartUploads ?? []) {
+          await deps.blobs.abortMultipartUpload(attempt.objectKey, layout.uploadId);
+        }
+      }
+    }
+    await deps.catalog.deleteUnreferencedPending(file.contentId);
+  });
 }
 
 /**

@@ -21,6 +21,7 @@ import {
 import { MAX_NAME_BYTES, MAX_PARTS_PER_REQUEST } from '#protocol/api';
 import { BODY_ROUTES, ERROR_CODES, type ErrorCode, EVERY_ROUTE, ROUTE_ERRORS } from './errors.ts';
 import {
+  cancelledUploadSchema,
   deletedFileSchema,
   errorBodySchema,
   fileDownloadSchema,
@@ -112,6 +113,16 @@ export const ROUTE_DOCS: Record<RouteId, RouteDoc> = {
     tag: 'uploads',
     path: uploadPath,
     responses: { 200: { description: 'Where the upload stands.', variants: ['complete', 'failed', 'pending'] } },
+  },
+  CancelUpload: {
+    summary: 'Cancel an upload in progress',
+    description: [
+      'Gives the upload up at once: its file is deleted, or goes back to the version it was replacing; parts stored',
+      'for it alone are discarded. A failed upload is left as it is; a complete one is a file (`409 upload_complete`).',
+    ].join('\n'),
+    tag: 'uploads',
+    path: uploadPath,
+    responses: { 200: { description: 'The upload is given up.', body: cancelledUploadSchema } },
   },
   ListFiles: {
     summary: "List the caller's files",

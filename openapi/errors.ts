@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   },
   upload_expired: { kind: 'conflict', description: 'The multipart upload no longer exists; ask POST /v1/uploads again.' },
   object_not_uploaded: { kind: 'conflict', description: 'Storage holds no object for this upload yet.' },
+  upload_complete: { kind: 'conflict', description: 'The upload is complete, so there is nothing to cancel: delete the file.' },
   // Files (domain/files.ts, adapters/list-cursor.ts).
   invalid_cursor: { kind: 'invalid', description: 'The cursor is not one this listing returned.' },
   file_not_found: { kind: 'not_found', description: 'No such file.' },
@@ -97,7 +98,6 @@ export const ROUTE_ERRORS: Record<RouteId, readonly ErrorCode[]> = {
     'size_mismatch',
     'quota_exceeded',
     'content_deleting',
-    'content_quarantined',
     'proof_failed',
     'invalid_challenge',
     'challenge_expired',
@@ -110,6 +110,7 @@ export const ROUTE_ERRORS: Record<RouteId, readonly ErrorCode[]> = {
   SignParts: ['too_many_parts', 'upload_not_found', 'invalid_part_number', 'upload_not_active', 'contention'],
   CompleteUpload: ['upload_not_found', 'upload_not_active', 'invalid_parts', 'upload_expired', 'object_not_uploaded'],
   GetUpload: ['upload_not_found'],
+  CancelUpload: ['upload_not_found', 'upload_complete', 'contention'],
   ListFiles: ['invalid_cursor'],
   GetFile: ['file_not_found', 'content_quarantined', 'file_not_ready'],
   RenameFile: ['same_name', 'file_not_found', 'file_not_complete', 'file_exists', 'replacement_in_progress', 'contention'],

@@ -10,6 +10,7 @@
 import * as z from 'zod';
 import type {
   ByteRange,
+  CancelledUpload,
   Challenge,
   DeletedFile,
   ErrorBody,
@@ -192,6 +193,12 @@ export const deletedFileSchema = named(
   'The file is gone; its bytes go once nobody owns them.',
 );
 
+export const cancelledUploadSchema = named(
+  z.strictObject({ cancelled: z.string().describe('The upload id cancelled.') }),
+  'CancelledUpload',
+  'The upload is given up: its file is gone, or back to the version it was replacing.',
+);
+
 export const usageViewSchema = named(
   z.strictObject({
     files: z.int().min(0),
@@ -244,6 +251,7 @@ type Checked = {
   FileDownload: Mutual<z.infer<typeof fileDownloadSchema>, FileDownload>;
   RenamedFile: Mutual<z.infer<typeof renamedFileSchema>, RenamedFile>;
   DeletedFile: Mutual<z.infer<typeof deletedFileSchema>, DeletedFile>;
+  CancelledUpload: Mutual<z.infer<typeof cancelledUploadSchema>, CancelledUpload>;
   UsageView: Mutual<z.infer<typeof usageViewSchema>, UsageView>;
   ErrorBody: Mutual<z.infer<typeof errorBodySchema>, ErrorBody>;
 };
@@ -266,6 +274,7 @@ export const SAME_AS_PROTOCOL: Checked = {
   FileDownload: true,
   RenamedFile: true,
   DeletedFile: true,
+  CancelledUpload: true,
   UsageView: true,
   ErrorBody: true,
 };

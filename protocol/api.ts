@@ -143,6 +143,12 @@ export interface DeletedFile {
   readonly deleted: string;
 }
 
+/** DELETE /v1/uploads/{uploadId} */
+export interface CancelledUpload {
+  /** The upload id cancelled. */
+  readonly cancelled: string;
+}
+
 /** PATCH /v1/files/{name} */
 export interface RenameBody {
   /** The new name. */

@@ -5,10 +5,10 @@
  * local S3 (SigV4, the signed checksum and Content-Length, If-None-Match).
  */
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MiB } from '#protocol/content-id';
 import { hashBuffer } from '#sdk/hashing';
-import { newUser, objectKeys, stack, token } from '../helpers.ts';
+import { contentItem, fileItem, newUser, objectKeys, stack, token, usageItem } from '../helpers.ts';
 import { seededBytes } from './bytes.ts';
 import { type Browser, launch, type TestWindow } from './chromium.ts';
 
@@ -286,7 +286,8 @@ describe('browser SDK', () => {
   it('aborting a put rejects with the abort and cancels the upload on the server', async () => {
     const page = await browser.open();
     const api = watchApi(page);
-    const input = await job(newUser(), 'aborted.bin', 8 * MiB + 100);
+    const user = newUser();
+    const input = await job(user, 'aborted.bin', 8 * MiB + 100);
     const outcome = await page.evaluate(async (input) => {
       const w = window as unknown as TestWindow;
       const abort = new AbortController();
@@ -310,8 +311,12 @@ describe('browser SDK', () => {
       }
     }, input);
     expect(outcome).toBe('AbortError');
-    // DELETE /v1/uploads/{uploadId}: answered 404 until the route exists, which the SDK tolerates.
     expect(api.cancels).toHaveLength(1);
     expect(api.cancels[0]).toMatch(/^\/v1\/uploads\/[A-Za-z0-9_-]+\.[0-9a-f]{32}$/);
+    // The server gave the upload up at once: no file, no reservation, no parts left behind.
+    const bytes = seededBytes(input.seed, input.size);
+    await vi.waitFor(async () => expect(await fileItem(user, input.name)).toBeUndefined(), { timeout: 10_000 });
+    expect(await contentItem(hashBuffer(bytes).contentId)).toBeUndefined();
+    expect(await usageItem(user)).toMatchObject({ files: 0, bytes: 0 });
   });
 });

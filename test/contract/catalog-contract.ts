@@ -1132,6 +1132,21 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         expect(await catalog.pendingFiles(upload.contentId)).toEqual([]);
       });
 
+      it('a cancelled replacement puts the previous version back; a cancelled new file is deleted', async () => {
+        const { v1, upload } = await replacing();
+        expect(await catalog.cancelPendingFile(upload, t + 5)).toBe(true);
+        expect(await catalog.getFile(v1.userId, v1.name)).toEqual(v1);
+        expect(await refCount(upload.contentId)).toBe(0);
+        expect(await catalog.getUsage(v1.userId)).toMatchObject({ files: 1, bytes: SIZE });
+        expect(await catalog.cancelPendingFile(upload, t + 6)).toBe(false);
+
+        const { file, content } = await reserve();
+        expect(await catalog.cancelPendingFile(file, t + 5)).toBe(true);
+        expect(await catalog.getFile(file.userId, file.name)).toBeUndefined();
+        expect(await refCount(content.contentId)).toBe(0);
+        expect(await catalog.getUsage(file.userId)).toMatchObject({ files: 0, bytes: 0 });
+      });
+
       it('deleting it, or renaming a file over it, releases both versions', async () => {
         const first = await replacing();
         await catalog.deleteFile(first.upload, t + 5);

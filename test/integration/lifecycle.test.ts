@@ -3,11 +3,14 @@
  * downloads, rename, delete, usage and quota, each keeping refCounts and usage exact.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { ListPartsCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { MiB } from '#protocol/content-id';
+import { bytesToHex } from '#protocol/encoding';
 import { encodeFileRef } from '#protocol/file-ref';
 import { ApiError } from '#sdk/api';
 import { getFile } from '#sdk/download';
+import { hashBuffer } from '#sdk/hashing';
 import { putFile } from '#sdk/upload';
 import {
   clientFor,
@@ -18,7 +21,9 @@ import {
   objectKeys,
   randomFile,
   rawRequest,
+  s3,
   scratchPath,
+  stack,
   testDeps,
   usageItem,
 } from '../helpers.ts';
@@ -204,6 +209,49 @@ describe('delete', () => {
     expect(await apiError(clientFor(alice).deleteFile('gone'))).toMatchObject({ status: 404, code: 'file_not_found' });
     expect(await apiError(clientFor(newUser('bob')).deleteFile('keep'))).toMatchObject({ status: 404 });
     expect(await fileItem(alice, 'keep')).toMatchObject({ state: 'COMPLETE' });
+  });
+});
+
+describe('cancel an upload', () => {
+  it('DELETE /v1/uploads/{id} gives it up at once: file, reservation and stored parts gone', async () => {
+    const user = newUser();
+    const { bytes } = randomFile(8 * MiB + 10);
+    const tree = hashBuffer(bytes);
+    const request = {
+      name: 'cancelled.bin',
+      size: bytes.length,
+      contentId: tree.contentId,
+      blockDigests: tree.blockDigests.map(bytesToHex),
+    };
+    const view = await clientFor(user).requestUpload(request);
+    if (view.status !== 'upload') throw new Error(`expected a permit, got ${view.status}`);
+    const [first] = view.permit.parts;
+    if (!first) throw new Error('no part permit');
+    const sent = await fetch(first.url, {
+      method: 'PUT',
+      headers: first.headers,
+      body: new Uint8Array(bytes.subarray(0, 8 * MiB)),
+    });
+    expect(sent.status).toBe(200);
+    const attempt = (await contentItem(tree.contentId))?.attempt;
+    const multipart = attempt?.multipartUploads?.[0]?.uploadId;
+    if (!attempt || !multipart) throw new Error('a multipart attempt');
+
+    const cancelled = await rawRequest('DELETE', `/v1/uploads/${view.uploadId}`, { userId: user });
+    expect(cancelled).toMatchObject({ status: 200, body: { cancelled: view.uploadId } });
+    expect(await fileItem(user, 'cancelled.bin')).toBeUndefined();
+    expect(await contentItem(tree.contentId)).toBeUndefined();
+    expect(await usageItem(user)).toMatchObject({ files: 0, bytes: 0 });
+    // The function's own role aborted the multipart upload (IAM checked locally).
+    await expect(
+      s3.send(new ListPartsCommand({ Bucket: stack.bucket, Key: attempt.objectKey, UploadId: multipart })),
+    ).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+    });
+    expect(await rawRequest('DELETE', `/v1/uploads/${view.uploadId}`, { userId: user })).toMatchObject({
+      status: 404,
+      body: { error: { code: 'upload_not_found' } },
+    });
   });
 });
 
