@@ -9,6 +9,7 @@ import { DynamoCatalog } from './dynamo-catalog.ts';
 import { DynamoRateLimiter } from './dynamo-rate-limiter.ts';
 import { proofSecretSource } from './proof-secret.ts';
 import { S3BlobStore } from './s3-blob-store.ts';
+import { type InvocationTelemetry, ReadableTelemetry } from './telemetry.ts';
 
 /** The limiter of a function given no Limits table (not an API function): counting anything is a deployment error. */
 const noLimitsTable = async (): Promise<never> => {
@@ -16,15 +17,23 @@ const noLimitsTable = async (): Promise<never> => {
 };
 const NO_LIMITER: RateLimiter = { take: noLimitsTable, peek: noLimitsTable };
 
-export function createDeps(config: RuntimeConfig): Deps {
+/** A function's Deps, with telemetry its entry can run invocations in (lambdas/lambda-entry.ts, the local stack). */
+export type FunctionDeps = Deps & { readonly telemetry: InvocationTelemetry };
+
+/**
+ * `telemetry`: Powertools in Lambda (lambdas/lambda-entry.ts); by default readable lines, for the
+ * local stack and scripts.
+ */
+export function createDeps(config: RuntimeConfig, telemetry: InvocationTelemetry = new ReadableTelemetry()): FunctionDeps {
   const db = createDocumentClient(config.aws);
   return {
-    catalog: new DynamoCatalog(db, config.tables),
+    catalog: new DynamoCatalog(db, config.tables, { telemetry }),
     limiter: config.tables.limits ? new DynamoRateLimiter(db, config.tables.limits) : NO_LIMITER,
     blobs: new S3BlobStore(createS3Client(config.aws), config.bucket),
     settings: config.settings,
     now: Date.now,
     newId,
     proofSecret: proofSecretSource(config.proofSecret, config.aws),
+    telemetry,
   };
 }

@@ -6,7 +6,6 @@
  * one TransactWriteItems with the matching refCount and usage changes, conditioned on the state
  * that was read. A lost race surfaces as StaleWriteError.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -19,7 +18,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { FILES_TABLE, FIRST_FILE_NAME, RESERVED_NAME_PREFIX, USAGE_ITEM_NAME } from '#deploy/definitions';
+import { CONTENTS_TABLE, FILES_TABLE, FIRST_FILE_NAME, RESERVED_NAME_PREFIX, USAGE_ITEM_NAME } from '#deploy/definitions';
 import { StaleWriteError } from '#domain/errors';
 import { completedUpload, endedUpload, referenceChanges, usageChange } from '#domain/file-versions';
 import type {
@@ -35,9 +34,11 @@ import type {
   LinkChange,
   QuotaGuard,
   RenameChange,
+  SweepCandidate,
   UploadAttempt,
   Usage,
 } from '#domain/ports';
+import { type ContentionOptions, retryContention, writeFailureOf } from './dynamo-contention.ts';
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -45,6 +46,21 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 const TTL_ATTRIBUTE = FILES_TABLE.timeToLiveAttribute ?? 'expiresAt';
 
 const PENDING_INDEX = FILES_TABLE.indexes[0]?.indexName ?? 'pendingByContent';
+
+const SWEEP_INDEX = CONTENTS_TABLE.indexes[0]?.indexName ?? 'sweepDue';
+
+/** The sweep index's partitions: a content id's first hex digit (deploy/definitions.ts CONTENTS_TABLE). */
+const SWEEP_SHARDS = [...'0123456789abcdef'];
+const sweepShardOf = (contentId: string): string => contentId.charAt(0);
+
+/** The attributes that mark a content due for the sweeper at `at` (docs/design.md §5). */
+const sweepMark = (contentId: string, at: number) => ({ sweepShard: sweepShardOf(contentId), sweepAt: at });
+
+/** A content item as the domain sees it: the sweep mark is this adapter's bookkeeping. */
+function toContent(item: Record<string, unknown>): ContentRecord {
+  const { sweepShard: _shard, sweepAt: _due, ...content } = item;
+  return content as unknown as ContentRecord;
+}
 
 /** How many times a file change that reads before it writes tries again after losing a race. */
 const FILE_CHANGE_ROUNDS = 3;
@@ -129,7 +145,10 @@ const noItem = (partitionKey: 'userId' | 'contentId'): Expression => expression(
 const UNREFERENCED = expression('refCount = :zero', { ':zero': 0 });
 
 /** A content that may have a proof upload (docs/design.md §4; QUARANTINED: a repair, §1). */
-const STATE_WITH_PROOF_UPLOADS = expression('#state IN (:ready, :quarantined)', { ':ready': 'READY', ':quarantined': 'QUARANTINED' });
+const STATE_WITH_PROOF_UPLOADS = expression('#state IN (:ready, :quarantined)', {
+  ':ready': 'READY',
+  ':quarantined': 'QUARANTINED',
+});
 
 /** A content that may have an attempt at all. */
 const STATE_WITH_ATTEMPTS = expression('#state IN (:pending, :ready, :quarantined)', {
@@ -171,15 +190,12 @@ const withinQuota = (quota: QuotaGuard, growth: number): Expression =>
       : expression('quotaBytes = :override', { ':override': quota.override }),
   );
 
-function isConditionFailure(error: unknown): boolean {
-  if (error instanceof ConditionalCheckFailedException) return true;
-  if (error instanceof TransactionCanceledException) {
-    return (error.CancellationReasons ?? []).some(
-      (reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict',
-    );
-  }
-  return error instanceof Error && error.name === 'TransactionConflictException';
-}
+/**
+ * A failed condition: the state read is stale. Contention (a transaction conflict, throttling) is
+ * not one: the client retries it (dynamo-contention.ts) and past its tries it arrives here as a
+ * ContentionError, which is thrown on, never read as a lost race's `false`.
+ */
+const isConditionFailure = (error: unknown): boolean => writeFailureOf(error) === 'condition';
 
 /** Runs a conditional write; a failed condition becomes StaleWriteError. */
 async function conditional<T>(write: () => Promise<T>, what: string): Promise<T> {
@@ -212,16 +228,20 @@ function toFile(item: Record<string, unknown>): FileRecord {
 }
 
 export class DynamoCatalog implements Catalog {
+  /** `options`: how contention is retried and counted on `db` (dynamo-contention.ts). */
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: { readonly contents: string; readonly files: string },
-  ) {}
+    options: ContentionOptions = {},
+  ) {
+    retryContention(db, options);
+  }
 
   async getContent(contentId: string): Promise<ContentRecord | undefined> {
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.tables.contents, Key: { contentId }, ConsistentRead: true }),
     );
-    return Item as ContentRecord | undefined;
+    return Item ? toContent(Item) : undefined;
   }
 
   async getFile(userId: string, name: string): Promise<FileRecord | undefined> {
@@ -272,11 +292,12 @@ export class DynamoCatalog implements Catalog {
     const linked = references.get(file.contentId);
     references.delete(file.contentId);
     if (content.op === 'create') {
-      // The new record's refCount counts the file already.
+      // The new record's refCount counts the file already. Due for the sweeper at once: it looks
+      // when the reservation may be abandoned (domain/sweeper.ts nextLook).
       items.push({
         Put: {
           TableName: this.tables.contents,
-          Item: content.record,
+          Item: { ...content.record, ...sweepMark(content.record.contentId, content.record.createdAt) },
           ...withExpressions({ ConditionExpression: noItem('contentId') }),
         },
       });
@@ -366,7 +387,11 @@ export class DynamoCatalog implements Catalog {
     ];
   }
 
-  /** The content update that adds or releases one reference (and may end its upload attempt), if `condition` holds. */
+  /**
+   * The content update that adds or releases one reference (and may end its upload attempt), if
+   * `condition` holds. A release marks the content due for the sweeper in the same write: it may
+   * have left it unreferenced (docs/design.md §5), and nothing else could tell the sweeper so.
+   */
   private referenceChange(
     contentId: string,
     delta: number,
@@ -374,15 +399,20 @@ export class DynamoCatalog implements Catalog {
     condition: Expression,
     options: { endAttempt?: boolean } = {},
   ): TransactItem {
+    const mark = delta < 0 ? ', sweepShard = :sweepShard, sweepAt = :now' : '';
     return {
       Update: {
         TableName: this.tables.contents,
         Key: { contentId },
         ...withExpressions({
-          UpdateExpression: expression(`${options.endAttempt ? 'REMOVE attempt ' : ''}ADD refCount :delta SET updatedAt = :now`, {
-            ':delta': delta,
-            ':now': now,
-          }),
+          UpdateExpression: expression(
+            `${options.endAttempt ? 'REMOVE attempt ' : ''}ADD refCount :delta SET updatedAt = :now${mark}`,
+            {
+              ':delta': delta,
+              ':now': now,
+              ...(delta < 0 ? { ':sweepShard': sweepShardOf(contentId) } : {}),
+            },
+          ),
           ConditionExpression: condition,
         }),
       },
@@ -478,7 +508,10 @@ export class DynamoCatalog implements Catalog {
               // one's proof upload (of a QUARANTINED one: a repair).
               ConditionExpression: expectedAttemptId
                 ? allOf(attemptIs(expectedAttemptId), STATE_WITH_ATTEMPTS)
-                : allOf(options.ready ? STATE_WITH_PROOF_UPLOADS : stateIs('PENDING'), expression('attribute_not_exists(attempt)')),
+                : allOf(
+                    options.ready ? STATE_WITH_PROOF_UPLOADS : stateIs('PENDING'),
+                    expression('attribute_not_exists(attempt)'),
+                  ),
             }),
           }),
         ),
@@ -597,17 +630,31 @@ export class DynamoCatalog implements Catalog {
     return files;
   }
 
+  /**
+   * Only a failed condition sends it round again, after reading what changed: the owner file
+   * (replaced meanwhile: its reference is released already, so the attempt just ends) or the
+   * attempt (ended or replaced: not this upload's to fail any more; renewed or shared: the same
+   * upload under a new id, failed as it is now). Contention is no such sign: it is retried by the
+   * client and, if it persists, thrown, so that the event is retried rather than the file left
+   * PENDING and counted without an attempt.
+   */
   async failAttempt(contentId: string, attempt: UploadAttempt, failure: string, now: number): Promise<void> {
     const { owner } = attempt;
+    let current = attempt;
     for (let round = 0; round < FILE_CHANGE_ROUNDS; round++) {
       const file = await this.getFile(owner.userId, owner.name);
-      if (file?.state !== 'PENDING' || file.contentId !== contentId || file.uploadId !== owner.uploadId) break;
-      const release = this.referenceChange(contentId, -1, now, attemptIs(attempt.id), { endAttempt: true });
+      if (file?.state !== 'PENDING' || file.contentId !== contentId || file.uploadId !== owner.uploadId) {
+        await this.endAttempt(contentId, current.id, now);
+        return;
+      }
+      const release = this.referenceChange(contentId, -1, now, attemptIs(current.id), { endAttempt: true });
       const change = this.pendingFileChange(file, endedUpload(file, now, failure), now, { release });
       if (await attempted(() => this.transact(change))) return;
+      const latest = (await this.getContent(contentId))?.attempt;
+      if (latest?.objectKey !== attempt.objectKey) return;
+      current = latest;
     }
-    // The owner file was replaced meanwhile (its reference already released): just end the attempt.
-    await this.endAttempt(contentId, attempt.id, now);
+    throw new StaleWriteError('fail attempt: its file and attempt kept changing; the event will be retried');
   }
 
   endAttempt(contentId: string, attemptId: string, now: number, options: { onlyIfExpired?: boolean } = {}): Promise<boolean> {
@@ -646,18 +693,68 @@ export class DynamoCatalog implements Catalog {
   }
 
   /**
-   * A consistent scan of the contents table. The table holds one small item per distinct content
-   * and the sweeper runs hourly, so a filtered scan costs little; a sparse index would need the
-   * refCount reaching 0 to be visible to the writer, which DynamoDB's ADD does not offer.
+   * The due entries of the sparse sweep index, shard by shard, oldest first, each item then read
+   * consistently (the index is eventually consistent and keys only): two reads per candidate,
+   * none for any other content. Every release marks its content in the same transaction (a
+   * conditional ADD cannot tell the writer the count reached 0, so it marks on every release and
+   * the sweeper clears the mark lazily: deferSweep).
    */
-  async *sweepCandidates(): AsyncIterable<ContentRecord> {
-    yield* this.scan<ContentRecord>({
-      TableName: this.tables.contents,
-      ConsistentRead: true,
-      ...withExpressions({
-        FilterExpression: expression('#state <> :ready OR refCount <= :zero', { ':ready': 'READY', ':zero': 0 }),
-      }),
-    });
+  async *sweepCandidates(now: number): AsyncIterable<SweepCandidate> {
+    for (const shard of SWEEP_SHARDS) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.db.send(
+          new QueryCommand({
+            TableName: this.tables.contents,
+            IndexName: SWEEP_INDEX,
+            ...withExpressions({
+              KeyConditionExpression: expression('sweepShard = :shard AND sweepAt <= :now', { ':shard': shard, ':now': now }),
+            }),
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const key of page.Items ?? []) {
+          const { Item } = await this.db.send(
+            new GetCommand({ TableName: this.tables.contents, Key: { contentId: key.contentId }, ConsistentRead: true }),
+          );
+          // Gone, or its mark moved or cleared since the index was read: not due (any more).
+          if (typeof Item?.sweepAt !== 'number' || Item.sweepAt > now) continue;
+          yield { content: toContent(Item), due: Item.sweepAt };
+        }
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
+  }
+
+  deferSweep(contentId: string, seenDue: number, until: number | undefined): Promise<boolean> {
+    const markUnchanged = expression('sweepAt = :seenDue', { ':seenDue': seenDue });
+    return attempted(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.contents,
+          Key: { contentId },
+          ...withExpressions(
+            until === undefined
+              ? {
+                  UpdateExpression: expression('REMOVE sweepShard, sweepAt'),
+                  // Never off the index while unreferenced: the sweeper would not see it again.
+                  ConditionExpression: allOf(
+                    markUnchanged,
+                    expression('#state = :quarantined OR (#state = :ready AND refCount > :zero)', {
+                      ':quarantined': 'QUARANTINED',
+                      ':ready': 'READY',
+                      ':zero': 0,
+                    }),
+                  ),
+                }
+              : {
+                  UpdateExpression: expression('SET sweepAt = :until', { ':until': until }),
+                  ConditionExpression: markUnchanged,
+                },
+          ),
+        }),
+      ),
+    );
   }
 
   /** The pending index is sparse (only waiting files carry its key), so scanning it is cheap. */
@@ -682,12 +779,7 @@ export class DynamoCatalog implements Catalog {
 
   dropPendingFile(file: FileRecord, now: number, staleBefore: number): Promise<boolean> {
     // The content must still be idle: the sweeper never drops a moving upload.
-    const release = this.referenceChange(
-      file.contentId,
-      -1,
-      now,
-      allOf(STATE_WITH_ATTEMPTS, noLiveAttempt(now)),
-    );
+    const release = this.referenceChange(file.contentId, -1, now, allOf(STATE_WITH_ATTEMPTS, noLiveAttempt(now)));
     const condition = expression('updatedAt < :staleBefore', { ':staleBefore': staleBefore });
     return attempted(() =>
       this.transact(this.pendingFileChange(file, endedUpload(file, now, undefined), now, { condition, release })),

@@ -35,6 +35,7 @@ import type {
   LinkChange,
   QuotaGuard,
   RenameChange,
+  SweepCandidate,
   UploadAttempt,
   Usage,
 } from '#domain/ports';
@@ -103,6 +104,8 @@ function stale(what: string): StaleWriteError {
 
 export class MemoryCatalog implements Catalog {
   private readonly contents = new Map<string, ContentRecord>();
+  /** Contents due for the sweeper, and since when (DynamoCatalog's sparse `sweepDue` index). */
+  private readonly sweepMarks = new Map<string, number>();
   /** userId → name → file. */
   private readonly files = new Map<string, Map<string, FileRecord>>();
   private readonly usage = new Map<string, UsageItem>();
@@ -174,9 +177,31 @@ export class MemoryCatalog implements Catalog {
 
   // The sweeper's scans: a snapshot when the scan starts, as a scan's first page is.
 
-  async *sweepCandidates(): AsyncIterable<ContentRecord> {
-    const candidates = [...this.contents.values()].filter((content) => content.state !== 'READY' || content.refCount <= 0);
-    for (const content of structuredClone(candidates)) yield content;
+  /** Like DynamoCatalog's sweep index: marks set on reservation and on every release, oldest due first. */
+  async *sweepCandidates(now: number): AsyncIterable<SweepCandidate> {
+    const due = [...this.sweepMarks].filter(([, at]) => at <= now).sort(([, a], [, b]) => a - b);
+    for (const [contentId] of due) {
+      const content = this.contents.get(contentId);
+      const at = this.sweepMarks.get(contentId);
+      // The record went (its index entry with it), or its mark moved since: not due any more.
+      if (!content) this.sweepMarks.delete(contentId);
+      if (!content || at === undefined || at > now) continue;
+      yield { content: structuredClone(content), due: at };
+    }
+  }
+
+  async deferSweep(contentId: string, seenDue: number, until: number | undefined): Promise<boolean> {
+    await this.beforeWrite('deferSweep');
+    const content = this.contents.get(contentId);
+    if (!content || this.sweepMarks.get(contentId) !== seenDue) return false;
+    if (until !== undefined) {
+      this.sweepMarks.set(contentId, until);
+      return true;
+    }
+    // Never off the index while unreferenced: the sweeper would not see it again.
+    const clearable = content.state === 'QUARANTINED' || (content.state === 'READY' && content.refCount > 0);
+    if (clearable) this.sweepMarks.delete(contentId);
+    return clearable;
   }
 
   async *stalePendingFiles(before: number): AsyncIterable<FileRecord> {
@@ -203,7 +228,10 @@ export class MemoryCatalog implements Catalog {
       if (target) throw stale('link file');
       // The new record's refCount counts the file already.
       references.delete(file.contentId);
-      changes.push(() => this.contents.set(file.contentId, stored(content.record)));
+      changes.push(() => {
+        this.contents.set(file.contentId, stored(content.record));
+        this.sweepMarks.set(file.contentId, content.record.createdAt);
+      });
     } else if (target?.state !== content.requireState) {
       // Requiring the state makes a link to a content being deleted impossible: invariant 3 (docs/design.md).
       throw stale('link file');
@@ -509,6 +537,8 @@ export class MemoryCatalog implements Catalog {
     return () => {
       const content = this.contents.get(contentId);
       if (content) this.updateContent(contentId, { refCount: content.refCount + delta, updatedAt: now });
+      // A release may leave it unreferenced: due for the sweeper (docs/design.md §5).
+      if (content && delta < 0) this.sweepMarks.set(contentId, now);
     };
   }
 

@@ -123,6 +123,9 @@ export class S3BlobStore implements BlobStore {
       }
       // The key holds an object already (S3 leaves this upload as it was): the caller verifies it.
       if (name === 'PreconditionFailed') return;
+      // Another completion of this key (a request that timed out on our side) is still being
+      // assembled: its object is verified when it appears (the caller answers pending meanwhile).
+      if (name === 'ConditionalRequestConflict') return;
       if (name === 'NoSuchUpload') {
         // Completed by an earlier call (a retry), or aborted.
         if (await this.head(key)) return;

@@ -27,16 +27,32 @@ export interface TableDefinition {
     readonly indexName: string;
     readonly partitionKey: KeyAttribute;
     readonly sortKey?: KeyAttribute;
+    /** What the index copies of each item. @default 'ALL' */
+    readonly projection?: 'ALL' | 'KEYS_ONLY';
   }[];
 }
 
-/** One item per distinct content: its state, reference count and the object holding its bytes. */
+/**
+ * One item per distinct content: its state, reference count and the object holding its bytes.
+ * `sweepDue` is a sparse index of the contents the sweeper is due to look at (`sweepAt`, epoch ms,
+ * set when a content is reserved or loses a reference; docs/design.md §5), spread over 16
+ * partitions (`sweepShard`: the content id's first hex digit) so that releases across the service
+ * do not all write one index partition. Keys only: PENDING items carry their digest list (up to
+ * 320 KB), which the index need not copy; the sweeper reads each candidate consistently anyway.
+ */
 export const CONTENTS_TABLE: TableDefinition = {
   id: 'Contents',
   envVar: 'CONTENTS_TABLE',
   localName: 'hashdrop-contents',
   partitionKey: { name: 'contentId', type: 'S' },
-  indexes: [],
+  indexes: [
+    {
+      indexName: 'sweepDue',
+      partitionKey: { name: 'sweepShard', type: 'S' },
+      sortKey: { name: 'sweepAt', type: 'N' },
+      projection: 'KEYS_ONLY',
+    },
+  ],
 };
 
 /**

@@ -83,3 +83,22 @@ export class StaleWriteError extends Error {
     this.name = 'StaleWriteError';
   }
 }
+
+/**
+ * A write that lost no race on the state it read but met other writes at the same moment:
+ * DynamoDB cancelled its transaction for a conflict (TransactionConflict: another transaction was
+ * changing one of its items, e.g. the user's usage item or a popular content's refCount) or
+ * throttled it. Nothing was written; the same write may succeed after a pause. Stores retry it a
+ * few times with backoff before raising this; being a StaleWriteError, the domain then re-reads
+ * and decides again (withRetries), after a backoff of its own.
+ */
+export class ContentionError extends StaleWriteError {
+  constructor(
+    readonly reason: 'conflict' | 'throttled',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ContentionError';
+  }
+}

@@ -121,6 +121,12 @@ export interface FailedUpload {
   readonly failedAt: number;
 }
 
+/** A content the sweeper is due to look at, with the mark that made it due (deferSweep's condition). */
+export interface SweepCandidate {
+  readonly content: ContentRecord;
+  readonly due: number;
+}
+
 /** What a link does to the content the new file points at. */
 export type ContentLink =
   | { readonly op: 'create'; readonly record: ContentRecord }
@@ -295,8 +301,21 @@ export interface Catalog {
   deleteUnreferencedPending(contentId: string): Promise<boolean>;
 
   // The sweeper's view (domain/sweeper.ts).
-  /** Contents that may need sweeping: every one not READY, and READY ones no file references. */
-  sweepCandidates(): AsyncIterable<ContentRecord>;
+  /**
+   * Contents due for the sweeper's look by `now`, and only those (docs/design.md §5): a content is
+   * marked due when it is reserved and whenever it loses a reference (in the same write), and
+   * keeps its mark until the sweeper moves it on or clears it (deferSweep) or the record goes.
+   * So a sweep reads what may need sweeping, never the whole table, and a run cut short leaves
+   * the rest due for the next one. Each is read consistently.
+   */
+  sweepCandidates(now: number): AsyncIterable<SweepCandidate>;
+  /**
+   * The sweeper found nothing to do yet: look at the content again at `until` (epoch ms), or, with
+   * undefined, not before it loses a reference again. Clearing is refused unless the content is
+   * READY and referenced, or QUARANTINED (which the sweeper leaves), so an unreferenced content
+   * always stays due. Only if its mark is still `seenDue` (a release since then marked it anew).
+   */
+  deferSweep(contentId: string, seenDue: number, until: number | undefined): Promise<boolean>;
   /** Files waiting for some content whose last change is older than `before` (epoch ms). */
   stalePendingFiles(before: number): AsyncIterable<FileRecord>;
   /** Removes an attempt from its content, if it is still the content's attempt (and, if asked, expired). */
@@ -416,6 +435,11 @@ export interface Settings {
   readonly requestsPerMinute: number;
   /** When a request must prove it holds the bytes (docs/design.md §4). */
   readonly proofMode: ProofMode;
+  /**
+   * How long a completion waits for storage to assemble a multipart upload before answering
+   * `pending` (domain/uploads.ts COMPLETION_WAIT_MS by default; tests shorten it).
+   */
+  readonly completionWaitMs?: number;
   /** How long a proof-of-ownership challenge may be answered. */
   readonly proofTtlSeconds: number;
   /**
@@ -431,6 +455,50 @@ export interface Settings {
 
 export type ProofMode = 'off' | 'on-hit' | 'always';
 
+/**
+ * What operations watch (docs/design.md §10). Counts unless the name starts with `Bytes`.
+ * - UploadsRequested: POST /v1/uploads decisions; InstantUploads: files linked to stored bytes;
+ * - BytesSent: bytes clients sent to storage (each verified or rejected object, once);
+ *   BytesDeduplicated: bytes instant uploads spared their users from sending;
+ * - ProofFailures: proof-of-ownership answers that did not match;
+ * - TransactionConflicts, Throttles: writes DynamoDB cancelled for a conflict or throttled
+ *   (each one, whether the retry then succeeded or not);
+ * - VerificationFailures: objects whose bytes did not match their claim (rejected or quarantined);
+ *   IntegrityIncidents: READY contents quarantined;
+ * - Sweeps, SweepItemsRead, SweepCollected, SweepExpired: sweeper runs, the items each read (its
+ *   cost: docs/design.md §5), contents collected and abandoned uploads ended.
+ */
+export type MetricName =
+  | 'UploadsRequested'
+  | 'InstantUploads'
+  | 'BytesSent'
+  | 'BytesDeduplicated'
+  | 'ProofFailures'
+  | 'TransactionConflicts'
+  | 'Throttles'
+  | 'VerificationFailures'
+  | 'IntegrityIncidents'
+  | 'Sweeps'
+  | 'SweepItemsRead'
+  | 'SweepCollected'
+  | 'SweepExpired';
+
+/** Structured fields of a log line: flat, so that CloudWatch Logs Insights and metric filters can match them. */
+export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
+
+/**
+ * Metrics and structured logs, without naming a library: in Lambda, Powertools (EMF metrics, JSON
+ * logs with the request id); locally and in tests, readable lines and counts kept in memory
+ * (adapters/telemetry.ts). Lines carry the invocation's own fields (request id, user) besides
+ * those given here.
+ */
+export interface Telemetry {
+  metric(name: MetricName, value?: number): void;
+  log(level: 'info' | 'warn' | 'error', message: string, fields?: LogFields): void;
+  /** Adds `fields` to every later line of the current invocation (the user once authenticated). */
+  annotate(fields: LogFields): void;
+}
+
 export interface Deps {
   readonly catalog: Catalog;
   readonly blobs: BlobStore;
@@ -441,4 +509,5 @@ export interface Deps {
   readonly newId: () => string;
   /** The key that signs proof-of-ownership challenges; fetched once, when first needed. */
   readonly proofSecret: () => Promise<Uint8Array>;
+  readonly telemetry: Telemetry;
 }

@@ -278,7 +278,11 @@ export async function checkAnswer(
   if (!parts) return false;
   const expected = digestOf(parts);
   const given = Buffer.from(proof.sha256, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    deps.telemetry.metric('ProofFailures');
+    deps.telemetry.log('warn', 'proof_failed', { contentId: request.contentId, size: request.size });
+    return false;
+  }
   await deps.catalog.closeChallenge(key);
   return true;
 }

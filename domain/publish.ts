@@ -85,6 +85,8 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
       const uploader = attempt?.objectKey === key && !attempt.shared ? attempt.owner : undefined;
       // Lost the race to another verified object (or a concurrent publish of this one): re-read.
       if (!(await deps.catalog.markReady(content.contentId, key, now, stored.size, uploader))) continue;
+      deps.telemetry.metric('BytesSent', stored.size);
+      deps.telemetry.log('info', 'content_ready', { contentId: content.contentId, objectKey: key, size: stored.size });
       // Each multipart upload of the attempt made this object or can never finish.
       for (const layout of attempt?.multipartUploads ?? []) {
         await deps.blobs.abortMultipartUpload(attempt?.objectKey ?? key, layout.uploadId);
@@ -100,6 +102,9 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
       await deps.catalog.deleteUnreferencedPending(content.contentId);
     }
     await deps.blobs.delete(key);
+    deps.telemetry.metric('BytesSent', stored.size);
+    deps.telemetry.metric('VerificationFailures');
+    deps.telemetry.log('warn', 'object_rejected', { contentId: content.contentId, objectKey: key, reason: verdict.reason });
     return 'rejected';
   }
   throw new Error(`publishing ${key} kept racing; the event will be retried`);
@@ -146,16 +151,15 @@ async function recheck(deps: Deps, content: ContentRecord, key: string): Promise
     return 'ready';
   }
   if (!(await deps.catalog.quarantine(content.contentId, key, deps.now()))) return undefined;
-  console.error(
-    JSON.stringify({
-      level: 'ERROR',
-      message: 'integrity_incident',
-      contentId: content.contentId,
-      objectKey: key,
-      reason: verdict.reason,
-      action: 'quarantined',
-    }),
-  );
+  deps.telemetry.metric('VerificationFailures');
+  deps.telemetry.metric('IntegrityIncidents');
+  // The message is the term the integrity alarm's metric filter matches (lib/constructs/monitoring.ts).
+  deps.telemetry.log('error', 'integrity_incident', {
+    contentId: content.contentId,
+    objectKey: key,
+    reason: verdict.reason,
+    action: 'quarantined',
+  });
   return 'quarantined';
 }
 

@@ -37,12 +37,26 @@ import { failForSize, proofRequired, publishObject, uploadedBy } from './publish
 import { withRetries } from './retries.ts';
 import { decodeUploadRef, encodeUploadRef, fileView } from './views.ts';
 
-export function requestUpload(deps: Deps, userId: string, request: UploadRequest): Promise<UploadView> {
+export async function requestUpload(deps: Deps, userId: string, request: UploadRequest): Promise<UploadView> {
+  deps.telemetry.metric('UploadsRequested');
   const digests = checkDigestList(request);
   // A proof is checked (its token consumed, its answer counted) once; a decision decided again
   // after a lost race reuses the outcome rather than refuse the proof as a replay.
   const answers: Answers = new Map();
-  return withRetries(() => decide(deps, userId, request, digests, answers));
+  const view = await withRetries(() => decide(deps, userId, request, digests, answers));
+  const instant = view.status === 'complete' && view.deduplicated === true;
+  if (instant) {
+    deps.telemetry.metric('InstantUploads');
+    deps.telemetry.metric('BytesDeduplicated', request.size);
+  }
+  deps.telemetry.log('info', 'upload_requested', {
+    contentId: request.contentId,
+    size: request.size,
+    uploadId: 'uploadId' in view ? view.uploadId : undefined,
+    status: view.status,
+    instant,
+  });
+  return view;
 }
 
 /** SHA-256 of no bytes: the one block digest whose length is known without the bytes. */
@@ -627,14 +641,18 @@ export async function completeUpload(
     return completionView(deps, statusView(await currentUpload(deps, file)));
   }
 
-  if (isMultipart(file.size)) {
+  const multipart = isMultipart(file.size);
+  if (multipart) {
     // The multipart upload of this file's layout: one it was given URLs for.
     const layout = layoutOf(attempt, file.size);
     if (!layout) throw new ConflictError('upload_not_active', 'this upload holds no active permit; ask POST /v1/uploads again');
     checkCompletedParts(parts, blockCount(file.size));
-    await deps.blobs.completeMultipartUpload(attempt.objectKey, layout.uploadId, parts ?? []);
+    if (!(await assemble(deps, file, attempt, layout, parts ?? []))) return assembling(deps, file);
   }
   const outcome = await publishObject(deps, attempt.objectKey);
+  // A multipart upload S3 accepted to complete but whose object is not there yet: another
+  // completion of it is still being assembled (see assemble).
+  if (multipart && outcome === 'missing') return assembling(deps, file);
   const current = await currentUpload(deps, file);
   // 'missing' while still pending: nothing was uploaded. (A concurrent event may also have
   // published or rejected the object already; then the file says so.)
@@ -645,6 +663,62 @@ export async function completeUpload(
   // settled here too, so the answer does not depend on that race.
   const ready = current.state === 'PENDING' ? await deps.catalog.getContent(file.contentId) : undefined;
   return completionView(deps, ready?.state === 'READY' ? await settle(deps, current, ready) : statusView(current));
+}
+
+/** How long a client should wait before asking again about an upload S3 is still assembling. */
+const ASSEMBLING_POLL_SECONDS = 5;
+
+/**
+ * How long a completion waits for S3's CompleteMultipartUpload before answering `pending`: S3 may
+ * take minutes to assemble a very large object, beyond the API functions' 10 s timeout and the
+ * HTTP API's 30 s, so the request answers well before either and the object-created event
+ * publishes the object when S3 is done (docs/design.md §1, long operations).
+ */
+export const COMPLETION_WAIT_MS = 6_000;
+
+/**
+ * Asks S3 to assemble the parts. False when the object is not there yet but S3 is (most likely)
+ * still assembling it: the call outlived COMPLETION_WAIT_MS, or it repeats one that timed out
+ * (S3 then no longer knows the multipart upload while the object is not visible yet, which the
+ * store reports as `upload_expired`; while the attempt still holds that upload, nothing of
+ * hashdrop aborted it). The caller answers `pending`, never a 409 for a completion that will land.
+ */
+async function assemble(
+  deps: Deps,
+  file: FileRecord,
+  attempt: UploadAttempt,
+  layout: MultipartLayout,
+  parts: readonly CompletedPart[],
+): Promise<boolean> {
+  const completing = deps.blobs.completeMultipartUpload(attempt.objectKey, layout.uploadId, parts).then(() => true);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = new Promise<false>((done) => {
+    timer = setTimeout(() => done(false), deps.settings.completionWaitMs ?? COMPLETION_WAIT_MS);
+  });
+  try {
+    const done = await Promise.race([completing, waited]);
+    // Still running: its outcome reaches nobody (the event publishes the object, or nothing lands).
+    if (!done) completing.catch(() => undefined);
+    return done;
+  } catch (error) {
+    if (!(error instanceof ConflictError && error.code === 'upload_expired')) throw error;
+    const current = await deps.catalog.getContent(file.contentId);
+    const held =
+      current?.attempt?.objectKey === attempt.objectKey &&
+      current.attempt.multipartUploads?.some((held) => held.uploadId === layout.uploadId);
+    if (held) return false;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The answer while S3 assembles the object: the file as it stands (pending, or done if the event won), asked again later. */
+async function assembling(deps: Deps, file: FileRecord): Promise<UploadView> {
+  const view = await completionView(deps, statusView(await currentUpload(deps, file)));
+  // 0: the content is READY and the file must prove it holds it (completionView): at once.
+  if (view.status !== 'pending' || view.retryAfterSeconds === 0) return view;
+  return { ...view, retryAfterSeconds: ASSEMBLING_POLL_SECONDS };
 }
 
 /**

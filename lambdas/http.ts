@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { DomainError, type ErrorKind, LimitedError } from '#domain/errors';
-import type { RateLimiter, Settings } from '#domain/ports';
+import type { RateLimiter, Settings, Telemetry } from '#domain/ports';
 import { isRestApiEvent, type RestApiEvent, toHttpApiEvent } from './rest-proxy-event.ts';
 
 /** What the handlers work on: an HTTP API request (payload format 2.0) behind the JWT authorizer. */
@@ -133,6 +133,8 @@ export interface RequestBudget {
   readonly limiter: RateLimiter;
   readonly settings: Pick<Settings, 'requestsPerMinute'>;
   readonly now: () => number;
+  /** Where the edge logs (the user of every later line, unhandled errors); a function's Deps have it. */
+  readonly telemetry?: Telemetry;
 }
 
 /**
@@ -171,15 +173,17 @@ export function route<B = undefined, P = undefined, Q = undefined>(
         request.response = errorResponse(error);
         return;
       }
-      console.error(
-        JSON.stringify({ message: 'unhandled error', error: error?.name, detail: error?.message, stack: error?.stack }),
-      );
+      const fields = { error: error?.name, detail: error?.message, stack: error?.stack };
+      if (schemas.budget?.telemetry) schemas.budget.telemetry.log('error', 'unhandled error', fields);
+      else console.error(JSON.stringify({ message: 'unhandled error', ...fields }));
       request.response = json(500, { error: { code: 'internal', message: 'internal error' } });
     })
     .handler(async (received) => {
       // A REST API request becomes the HTTP API's here, so that everything below reads one shape.
       const event = isRestApiEvent(received) ? toHttpApiEvent(received) : received;
       const userId = userOf(event);
+      // Every later line of this request names its user (and, in Lambda, its request id).
+      schemas.budget?.telemetry?.annotate({ user: userId });
       const body = schemas.body ? parse(schemas.body, readJsonBody(event), 'body') : (undefined as B);
       const path = schemas.path ? parse(schemas.path, event.pathParameters ?? {}, 'path') : (undefined as P);
       const query = schemas.query ? parse(schemas.query, event.queryStringParameters ?? {}, 'query') : (undefined as Q);

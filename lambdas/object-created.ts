@@ -23,7 +23,7 @@ export const build = (deps: Deps) =>
     results.forEach((result, index) => {
       if (result.status === 'fulfilled') {
         outcomes.push(result.value);
-        console.info(JSON.stringify({ message: 'published', key: keys[index], outcome: result.value }));
+        deps.telemetry.log('info', 'published', { objectKey: keys[index], outcome: result.value });
       }
     });
     const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');

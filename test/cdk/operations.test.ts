@@ -247,8 +247,8 @@ describe('integrity incidents', () => {
         ],
       });
     }
-    // The term is the line's message as the publish step writes it.
-    expect(readFileSync(join(PROJECT_ROOT, 'domain', 'publish.ts'), 'utf8')).toContain("message: 'integrity_incident'");
+    // The term is the line's message as the publish step logs it (JSON in Lambda: test/unit/telemetry.test.ts).
+    expect(readFileSync(join(PROJECT_ROOT, 'domain', 'publish.ts'), 'utf8')).toContain("log('error', 'integrity_incident'");
   });
 
   it('alarms on the first incident', () => {

@@ -909,7 +909,7 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
     });
 
     describe('the sweeper: candidates and stale files', () => {
-      it('offers every content not READY and every READY one nobody references', async () => {
+      it('offers every content reserved or released since its mark was last moved, and only those', async () => {
         const pending = await reserve();
         const referenced = await stored();
         const unreferenced = await stored();
@@ -923,11 +923,28 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
           unreferenced.file.contentId,
           deleting.file.contentId,
         ]);
-        const offered = (await collect(catalog.sweepCandidates())).filter((content) => ours.has(content.contentId));
-        expect(offered.map((content) => content.contentId).sort()).toEqual(
-          [pending.content.contentId, unreferenced.file.contentId, deleting.file.contentId].sort(),
+        const offered = async (now: number) =>
+          (await collect(catalog.sweepCandidates(now))).filter((candidate) => ours.has(candidate.content.contentId));
+        // Every reservation is marked when made (the referenced one too, until a sweep clears it).
+        const first = await offered(t + 10);
+        expect(first.map((candidate) => candidate.content.contentId).sort()).toEqual([...ours].sort());
+        expect(first.find((candidate) => candidate.content.contentId === pending.content.contentId)?.content).toEqual(
+          pending.content,
         );
-        expect(offered.find((content) => content.contentId === pending.content.contentId)).toEqual(pending.content);
+        const dueOf = (contentId: string) => first.find((candidate) => candidate.content.contentId === contentId)?.due ?? -1;
+        // A referenced READY content may leave the index; an unreferenced one may only be put off.
+        expect(await catalog.deferSweep(referenced.file.contentId, dueOf(referenced.file.contentId), undefined)).toBe(true);
+        expect(await catalog.deferSweep(unreferenced.file.contentId, dueOf(unreferenced.file.contentId), undefined)).toBe(false);
+        expect(await catalog.deferSweep(unreferenced.file.contentId, dueOf(unreferenced.file.contentId), t + 1_000)).toBe(true);
+        expect(await catalog.deferSweep(pending.content.contentId, dueOf(pending.content.contentId) + 1, t + 1_000)).toBe(false);
+        const later = await offered(t + 10);
+        expect(later.map((candidate) => candidate.content.contentId).sort()).toEqual(
+          [pending.content.contentId, deleting.file.contentId].sort(),
+        );
+        // Put off until t + 1000; its next release (the referenced one's) marks it again at once.
+        expect((await offered(t + 1_000)).map((candidate) => candidate.content.contentId)).toContain(unreferenced.file.contentId);
+        await catalog.deleteFile(referenced.file, t + 20);
+        expect((await offered(t + 20)).map((candidate) => candidate.content.contentId)).toContain(referenced.file.contentId);
       });
 
       it('lists waiting files whose last change is older than the bound', async () => {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { MemoryBlobStore } from '#adapters/memory-blob-store';
 import { MemoryCatalog } from '#adapters/memory-catalog';
 import { MemoryRateLimiter } from '#adapters/memory-rate-limiter';
+import { type ReadableTelemetry, silentTelemetry } from '#adapters/telemetry';
 import { BUCKET, DEFAULTS } from '#deploy/definitions';
 import { hashBuffer } from '#domain/hashing';
 import type { CompletedPart, Deps, Settings } from '#domain/ports';
@@ -55,6 +56,8 @@ export interface MemoryWorld {
   readonly catalog: MemoryCatalog;
   readonly blobs: MemoryBlobStore;
   readonly clock: ManualClock;
+  /** What the domain counted and logged (nothing is printed). */
+  readonly telemetry: ReadableTelemetry;
 }
 
 export interface MemoryWorldOptions {
@@ -69,6 +72,7 @@ export function memoryWorld(options: MemoryWorldOptions = {}): MemoryWorld {
   const catalog = new MemoryCatalog({ clock: clock.now, ...(options.beforeWrite ? { beforeWrite: options.beforeWrite } : {}) });
   const blobs = new MemoryBlobStore({ clock: clock.now });
   let ids = 0;
+  const telemetry = silentTelemetry();
   const deps: Deps = {
     catalog,
     blobs,
@@ -78,11 +82,12 @@ export function memoryWorld(options: MemoryWorldOptions = {}): MemoryWorld {
     // 32 hex digits, as domain/ids.ts makes them: upload refs and object keys require that form.
     newId: () => (++ids).toString(16).padStart(32, '0'),
     proofSecret: async () => new Uint8Array(32).fill(7),
+    telemetry,
   };
   if (options.deliverEvents !== false) {
     blobs.onObjectCreated((key) => (key.startsWith(BUCKET.blobPrefix) ? publishObject(deps, key) : undefined));
   }
-  return { deps, catalog, blobs, clock };
+  return { deps, catalog, blobs, clock, telemetry };
 }
 
 /** What a client knows of its bytes before it asks. */

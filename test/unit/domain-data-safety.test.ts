@@ -118,13 +118,15 @@ describe('a READY content whose bytes change (point 1)', () => {
   }
 
   it('is quarantined and logged as an integrity incident; its files keep their references', async () => {
-    const { world, file, errors } = await tampered();
+    const { world, file } = await tampered();
     expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'QUARANTINED', refCount: 1 });
     expect(await world.catalog.getFile('alice', 'a.txt')).toMatchObject({ state: 'COMPLETE' });
-    const logged = errors.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
-    expect(logged).toContainEqual(
-      expect.objectContaining({ message: 'integrity_incident', contentId: file.contentId, reason: 'content_mismatch' }),
-    );
+    expect(world.telemetry.lines).toContainEqual({
+      level: 'error',
+      message: 'integrity_incident',
+      fields: expect.objectContaining({ contentId: file.contentId, reason: 'content_mismatch', action: 'quarantined' }),
+    });
+    expect(world.telemetry.total('IntegrityIncidents')).toBe(1);
   });
 
   it('is never served: downloads refuse it, and nobody links to it: a new request uploads the bytes instead', async () => {

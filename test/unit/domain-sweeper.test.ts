@@ -10,6 +10,7 @@ import { requestUpload } from '#domain/uploads';
 import { MiB } from '#protocol/content-id';
 import { expectStatus, localFile, memoryWorld, requestFor, SECOND, sendBytes, upload } from '../support/memory-deps.ts';
 
+// What a run did; `deferred` and `itemsRead` (what it looked at) are asserted where they matter.
 const NOTHING = { published: 0, expired: 0, multipartAborted: 0, pendingFilesDropped: 0, pendingFilesCompleted: 0, collected: 0 };
 
 describe('abandoned uploads', () => {
@@ -22,11 +23,11 @@ describe('abandoned uploads', () => {
     const ttl = world.deps.settings.uploadTtlSeconds * SECOND;
 
     world.clock.advance(ttl - SECOND);
-    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await sweep(world.deps)).toMatchObject(NOTHING);
     expect(await world.catalog.getContent(file.contentId)).toMatchObject({ refCount: 2 });
 
     world.clock.advance(2 * SECOND);
-    expect(await sweep(world.deps)).toEqual({ ...NOTHING, expired: 1, multipartAborted: 1, pendingFilesDropped: 2 });
+    expect(await sweep(world.deps)).toMatchObject({ ...NOTHING, expired: 1, multipartAborted: 1, pendingFilesDropped: 2 });
     expect(await world.catalog.getContent(file.contentId)).toBeUndefined();
     expect(await world.catalog.getFile('alice', 'a.bin')).toBeUndefined();
     expect(await world.catalog.getFile('bob', 'b.bin')).toBeUndefined();
@@ -42,7 +43,7 @@ describe('abandoned uploads', () => {
     const view = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a.bin')), 'upload');
     await sendBytes(world, view, file);
     world.clock.advance(world.deps.settings.uploadTtlSeconds * SECOND + world.deps.settings.attemptLeaseSeconds * SECOND);
-    expect(await sweep(world.deps)).toEqual({ ...NOTHING, published: 1 });
+    expect(await sweep(world.deps)).toMatchObject({ ...NOTHING, published: 1 });
     expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY', refCount: 1 });
     // Sending the bytes proved ownership: the uploader's file completes.
     expect(await world.catalog.getFile('alice', 'a.bin')).toMatchObject({ state: 'COMPLETE' });
@@ -55,7 +56,7 @@ describe('abandoned uploads', () => {
     world.clock.advance(world.deps.settings.uploadTtlSeconds * SECOND + SECOND);
     // Bob's request takes the expired attempt over, which renews the content.
     expectStatus(await requestUpload(world.deps, 'bob', requestFor(file, 'b.bin')), 'upload');
-    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await sweep(world.deps)).toMatchObject(NOTHING);
     expect(await world.catalog.getFile('bob', 'b.bin')).toMatchObject({ state: 'PENDING' });
     expectStatus(await upload(world, 'bob', 'b.bin', file), 'complete');
     expect(await world.catalog.getFile('alice', 'a.bin')).toMatchObject({ state: 'COMPLETE' });
@@ -72,11 +73,11 @@ describe('unreferenced contents', () => {
     const grace = world.deps.settings.gcGraceSeconds * SECOND;
 
     world.clock.advance(grace - SECOND);
-    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await sweep(world.deps)).toMatchObject(NOTHING);
     expect(await world.blobs.head(objectKey)).toBeDefined();
 
     world.clock.advance(2 * SECOND);
-    expect(await sweep(world.deps)).toEqual({ ...NOTHING, collected: 1 });
+    expect(await sweep(world.deps)).toMatchObject({ ...NOTHING, collected: 1 });
     expect(await world.catalog.getContent(file.contentId)).toBeUndefined();
     expect(await world.blobs.head(objectKey)).toBeUndefined();
     expect(world.blobs.keys()).toEqual([]);
@@ -92,9 +93,9 @@ describe('unreferenced contents', () => {
     expectStatus(await requestUpload(world.deps, 'bob', requestFor(file, 'b.bin')), 'complete');
     await deleteFile(world.deps, 'bob', 'b.bin');
     world.clock.advance(grace / 2 + SECOND);
-    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await sweep(world.deps)).toMatchObject(NOTHING);
     world.clock.advance(grace / 2);
-    expect(await sweep(world.deps)).toEqual({ ...NOTHING, collected: 1 });
+    expect(await sweep(world.deps)).toMatchObject({ ...NOTHING, collected: 1 });
   });
 
   it('a referenced content is never collected', async () => {
@@ -102,7 +103,7 @@ describe('unreferenced contents', () => {
     const file = localFile(randomBytes(5000));
     await upload(world, 'alice', 'a.bin', file);
     world.clock.advance(10 * world.deps.settings.gcGraceSeconds * SECOND);
-    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await sweep(world.deps)).toMatchObject(NOTHING);
     expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY', refCount: 1 });
   });
 });
@@ -148,11 +149,11 @@ describe('waiting files whose client died (proofs on)', () => {
 
   it('are dropped with their reference and usage once the upload TTL has passed, not before', async () => {
     const { world, file } = await orphanedWaiter();
-    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await sweep(world.deps)).toMatchObject(NOTHING);
     expect(await world.catalog.getUsage('alice')).toMatchObject({ files: 1, bytes: 5000 });
 
     world.clock.advance(world.deps.settings.uploadTtlSeconds * SECOND);
-    expect(await sweep(world.deps)).toEqual({ ...NOTHING, pendingFilesDropped: 1 });
+    expect(await sweep(world.deps)).toMatchObject({ ...NOTHING, pendingFilesDropped: 1 });
     expect(await world.catalog.getFile('alice', 'a.bin')).toBeUndefined();
     expect(await world.catalog.getUsage('alice')).toMatchObject({ files: 0, bytes: 0 });
     expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY', refCount: 1 });
@@ -164,7 +165,47 @@ describe('waiting files whose client died (proofs on)', () => {
     world.clock.advance(world.deps.settings.uploadTtlSeconds * SECOND - 60 * SECOND);
     expectStatus(await upload(world, 'alice', 'a.bin', file), 'complete');
     world.clock.advance(120 * SECOND);
-    expect(await sweep(world.deps)).toEqual(NOTHING);
+    expect(await sweep(world.deps)).toMatchObject(NOTHING);
     expect(await world.catalog.getContent(file.contentId)).toMatchObject({ refCount: 2 });
+  });
+});
+
+describe('what a sweep reads (docs/design.md §5: its cost follows its candidates, not the table)', () => {
+  it('reads each stored content once after it is stored, then only the contents a release marked', async () => {
+    const world = memoryWorld({ settings: { proofMode: 'off' } });
+    const files = Array.from({ length: 30 }, () => localFile(randomBytes(100)));
+    for (const [index, file] of files.entries()) expectStatus(await upload(world, 'alice', `f${index}`, file), 'complete');
+    // Every reservation is marked: the first look clears the mark of each content still referenced.
+    expect(await sweep(world.deps)).toMatchObject({ ...NOTHING, itemsRead: 30, deferred: 30 });
+    expect(await sweep(world.deps)).toMatchObject({ ...NOTHING, itemsRead: 0 });
+    // Two releases: only those two are read, put off until their grace period ends, then collected.
+    await deleteFile(world.deps, 'alice', 'f3');
+    await deleteFile(world.deps, 'alice', 'f7');
+    expect(await sweep(world.deps)).toMatchObject({ ...NOTHING, itemsRead: 2, deferred: 2 });
+    expect(await sweep(world.deps)).toMatchObject({ ...NOTHING, itemsRead: 0 });
+    world.clock.advance(world.deps.settings.gcGraceSeconds * SECOND + SECOND);
+    expect(await sweep(world.deps)).toMatchObject({ ...NOTHING, itemsRead: 2, collected: 2 });
+    expect(await sweep(world.deps)).toMatchObject({ ...NOTHING, itemsRead: 0 });
+    expect(world.telemetry.total('SweepItemsRead')).toBe(34);
+    expect(world.telemetry.total('Sweeps')).toBe(6);
+  });
+
+  it('a run cut short leaves the rest due: the next run resumes with it', async () => {
+    const world = memoryWorld({ settings: { proofMode: 'off', gcGraceSeconds: 0 } });
+    const files = Array.from({ length: 4 }, () => localFile(randomBytes(100)));
+    for (const [index, file] of files.entries()) expectStatus(await upload(world, 'alice', `f${index}`, file), 'complete');
+    for (const index of files.keys()) await deleteFile(world.deps, 'alice', `f${index}`);
+    world.clock.advance(SECOND);
+    const remove = world.blobs.delete.bind(world.blobs);
+    let deletes = 0;
+    world.blobs.delete = async (key) => {
+      if (++deletes === 3) throw new Error('the run was cut short');
+      return remove(key);
+    };
+    await expect(sweep(world.deps)).rejects.toThrow('cut short');
+    world.blobs.delete = remove;
+    // Two collected before the cut; the third (DELETING) and the fourth are still due.
+    expect(await sweep(world.deps)).toMatchObject({ ...NOTHING, itemsRead: 2, collected: 2 });
+    for (const file of files) expect(await world.catalog.getContent(file.contentId)).toBeUndefined();
   });
 });

@@ -1,0 +1,69 @@
+/**
+ * Issue 14 point 4: S3's CompleteMultipartUpload may take minutes for a very large object, longer
+ * than the API functions' 10 s timeout and the HTTP API's 30 s. A completion that outlives its
+ * wait, and a retry of one that timed out, answer `pending`; the object-created event finishes
+ * the upload. Never `409 upload_expired` for a completion that is still being assembled.
+ */
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ConflictError } from '#domain/errors';
+import type { CompletedPart } from '#domain/ports';
+import { completeUpload, requestUpload, uploadStatus } from '#domain/uploads';
+import { MiB } from '#protocol/content-id';
+import { expectStatus, localFile, memoryWorld, requestFor, sendBytes } from '../support/memory-deps.ts';
+
+/**
+ * Storage that assembles slowly, as S3 does a very large object: the first completion returns
+ * only after `assemblyMs`; meanwhile S3 no longer lists the multipart upload while the object is
+ * not visible yet, so a repeated completion meets NoSuchUpload with no object, which the store
+ * reports as `upload_expired` (adapters/s3-blob-store.ts).
+ */
+function slowAssembly(assemblyMs: number) {
+  const world = memoryWorld({ settings: { proofMode: 'off', completionWaitMs: 30 } });
+  const complete = world.blobs.completeMultipartUpload.bind(world.blobs);
+  let assembling: Promise<void> | undefined;
+  world.blobs.completeMultipartUpload = (key: string, uploadId: string, parts: readonly CompletedPart[]) => {
+    if (assembling)
+      return Promise.reject(new ConflictError('upload_expired', 'the multipart upload no longer exists; ask again'));
+    assembling = new Promise((done) => setTimeout(done, assemblyMs)).then(() => complete(key, uploadId, parts));
+    return assembling;
+  };
+  return { world, assembled: () => assembling };
+}
+
+describe('a completion S3 takes long to assemble', () => {
+  it('answers pending, a retry answers pending too, and the object-created event completes the file', async () => {
+    const { world, assembled } = slowAssembly(300);
+    const file = localFile(randomBytes(2 * 8 * MiB + 1000));
+    const view = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'big.bin')), 'upload');
+    const parts = await sendBytes(world, view, file);
+
+    const first = expectStatus(await completeUpload(world.deps, 'alice', view.uploadId, parts), 'pending');
+    expect(first.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    // The client's retry (its request timed out, or it was told to ask again) while S3 still assembles.
+    expectStatus(await completeUpload(world.deps, 'alice', view.uploadId, parts), 'pending');
+    expectStatus(await uploadStatus(world.deps, 'alice', view.uploadId), 'pending');
+
+    await assembled();
+    await world.blobs.eventsSettled();
+    expectStatus(await uploadStatus(world.deps, 'alice', view.uploadId), 'complete');
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY', refCount: 1 });
+    // A retry after it landed answers complete.
+    expectStatus(await completeUpload(world.deps, 'alice', view.uploadId, parts), 'complete');
+  });
+
+  it('an upload that is really gone (its attempt ended: the sweeper aborted it) still answers 409 upload_expired', async () => {
+    const world = memoryWorld({ settings: { proofMode: 'off' } });
+    const file = localFile(randomBytes(2 * 8 * MiB + 1000));
+    const view = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'big.bin')), 'upload');
+    const parts = await sendBytes(world, view, file);
+    const attempt = (await world.catalog.getContent(file.contentId))?.attempt;
+    if (!attempt) throw new Error('an attempt');
+    world.blobs.completeMultipartUpload = async () => {
+      // Swept while the completion was on its way: ended, then its multipart upload aborted.
+      await world.catalog.endAttempt(file.contentId, attempt.id, world.deps.now());
+      throw new ConflictError('upload_expired', 'the multipart upload no longer exists; ask again');
+    };
+    await expect(completeUpload(world.deps, 'alice', view.uploadId, parts)).rejects.toMatchObject({ code: 'upload_expired' });
+  });
+});
