@@ -20,7 +20,16 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ConflictError, ValidationError } from '#domain/errors';
-import type { BlobStore, BlockClaim, ByteRange, CompletedPart, PresignedRequest, StoredObject, StoredPart } from '#domain/ports';
+import type {
+  BlobStore,
+  BlockClaim,
+  ByteRange,
+  CompletedPart,
+  DownloadOptions,
+  PresignedRequest,
+  StoredObject,
+  StoredPart,
+} from '#domain/ports';
 import { contentDisposition } from './s3-blob-store.ts';
 
 const CHECKSUM_HEADER = 'x-amz-checksum-sha256';
@@ -80,7 +89,7 @@ type Grant = {
 } & (
   | { readonly op: 'put' }
   | { readonly op: 'part'; readonly uploadId: string; readonly partNumber: number }
-  | { readonly op: 'get'; readonly fileName: string }
+  | { readonly op: 'get'; readonly fileName: string; readonly inline: boolean; readonly contentType?: string | undefined }
 );
 
 export type ObjectCreatedListener = (key: string) => unknown;
@@ -203,8 +212,16 @@ export class MemoryBlobStore implements BlobStore {
     this.objects.delete(key);
   }
 
-  async presignGet(key: string, options: { fileName: string; expiresInSeconds: number }): Promise<PresignedRequest> {
-    return this.grant({ op: 'get', method: 'GET', key, fileName: options.fileName, ...this.signing(options.expiresInSeconds) });
+  async presignGet(key: string, options: DownloadOptions): Promise<PresignedRequest> {
+    return this.grant({
+      op: 'get',
+      method: 'GET',
+      key,
+      fileName: options.fileName,
+      inline: options.inline === true,
+      contentType: options.contentType,
+      ...this.signing(options.expiresInSeconds),
+    });
   }
 
   // The storage side, for tests.
@@ -241,8 +258,9 @@ export class MemoryBlobStore implements BlobStore {
         case 'get': {
           const object = this.objects.get(grant.key);
           if (!object) throw new StorageError('NoSuchKey', 404, 'The specified key does not exist.');
-          const disposition = contentDisposition(grant.fileName);
-          return ok({ etag: object.etag, 'content-disposition': disposition }, Uint8Array.from(object.bytes));
+          const disposition = contentDisposition(grant.fileName, grant.inline);
+          const type: Record<string, string> = grant.contentType ? { 'content-type': grant.contentType } : {};
+          return ok({ etag: object.etag, 'content-disposition': disposition, ...type }, Uint8Array.from(object.bytes));
         }
       }
     } catch (error) {
@@ -329,7 +347,8 @@ export class MemoryBlobStore implements BlobStore {
   private grant(grant: Grant): PresignedRequest {
     const query = new URLSearchParams({
       ...(grant.op === 'part' ? { partNumber: String(grant.partNumber), uploadId: grant.uploadId } : {}),
-      ...(grant.op === 'get' ? { 'response-content-disposition': contentDisposition(grant.fileName) } : {}),
+      ...(grant.op === 'get' ? { 'response-content-disposition': contentDisposition(grant.fileName, grant.inline) } : {}),
+      ...(grant.op === 'get' && grant.contentType ? { 'response-content-type': grant.contentType } : {}),
       expires: String(grant.expiresAt),
       // Stands for the signature: a URL the store did not issue is refused.
       signature: randomBytes(16).toString('hex'),

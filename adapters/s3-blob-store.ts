@@ -24,7 +24,16 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConflictError, ValidationError } from '#domain/errors';
-import type { BlobStore, BlockClaim, ByteRange, CompletedPart, PresignedRequest, StoredObject, StoredPart } from '#domain/ports';
+import type {
+  BlobStore,
+  BlockClaim,
+  ByteRange,
+  CompletedPart,
+  DownloadOptions,
+  PresignedRequest,
+  StoredObject,
+  StoredPart,
+} from '#domain/ports';
 
 const CHECKSUM_HEADER = 'x-amz-checksum-sha256';
 const SIGNED_CHECKSUM = { unhoistableHeaders: new Set([CHECKSUM_HEADER]) };
@@ -46,10 +55,10 @@ function isNotFound(error: unknown): boolean {
 }
 
 /** RFC 6266 / 5987: an ASCII fallback plus the exact UTF-8 name. */
-export function contentDisposition(fileName: string): string {
+export function contentDisposition(fileName: string, inline = false): string {
   const fallback = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
   const encoded = encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+  return `${inline ? 'inline' : 'attachment'}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
 export class S3BlobStore implements BlobStore {
@@ -206,11 +215,14 @@ export class S3BlobStore implements BlobStore {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 
-  async presignGet(key: string, options: { fileName: string; expiresInSeconds: number }): Promise<PresignedRequest> {
+  async presignGet(key: string, options: DownloadOptions): Promise<PresignedRequest> {
     const command = new GetObjectCommand({
       Bucket: this.bucket,
       Key: key,
-      ResponseContentDisposition: contentDisposition(options.fileName),
+      ResponseContentDisposition: contentDisposition(options.fileName, options.inline),
+      // Objects are stored without a type (one object serves every owner, whatever each declared):
+      // each download names its file's own.
+      ...(options.contentType ? { ResponseContentType: options.contentType } : {}),
     });
     const url = await getSignedUrl(this.s3, command, { expiresIn: options.expiresInSeconds });
     return { url, method: 'GET', headers: {} };

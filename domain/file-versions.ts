@@ -20,8 +20,8 @@ export function servedVersion(file: FileRecord): FileRecord {
 /** The version a new upload over `existing` (as read) falls back to until it completes. */
 export function fallbackOf(existing: FileRecord | undefined): FileVersion | undefined {
   if (existing?.state === 'COMPLETE') {
-    const { contentId, size, uploadId, createdAt, updatedAt } = existing;
-    return { contentId, size, uploadId, createdAt, updatedAt };
+    const { contentId, size, uploadId, createdAt, updatedAt, contentType } = existing;
+    return { contentId, size, uploadId, createdAt, updatedAt, ...(contentType ? { contentType } : {}) };
   }
   // A replacement of a replacement falls back to the same COMPLETE version; a FAILED file has none.
   return existing?.state === 'PENDING' ? existing.previous : undefined;

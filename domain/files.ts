@@ -4,6 +4,7 @@
  * references any more are left to the sweeper, after a grace period: invariant 3 (docs/design.md).
  */
 import type { FileDownload, FileListing, FileView, UsageView } from '#protocol/api';
+import { displaysInline } from '#protocol/content-type';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { servedVersion } from './file-versions.ts';
 import type { Deps, FileRecord, Usage } from './ports.ts';
@@ -22,8 +23,15 @@ export async function listFiles(
 /**
  * Metadata and a short-lived presigned GET of the content's object; bytes never pass through
  * Lambda. While a replacement uploads, the version it replaces is the one served (invariant 15).
+ * `inline` is granted only to media a browser renders without running anything
+ * (protocol/content-type.ts); everything else downloads as an attachment.
  */
-export async function getFileDownload(deps: Deps, userId: string, name: string): Promise<FileDownload> {
+export async function getFileDownload(
+  deps: Deps,
+  userId: string,
+  name: string,
+  options: { readonly disposition?: 'inline' | 'attachment' } = {},
+): Promise<FileDownload> {
   const record = await deps.catalog.getFile(userId, name);
   if (!record) throw new NotFoundError('file_not_found', 'no such file');
   const file = servedVersion(record);
@@ -38,10 +46,21 @@ export async function getFileDownload(deps: Deps, userId: string, name: string):
   }
   const ttl = deps.settings.downloadUrlTtlSeconds;
   const fileName = name.slice(name.lastIndexOf('/') + 1);
-  const request = await deps.blobs.presignGet(content.objectKey, { fileName, expiresInSeconds: ttl });
+  const inline = options.disposition === 'inline' && displaysInline(file.contentType);
+  const request = await deps.blobs.presignGet(content.objectKey, {
+    fileName,
+    expiresInSeconds: ttl,
+    contentType: file.contentType,
+    inline,
+  });
   return {
     file: servedFileView(record),
-    download: { url: request.url, method: 'GET', expiresAt: new Date(deps.now() + ttl * 1000).toISOString() },
+    download: {
+      url: request.url,
+      method: 'GET',
+      expiresAt: new Date(deps.now() + ttl * 1000).toISOString(),
+      disposition: inline ? 'inline' : 'attachment',
+    },
   };
 }
 

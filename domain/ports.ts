@@ -92,6 +92,8 @@ export interface FileRecord {
   readonly failure?: string;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** The MIME type its uploader declared (protocol/content-type.ts), if any. */
+  readonly contentType?: string;
   /**
    * Only on a PENDING file that replaces a COMPLETE one under its name: that version, still
    * referenced, counted and served until this upload completes (domain/file-versions.ts, invariant 15).
@@ -108,6 +110,7 @@ export interface FileRecord {
 export interface FileVersion {
   readonly contentId: string;
   readonly size: number;
+  readonly contentType?: string;
   readonly uploadId: string;
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -333,6 +336,13 @@ export interface Catalog {
   deleteDeleting(contentId: string): Promise<boolean>;
 }
 
+export interface DownloadOptions {
+  readonly fileName: string;
+  readonly expiresInSeconds: number;
+  readonly contentType?: string | undefined;
+  readonly inline?: boolean;
+}
+
 export interface PresignedRequest {
   readonly url: string;
   readonly method: 'PUT' | 'GET';
@@ -384,7 +394,11 @@ export interface BlobStore {
   /** The object's bytes (or those of one range of it), or undefined if it is gone. */
   read(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | undefined>;
   delete(key: string): Promise<void>;
-  presignGet(key: string, options: { fileName: string; expiresInSeconds: number }): Promise<PresignedRequest>;
+  /**
+   * A presigned GET whose answer names `fileName` and, where given, has `contentType`; shown
+   * `inline` if asked, else downloaded as an attachment.
+   */
+  presignGet(key: string, options: DownloadOptions): Promise<PresignedRequest>;
 }
 
 /**

@@ -132,6 +132,7 @@ async function decide(
     uploadId: deps.newId(),
     createdAt: now,
     updatedAt: now,
+    ...(request.contentType ? { contentType: request.contentType } : {}),
     ...(fallback ? { previous: fallback } : {}),
   };
   // A hit replaces the file at once; anything else keeps both versions until the bytes are up.

@@ -10,6 +10,7 @@ export function fileView(file: FileRecord): FileView {
     size: file.size,
     contentId: file.contentId,
     state: file.state,
+    ...(file.contentType ? { contentType: file.contentType } : {}),
     ...(file.failure ? { failure: file.failure } : {}),
     createdAt: new Date(file.createdAt).toISOString(),
     updatedAt: new Date(file.updatedAt).toISOString(),

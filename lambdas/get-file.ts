@@ -3,9 +3,11 @@ import { getFileDownload } from '#domain/files';
 import type { Deps } from '#domain/ports';
 import { json, route } from './http.ts';
 import { lambdaEntry } from './lambda-entry.ts';
-import { filePath } from './schemas.ts';
+import { filePath, getFileQuery } from './schemas.ts';
 
 export const build = (deps: Deps) =>
-  route({ budget: deps, path: filePath }, async ({ userId, path }) => json(200, await getFileDownload(deps, userId, path.name)));
+  route({ budget: deps, path: filePath, query: getFileQuery }, async ({ userId, path, query }) =>
+    json(200, await getFileDownload(deps, userId, path.name, query)),
+  );
 
 export const handler = lambdaEntry('GetFile', build);

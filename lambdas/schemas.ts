@@ -9,6 +9,7 @@ import * as z from 'zod/mini';
 import { readCursor } from '#adapters/list-cursor';
 import { MAX_NAME_BYTES, MAX_PARTS_PER_REQUEST } from '#protocol/api';
 import { MAX_OBJECT_SIZE, MAX_PARTS } from '#protocol/content-id';
+import { CONTENT_TYPE_PATTERN } from '#protocol/content-type';
 import { decodeFileRef, maxFileRefLength } from '#protocol/file-ref';
 
 export { MAX_NAME_BYTES };
@@ -59,6 +60,11 @@ export const createUploadBody = z.strictObject({
   // checks there is one per block and that they hash to the contentId.
   blockDigests: z.array(sha256Hex).check(z.minLength(1), z.maxLength(MAX_PARTS)),
   proof: z.optional(z.strictObject({ token: text(1, 2048), sha256: sha256Hex })),
+  // Stored as given and handed back as a download's Content-Type: only the plain lowercase form,
+  // so no header can carry anything else (the SDKs normalise a browser's type first).
+  contentType: z.optional(
+    z.string().check(z.regex(CONTENT_TYPE_PATTERN, 'must be a lowercase MIME type/subtype without parameters')),
+  ),
 });
 
 export const uploadPath = z.strictObject({ uploadId: text(1, 2000) });
@@ -141,6 +147,11 @@ export const filePath = z.pipe(
   ),
   z.strictObject({ name: fileName }),
 );
+
+/** `GET /v1/files/{fileRef}?disposition=inline`: ask for a URL that displays the file rather than downloads it. */
+export const getFileQuery = z.strictObject({
+  disposition: z.optional(z.enum(['inline', 'attachment'])),
+});
 
 export const renameFileBody = z.strictObject({
   /** The new name. */

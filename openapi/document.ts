@@ -13,6 +13,7 @@ import {
   completeUploadBody,
   createUploadBody,
   filePath,
+  getFileQuery,
   listFilesQuery,
   renameFileBody,
   signPartsBody,
@@ -133,9 +134,14 @@ export const ROUTE_DOCS: Record<RouteId, RouteDoc> = {
   },
   GetFile: {
     summary: 'A file and a download URL',
-    description: 'Metadata and a short-lived presigned GET URL (ranges work; it downloads under the file’s name).',
+    description: [
+      'Metadata and a short-lived presigned GET URL (ranges work; it downloads under the file’s name, with its',
+      'content type). `disposition=inline` asks for a URL a browser displays instead: granted for images (not',
+      'SVG), audio, video, PDF and plain text; anything else stays an attachment (`download.disposition` says which).',
+    ].join('\n'),
     tag: 'files',
     path: filePath,
+    query: getFileQuery,
     responses: { 200: { description: 'The file and where to download it.', body: fileDownloadSchema } },
   },
   RenameFile: {
@@ -170,6 +176,8 @@ const FIELD_DOCS: Record<string, string> = {
   prefixRef: 'Only names that start with this prefix, as a file reference (base64url of its UTF-8, no padding).',
   cursor: 'The `cursor` of the previous page.',
   uploadId: 'The `uploadId` of an answer of POST /v1/uploads.',
+  contentType: 'The file’s MIME type, lowercase, without parameters (e.g. `image/png`); downloads carry it.',
+  disposition: '`inline`: a URL a browser displays (media only); `attachment` (the default): a URL that downloads.',
 };
 
 /** The JSON Schema of a zod schema: what a client sends (`input`: before defaults and transforms). */

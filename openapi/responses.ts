@@ -55,6 +55,7 @@ export const fileViewSchema = named(
     contentId: hex64.describe('Tree SHA-256 of the bytes (protocol/content-id.ts).'),
     state: z.enum(['PENDING', 'COMPLETE', 'FAILED']),
     failure: z.string().optional().describe('Why a FAILED file failed (a stable code).'),
+    contentType: z.string().optional().describe('The MIME type declared when it was uploaded.'),
     createdAt: timestamp,
     updatedAt: timestamp,
     replacement: z
@@ -179,6 +180,9 @@ export const fileDownloadSchema = named(
       url: z.url().describe('Presigned GET of the bytes; ranges work.'),
       method: z.literal('GET'),
       expiresAt: timestamp,
+      disposition: z
+        .enum(['inline', 'attachment'])
+        .describe('`inline` only when asked for and the type is media a browser renders without running anything.'),
     }),
   }),
   'FileDownload',

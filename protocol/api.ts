@@ -28,6 +28,8 @@ export interface FileView {
   readonly failure?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** The MIME type declared when it was uploaded, if any. */
+  readonly contentType?: string;
   /**
    * An upload in progress that will replace this version once its bytes are stored and
    * verified. Until then this version is the file: listed, downloaded, counted.
@@ -60,6 +62,11 @@ export interface UploadRequest {
   readonly blockDigests: readonly string[];
   /** The answer to a proof-of-ownership challenge this server issued for the same request. */
   readonly proof?: Proof | undefined;
+  /**
+   * The file's MIME type (`image/png`; protocol/content-type.ts: lowercase, no parameters). Stored
+   * with the file; downloads carry it, and media may be asked to display inline.
+   */
+  readonly contentType?: string | undefined;
 }
 
 /** A part of a multipart upload that storage holds. */
@@ -129,7 +136,16 @@ export interface FileListing {
 /** GET /v1/files/{name} */
 export interface FileDownload {
   readonly file: FileView;
-  readonly download: { readonly url: string; readonly method: 'GET'; readonly expiresAt: string };
+  readonly download: {
+    readonly url: string;
+    readonly method: 'GET';
+    readonly expiresAt: string;
+    /**
+     * How the URL's answer asks a browser to show it: `inline` only when asked for and the type
+     * is media a browser renders without running anything (protocol/content-type.ts).
+     */
+    readonly disposition: 'inline' | 'attachment';
+  };
 }
 
 /** The answer to PATCH /v1/files/{fileRef}: the file under its new name. */

@@ -146,8 +146,10 @@ export class HashdropClient {
     return (await this.call<FileListing>('GET', `/v1/files${suffix}`)).data;
   }
 
-  async getFile(name: string): Promise<FileDownload> {
-    return (await this.call<FileDownload>('GET', filePath(name))).data;
+  /** The file and a download URL; `disposition: 'inline'` asks for one a browser displays (media only). */
+  async getFile(name: string, options: { disposition?: 'inline' | 'attachment' } = {}): Promise<FileDownload> {
+    const suffix = options.disposition ? `?disposition=${options.disposition}` : '';
+    return (await this.call<FileDownload>('GET', `${filePath(name)}${suffix}`)).data;
   }
 
   /** Renames a file; refuses (`file_exists`) to replace another unless `overwrite`. */

@@ -90,7 +90,9 @@ export function createClient(options: BrowserClientOptions): BrowserClient {
 
   return {
     api,
-    put: (blob, { name, ...rest }) => upload(api, blobSource(blob, name, put, hashWorkers), name, rest),
+    // A File's own type unless the caller names one.
+    put: (blob, { name, ...rest }) =>
+      upload(api, blobSource(blob, name, put, hashWorkers), name, { contentType: blob.type, ...rest }),
 
     async get(name, { signal } = {}) {
       const { file, download } = await api.getFile(name);

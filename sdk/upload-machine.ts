@@ -11,6 +11,7 @@
  */
 import { type ByteRange, MAX_PARTS_PER_REQUEST, type PartPermit, type UploadPermit } from '#protocol/api';
 import { blockRange, MAX_OBJECT_SIZE, SizeOutOfRangeError } from '#protocol/content-id';
+import { normalizeContentType } from '#protocol/content-type';
 import { bytesToBase64, bytesToHex } from '#protocol/encoding';
 import type { TreeHash } from '#protocol/tree-hash';
 import { ApiError, type HashdropClient, type UploadView } from './api.ts';
@@ -45,6 +46,11 @@ export interface UploadOptions {
    * and an upload already begun is cancelled on the server (best effort).
    */
   readonly signal?: AbortSignal;
+  /**
+   * The file's MIME type (`image/png`, or a browser's `File.type`), stored with it; sent in the
+   * form the API takes (protocol/content-type.ts), and left out if it has none.
+   */
+  readonly contentType?: string;
 }
 
 /** What `hashdrop put --json` prints, and what every platform's put resolves to. */
@@ -332,7 +338,14 @@ export async function upload<Body>(
     signal,
   );
   // Every block's digest: the server signs each part URL for its own block from this list.
-  const request = { name, size: tree.size, contentId: tree.contentId, blockDigests: tree.blockDigests.map(bytesToHex) };
+  const contentType = normalizeContentType(options.contentType);
+  const request = {
+    name,
+    size: tree.size,
+    contentId: tree.contentId,
+    blockDigests: tree.blockDigests.map(bytesToHex),
+    ...(contentType ? { contentType } : {}),
+  };
   const session: Session = {
     sent: { bytes: 0 },
     client,

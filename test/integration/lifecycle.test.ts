@@ -212,6 +212,47 @@ describe('delete', () => {
   });
 });
 
+describe('content types and inline display', () => {
+  it('stores the declared type; a download carries it, and media display inline when asked', async () => {
+    const user = newUser();
+    const client = clientFor(user);
+    const { path } = randomFile(3000);
+    await putFile(client, path, { name: 'photo.png', contentType: 'image/png' });
+    await putFile(client, randomFile(2000).path, { name: 'page.html', contentType: 'Text/HTML; charset=utf-8' });
+    expect((await client.listFiles()).files.map((file) => [file.name, file.contentType])).toEqual([
+      ['page.html', 'text/html'],
+      ['photo.png', 'image/png'],
+    ]);
+    // What the local S3 answers for each URL: its headers are the ones the URL asked for.
+    const served = async (name: string, disposition?: 'inline' | 'attachment') => {
+      const { download } = await client.getFile(name, disposition ? { disposition } : {});
+      const response = await fetch(download.url);
+      await response.arrayBuffer();
+      return {
+        disposition: download.disposition,
+        type: response.headers.get('content-type'),
+        shown: response.headers.get('content-disposition'),
+      };
+    };
+    expect(await served('photo.png', 'inline')).toMatchObject({
+      disposition: 'inline',
+      type: 'image/png',
+      shown: expect.stringMatching(/^inline;/),
+    });
+    expect(await served('photo.png')).toMatchObject({
+      disposition: 'attachment',
+      type: 'image/png',
+      shown: expect.stringMatching(/^attachment;/),
+    });
+    // HTML never renders from the bucket's origin: asked inline, it stays an attachment.
+    expect(await served('page.html', 'inline')).toMatchObject({
+      disposition: 'attachment',
+      type: 'text/html',
+      shown: expect.stringMatching(/^attachment;/),
+    });
+  });
+});
+
 describe('cancel an upload', () => {
   it('DELETE /v1/uploads/{id} gives it up at once: file, reservation and stored parts gone', async () => {
     const user = newUser();

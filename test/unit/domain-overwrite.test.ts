@@ -214,6 +214,31 @@ describe('a replacement in flight', () => {
   });
 });
 
+describe('content types of versions', () => {
+  it('a version keeps its own type: served while a replacement uploads, and restored with it', async () => {
+    const world = memoryWorld();
+    const v1 = smallFile(3000);
+    expectStatus(await requestUpload(world.deps, 'alice', { ...requestFor(v1, 'doc'), contentType: 'image/png' }), 'upload');
+    const first = await world.catalog.getFile('alice', 'doc');
+    const firstView = expectStatus(await ask(world, 'alice', 'doc', v1), 'upload');
+    await sendBytes(world, firstView, v1);
+    expectStatus(await completeUpload(world.deps, 'alice', firstView.uploadId, undefined), 'complete');
+    expect(first?.contentType).toBe('image/png');
+    const before = await world.catalog.getFile('alice', 'doc');
+    expectStatus(
+      await requestUpload(world.deps, 'alice', { ...requestFor(smallFile(4000), 'doc'), contentType: 'text/plain' }),
+      'upload',
+    );
+    const listed = (await listFiles(world.deps, 'alice', { limit: 10 })).files[0];
+    expect(listed).toMatchObject({ contentType: 'image/png', contentId: v1.contentId });
+    const inline = await getFileDownload(world.deps, 'alice', 'doc', { disposition: 'inline' });
+    expect(inline.download.disposition).toBe('inline');
+    abandon(world);
+    await sweep(world.deps);
+    expect(await world.catalog.getFile('alice', 'doc')).toEqual(before);
+  });
+});
+
 describe('quota while replacing', () => {
   it('a miss over a file needs room for both versions', async () => {
     const world = memoryWorld({ settings: { defaultQuotaBytes: 10_000 } });

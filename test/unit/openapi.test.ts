@@ -193,7 +193,7 @@ describe('the contract check of the integration tests', () => {
     expect(
       check('GET', 'http://h/v1/files/YS50eHQ', 200, {
         file: file,
-        download: { url: 'http://s3/x', method: 'GET', expiresAt: file.createdAt },
+        download: { url: 'http://s3/x', method: 'GET', disposition: 'attachment', expiresAt: file.createdAt },
       }),
     ).toBeUndefined();
     expect(
