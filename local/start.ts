@@ -8,6 +8,7 @@ import { readSettings } from '#adapters/config';
 import { DEFAULTS } from '#deploy/definitions';
 import { apiDocPages, CONTRACT_PATH, REFERENCE_PATH } from './api-docs.ts';
 import { startLocalStack } from './stack.ts';
+import { startWebServer } from './web-server.ts';
 
 const DATA_DIR = resolve(process.env.HASHDROP_DATA_DIR ?? '.hashdrop');
 const port = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -27,11 +28,17 @@ const stack = await startLocalStack({
   pages: await apiDocPages(DATA_DIR),
 });
 
+// The web app on an origin of its own, so that it reaches the API and storage by CORS, as when hosted.
+const webOptions = { endpoint: stack.info.endpoint, s3Endpoint: stack.info.s3Endpoint, signingKey: stack.signingKey };
+const webPort = port('HASHDROP_WEB_PORT', 4003);
+const web = await startWebServer({ ...webOptions, port: webPort }).catch(() => startWebServer(webOptions)); // taken: any free port
+
 const localConfig = { ...stack.info, signingKeyFile: join(DATA_DIR, 'dev-signing-key.json') };
 writeFileSync(join(DATA_DIR, 'local.json'), `${JSON.stringify(localConfig, null, 2)}\n`);
 
 console.log(`hashdrop is running locally
 
+  Web app    ${web.url}   (sign in with any user name; the static files are dist/web/)
   API        ${stack.info.endpoint}   (POST /v1/uploads, GET /v1/files, ...)
   API docs   ${stack.info.endpoint}${REFERENCE_PATH}   (reference; the OpenAPI contract is ${stack.info.endpoint}${CONTRACT_PATH})
   S3         ${stack.info.s3Endpoint}   (strict local S3: SigV4, checksums, IAM; bucket "${stack.info.bucket}")
@@ -54,6 +61,7 @@ const shutdown = async () => {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping hashdrop...');
+  await web.stop();
   await stack.stop();
   process.exit(0);
 };

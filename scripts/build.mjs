@@ -7,6 +7,7 @@
  *   dist/cli/hashdrop.js       the `hashdrop` command
  *   dist/node/index.js         the SDK: import { HashdropClient, putFile } from 'hashdrop'
  *   dist/browser/hashdrop.js   the browser SDK: import { createClient } from 'hashdrop/browser'
+ *   dist/web/                  the web app (web/): static files to host anywhere, the SDK bundle beside them
  *   dist/types/                their type declarations (tsc, tsconfig.types.json)
  *
  * Packages stay imports (they are installed beside the bundle), and the build fails when a bundle
@@ -19,7 +20,7 @@
  * needs to serve one file.
  */
 import { execFile } from 'node:child_process';
-import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -89,6 +90,37 @@ async function browserBundle() {
 }
 
 /**
+ * The web app (web/): app.ts bundled with its own modules but not the SDK, which stays an import
+ * of `./hashdrop.js` (the bundle copied beside it), so the page loads the SDK as any app would;
+ * index.html and style.css as they are. `config.json` is the host's (README, "Web app").
+ */
+async function webApp() {
+  const WEB = join(DIST, 'web');
+  const sdkBeside = {
+    name: 'sdk-beside',
+    setup(plugin) {
+      plugin.onResolve({ filter: /^\.\/hashdrop\.js$/ }, () => ({ path: './hashdrop.js', external: true }));
+    },
+  };
+  const result = await build({
+    ...BROWSER,
+    entryPoints: { app: join(ROOT, 'web', 'app.ts') },
+    outdir: WEB,
+    format: 'esm',
+    sourcemap: 'linked',
+    plugins: [sdkBeside],
+  });
+  await mkdir(WEB, { recursive: true });
+  for (const file of ['index.html', 'style.css']) await copyFile(join(ROOT, 'web', file), join(WEB, file));
+  return result;
+}
+
+/** The SDK bundle beside the web app, once both are built. */
+async function copySdkToWeb() {
+  for (const file of ['hashdrop.js', 'hashdrop.js.map']) await copyFile(join(DIST, 'browser', file), join(DIST, 'web', file));
+}
+
+/**
  * The SDK's declarations, by tsc. Its output keeps the sources' specifiers (`#protocol/api`,
  * `./api.ts`), which a consumer cannot resolve: they become relative `.js` paths of dist/types.
  */
@@ -118,13 +150,26 @@ async function declarations() {
 }
 
 await rm(DIST, { recursive: true, force: true });
-const [browserResult, ...results] = await Promise.all([
+const [browserResult, webResult, ...results] = await Promise.all([
   browserBundle(),
+  webApp(),
   ...bundles.map((bundle) => build({ ...NODE, ...bundle })),
   declarations(),
 ]);
 results.pop(); // declarations() has no metafile
 await chmod(join(DIST, 'cli', 'hashdrop.js'), 0o755);
+await copySdkToWeb();
+
+for (const [file, output] of Object.entries(webResult.metafile?.outputs ?? {})) {
+  if (file.endsWith('.map')) continue;
+  console.log(`${relative(ROOT, join(ROOT, file)).padEnd(24)} ${(output.bytes / 1024).toFixed(1).padStart(7)} KiB`);
+  // The app's one import is the SDK beside it: anything else would be a path no static host serves.
+  const others = output.imports.filter((i) => i.path !== './hashdrop.js');
+  if (others.length > 0) {
+    console.error(`build: ${file} imports ${others.map((i) => i.path).join(', ')}; the web app may import only ./hashdrop.js`);
+    process.exitCode = 1;
+  }
+}
 
 for (const [file, output] of Object.entries(browserResult.metafile?.outputs ?? {})) {
   if (file.endsWith('.map')) continue;
