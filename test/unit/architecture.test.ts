@@ -10,7 +10,20 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const SOURCE = /\.(ts|js|mjs)$/;
-const FOLDERS = ['protocol', 'domain', 'adapters', 'deploy', 'lambdas', 'lib', 'bin', 'local', 'sdk', 'cli', 'openapi'] as const;
+const FOLDERS = [
+  'protocol',
+  'domain',
+  'adapters',
+  'deploy',
+  'lambdas',
+  'lib',
+  'bin',
+  'local',
+  'sdk',
+  'cli',
+  'openapi',
+  'web',
+] as const;
 type Folder = (typeof FOLDERS)[number];
 
 /** What each folder may import besides itself. `node` is Node's built-ins; `packages` is anything from node_modules. */
@@ -32,7 +45,13 @@ const ALLOWED: Record<Folder, readonly string[]> = {
   // The OpenAPI contract's generator reads the server's own schemas and routes. No folder above
   // may import it, so no function bundles its response schemas (classic zod, 440 KB).
   openapi: ['protocol', 'domain', 'deploy', 'lambdas', 'node', 'packages'],
+  // The web app is static files on any host: its own modules and the SDK bundle beside it
+  // (`./hashdrop.js`, see WEB_SDK), nothing a static host could not serve.
+  web: [],
 };
+
+/** The one module the web app imports from outside itself: the browser SDK bundle, copied beside it by the build. */
+const WEB_SDK = './hashdrop.js';
 
 /** The only modules outside local/ (and tests and benchmarks) that may import it: the CLI's dev tokens. */
 const LOCAL_IMPORTERS = new Set(['cli/connection.ts']);
@@ -121,6 +140,20 @@ function platformImports(entry: string): string[] {
   return found;
 }
 
+/** Imports in web/ that are neither the SDK bundle nor another module of the app itself. */
+function webImports(): string[] {
+  const found: string[] = [];
+  for (const file of sourceFiles('web')) {
+    for (const specifier of specifiers(readFileSync(join(ROOT, file), 'utf8'))) {
+      const ownModule = specifier.startsWith('./') && !specifier.slice(2).includes('/') && /\.(ts|js)$/.test(specifier);
+      if (specifier !== WEB_SDK && !(ownModule && sourceFiles('web').includes(join('web', specifier.slice(2))))) {
+        found.push(`${file} imports ${specifier}`);
+      }
+    }
+  }
+  return found;
+}
+
 describe('architecture', () => {
   it('every import stays inside the boundaries of docs/design.md §8', () => {
     expect(violations()).toEqual([]);
@@ -132,7 +165,17 @@ describe('architecture', () => {
     expect(platformImports('sdk/index.ts')).toContain('sdk/upload.ts imports node:fs/promises');
   });
 
+  it('the web app imports only the SDK bundle beside it', () => {
+    expect(webImports()).toEqual([]);
+    expect(specifiers(readFileSync(join(ROOT, 'web', 'app.ts'), 'utf8'))).toContain(WEB_SDK);
+    // Its types come from the SDK's sources, by a declaration file the build never bundles.
+    expect(readFileSync(join(ROOT, 'web', 'hashdrop.d.ts'), 'utf8')).toMatch(/from '\.\.\/sdk\/browser\.ts'/);
+  });
+
   it('the check sees what it must refuse', () => {
+    expect(target('web/app.ts', '../sdk/browser.ts')).toBe('sdk');
+    expect(target('web/app.ts', 'lit')).toBe('packages');
+    expect(ALLOWED.web).toEqual([]);
     expect(target('sdk/api.ts', '#domain/uploads')).toBe('domain');
     expect(target('sdk/api.ts', '../local/auth.ts')).toBe('local');
     expect(target('domain/x.ts', '@aws-sdk/client-s3')).toBe('packages');
