@@ -1,4 +1,8 @@
-/** 6. Cold-start proxy: each function's minified bundle, and the time to import it in a fresh Node. */
+/**
+ * 6. Cold-start proxy: each function's minified bundle, and the time to import it in a fresh Node.
+ *    The CLI's start-up: the built `hashdrop` bin run directly, to `hashdrop --help`, beside a
+ *    Node that runs nothing.
+ */
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +28,43 @@ function importMs(bundle: string): Promise<number> {
     });
     child.on('exit', (code) => (code === 0 ? done(Number(out.trim())) : fail(new Error(`import of ${bundle} failed`))));
   });
+}
+
+/** Wall time of a process from spawn to exit. */
+function processMs(args: readonly string[]): Promise<number> {
+  return new Promise((done, fail) => {
+    const start = performance.now();
+    const child = spawn(process.execPath, args, { stdio: 'ignore' });
+    child.on('exit', (code) =>
+      code === 0 ? done(performance.now() - start) : fail(new Error(`${args.join(' ')} exited ${code}`)),
+    );
+  });
+}
+
+const CLI_RUNS = 9;
+const CLI_TARGET_MS = 150;
+
+async function cliStartup(): Promise<{ row: Row; figures: { helpMs: number; bareNodeMs: number } }> {
+  const bin = join(ROOT, 'dist', 'cli', 'hashdrop.js'); // npm run bench builds it first
+  const help = [];
+  const bare = [];
+  for (let round = 0; round < CLI_RUNS; round++) {
+    help.push(await processMs([bin, '--help']));
+    bare.push(await processMs(['-e', '']));
+  }
+  const helpMs = quantile(help, 0.5);
+  const bareNodeMs = quantile(bare, 0.5);
+  return {
+    row: {
+      benchmark: `   CLI start-up: hashdrop --help (median of ${CLI_RUNS})`,
+      hashdrop: fmt.ms(helpMs),
+      limit: `node -e '' ${fmt.ms(bareNodeMs)}`,
+      ratio: fmt.ratio(helpMs / bareNodeMs),
+      target: `≤ ${CLI_TARGET_MS} ms`,
+      met: helpMs <= CLI_TARGET_MS,
+    },
+    figures: { helpMs, bareNodeMs },
+  };
 }
 
 export async function benchColdStart(dir: string) {
@@ -58,5 +99,7 @@ export async function benchColdStart(dir: string) {
     target: '≤ 500 KB',
     met: fn.bytes <= TARGET_BYTES,
   }));
-  return { rows, figures: { functions: measured, largestBytes: largest } };
+  const cli = await cliStartup();
+  rows.push(cli.row);
+  return { rows, figures: { functions: measured, largestBytes: largest, cli: cli.figures } };
 }

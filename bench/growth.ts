@@ -22,7 +22,7 @@ import type { Table } from './run.ts';
 
 const USER = 'grower';
 const PREFIXES = 100;
-const SAMPLES = 15;
+const SAMPLES = 21;
 /** Unreferenced contents past their grace that each sweep finds (and collects). */
 const CANDIDATES = 10;
 const BATCH = 25;
@@ -89,6 +89,9 @@ async function seedCandidates(db: DynamoDBDocumentClient, stack: LocalStack): Pr
       objectKey: `blobs/${contentId}/seeded`,
       createdAt: long,
       updatedAt: long,
+      // Due for a look, as the release of its last reference marks it (adapters/dynamo-catalog.ts).
+      sweepShard: contentId.charAt(0),
+      sweepAt: long,
     };
   });
   await seed(db, stack.info.tables.contents, contents);
@@ -204,17 +207,21 @@ export async function benchGrowth(dir: string, scale: number) {
 
   const [small, large] = [measured[0], measured.at(-1)];
   const growth = (pick: (m: Level) => number) => (small && large ? fmt.ratio(pick(large) / pick(small)) : '');
-  const collected = (m: Level) => m.sweeps.map((sweep) => sweep.report.collected).join('/');
+  /** What the level's last sweep read (where the sweeper reports it) and collected. */
+  const sweepWork = (m: Level) => {
+    const report = m.sweeps.at(-1)?.report as (SweepReport & { itemsRead?: number }) | undefined;
+    return `${report?.itemsRead ?? '?'} items read, ${report?.collected ?? '?'} collected`;
+  };
   const table: Table = {
     title: `Growth: one user's files and the contents in the table (median of ${SAMPLES}; a sweep: median of 3, ${CANDIDATES} candidates each)`,
-    columns: ['files per user, contents', 'list first page', 'list a prefix', 'instant upload', 'sweep (collected)'],
+    columns: ['files per user, contents', 'list first page', 'list a prefix', 'instant upload', 'sweep (its work)'],
     rows: [
       ...measured.map((m) => [
         `${m.files.toLocaleString('en')}, ${m.contentsInTable.toLocaleString('en')}`,
         fmt.ms(m.listFirstMs),
         fmt.ms(m.listPrefixMs),
         fmt.ms(m.instantUploadMs),
-        `${fmt.ms(m.sweepMs)} (${collected(m)})`,
+        `${fmt.ms(m.sweepMs)} (${sweepWork(m)})`,
       ]),
       [
         'growth',
