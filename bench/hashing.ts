@@ -1,42 +1,68 @@
-/** 1. The client's tree SHA-256 on all cores vs `openssl dgst -sha256` (one core, SHA extensions). */
+/**
+ * 1. The client's tree SHA-256 on all cores vs `openssl dgst -sha256` on one core (SHA
+ *    extensions), and vs the machine's real limit on two cores: two OpenSSL processes at once.
+ *    Each round runs every contender once, in turn, from the page cache, so that load from other
+ *    processes falls on all of them alike; the figures are the medians of the rounds.
+ */
 import { join } from 'node:path';
 import { hashFileParallel } from '#sdk/hash-pool';
-import { dropPageCache, fmt, run, timed, warmPageCache, writeRandomFile } from './measure.ts';
+import { dropPageCache, fmt, quantile, run, timed, warmPageCache, writeRandomFile } from './measure.ts';
 import type { Row } from './run.ts';
 
-const ROUNDS = 3;
-
-async function best(work: () => Promise<unknown>, before: () => Promise<unknown>): Promise<number> {
-  let fastest = Number.POSITIVE_INFINITY;
-  for (let round = 0; round < ROUNDS; round++) {
-    await before();
-    fastest = Math.min(fastest, (await timed(work)).ms);
-  }
-  return fastest;
-}
+const ROUNDS = 7;
+const TARGET = 1.7;
 
 export async function benchHashing(dir: string, size: number) {
   const path = join(dir, 'hash.bin');
   await writeRandomFile(path, size);
   const openssl = () => run('openssl', ['dgst', '-sha256', path]);
-  const warm = () => warmPageCache(path);
+  const contenders = {
+    ours: () => hashFileParallel(path),
+    oneThread: () => hashFileParallel(path, { workers: 1 }),
+    openssl,
+    // The two-core limit: two OpenSSL processes hashing the file at once (2 × size bytes).
+    twoOpenssl: () => Promise.all([openssl(), openssl()]),
+  };
+  const samples: Record<keyof typeof contenders, number[]> = { ours: [], oneThread: [], openssl: [], twoOpenssl: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, work] of Object.entries(contenders) as [keyof typeof contenders, () => Promise<unknown>][]) {
+      await warmPageCache(path);
+      samples[name].push((await timed(work)).ms);
+    }
+  }
+  const median = (name: keyof typeof contenders) => quantile(samples[name], 0.5);
+  const [ours, oneThread, reference, twoCores] = [median('ours'), median('oneThread'), median('openssl'), median('twoOpenssl')];
 
-  const ours = await best(() => hashFileParallel(path), warm);
-  const oneThread = await best(() => hashFileParallel(path, { workers: 1 }), warm);
-  const reference = await best(openssl, warm);
   const canDrop = await dropPageCache();
-  const coldOurs = canDrop ? await best(() => hashFileParallel(path), dropPageCache) : Number.NaN;
-  const coldReference = canDrop ? await best(openssl, dropPageCache) : Number.NaN;
+  const cold = async (work: () => Promise<unknown>) => {
+    const times = [];
+    for (let round = 0; round < 3; round++) {
+      await dropPageCache();
+      times.push((await timed(work)).ms);
+    }
+    return quantile(times, 0.5);
+  };
+  const coldOurs = canDrop ? await cold(contenders.ours) : Number.NaN;
+  const coldReference = canDrop ? await cold(openssl) : Number.NaN;
 
   const ratio = reference / ours;
+  // Two processes hash 2 × size bytes in `twoCores` ms.
+  const ofTwoCores = twoCores / 2 / ours;
   const rows: Row[] = [
     {
-      benchmark: `1. hash ${fmt.mb(size)} (page cache)`,
+      benchmark: `1. hash ${fmt.mb(size)} (page cache, median of ${ROUNDS})`,
       hashdrop: fmt.rate(size, ours),
       limit: `openssl 1 core ${fmt.rate(size, reference)}`,
       ratio: fmt.ratio(ratio),
-      target: '≥ 1.60×',
-      met: ratio >= 1.6,
+      target: `≥ ${TARGET.toFixed(2)}×`,
+      met: ratio >= TARGET,
+    },
+    {
+      benchmark: '   hash vs the two-core limit',
+      hashdrop: fmt.rate(size, ours),
+      limit: `2 × openssl at once ${fmt.rate(2 * size, twoCores)}`,
+      ratio: fmt.ratio(ofTwoCores),
+      target: '(reported)',
     },
     {
       benchmark: '   hash, one thread (in process)',
@@ -60,6 +86,8 @@ export async function benchHashing(dir: string, size: number) {
       oursMs: ours,
       oneThreadMs: oneThread,
       opensslMs: reference,
+      twoOpensslMs: twoCores,
+      samples,
       coldOursMs: coldOurs,
       coldOpensslMs: coldReference,
     },
