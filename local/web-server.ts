@@ -30,6 +30,8 @@ export interface WebServerOptions {
   readonly endpoint: string;
   readonly s3Endpoint: string;
   readonly signingKey: SigningKey;
+  /** Offer Cognito sign-in too (the tests, with a stand-in for Cognito's API at `endpoint`). */
+  readonly cognito?: WebConfig['cognito'] & { readonly endpoint?: string };
 }
 
 export interface WebServer {
@@ -55,14 +57,15 @@ const DEV_USER = /^[\w.@-]{1,64}$/;
  * origin only; requests to the API and storage; previews of stored images, audio and video from
  * storage; the SDK's hash workers from blob: URLs; verified downloads as blob: URLs.
  */
-export function contentSecurityPolicy(endpoint: string, s3Endpoint: string): string {
+export function contentSecurityPolicy(endpoint: string, s3Endpoint: string, cognitoEndpoint?: string): string {
   const api = new URL(endpoint).origin;
   const storage = new URL(s3Endpoint).origin;
+  const cognito = cognitoEndpoint ? new URL(cognitoEndpoint).origin : 'https://cognito-idp.*.amazonaws.com';
   return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    `connect-src 'self' ${api} ${storage} https://cognito-idp.*.amazonaws.com`,
+    `connect-src 'self' ${api} ${storage} ${cognito}`,
     `img-src 'self' blob: ${storage}`,
     `media-src 'self' blob: ${storage}`,
     'worker-src blob:',
@@ -112,8 +115,12 @@ async function devToken(request: IncomingMessage, response: ServerResponse, key:
 
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const root = options.root ?? WEB_ROOT;
-  const config: WebConfig = { endpoint: options.endpoint, devSignIn: '/dev/token' };
-  const policy = contentSecurityPolicy(options.endpoint, options.s3Endpoint);
+  const config: WebConfig = {
+    endpoint: options.endpoint,
+    devSignIn: '/dev/token',
+    ...(options.cognito ? { cognito: options.cognito } : {}),
+  };
+  const policy = contentSecurityPolicy(options.endpoint, options.s3Endpoint, options.cognito?.endpoint);
   // Only the files the build wrote are served, by name: no path from a request reaches the file system.
   const files = new Set(existsSync(root) ? readdirSync(root).filter((file) => statSync(join(root, file)).isFile()) : []);
 

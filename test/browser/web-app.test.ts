@@ -8,6 +8,8 @@
  * README's picture); without it the screenshot goes to a temporary folder.
  */
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page, Request } from 'playwright-core';
@@ -287,6 +289,77 @@ describe('web app', () => {
     await page.getByRole('button', { name: 'Use this token' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toBe('Your sign-in expired or was refused: sign in again.');
     expect(await page.getByRole('button', { name: 'Dev sign-in' }).isVisible()).toBe(true);
+  });
+
+  it('signs in with a Cognito user pool (USER_PASSWORD_AUTH), answering the new-password challenge', async () => {
+    const user = newUser('carol');
+    const calls: { target: string; type: string; body: Record<string, unknown> }[] = [];
+    // A stand-in for Cognito's API: it answers as the AWS documentation shows, and CORS as AWS does.
+    const cognito = createServer(async (request, response) => {
+      const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type,x-amz-target' };
+      if (request.method === 'OPTIONS') return response.writeHead(204, cors).end();
+      let text = '';
+      for await (const chunk of request) text += chunk;
+      const body = JSON.parse(text) as Record<string, unknown> & { AuthParameters?: { PASSWORD?: string } };
+      const target = String(request.headers['x-amz-target']);
+      calls.push({ target, type: String(request.headers['content-type']), body });
+      const answer = (status: number, data: unknown) =>
+        response.writeHead(status, { ...cors, 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(data));
+      if (target.endsWith('.InitiateAuth') && body.AuthParameters?.PASSWORD !== 'correct horse battery') {
+        return answer(400, { __type: 'NotAuthorizedException', message: 'Incorrect username or password.' });
+      }
+      if (target.endsWith('.InitiateAuth')) {
+        return answer(200, {
+          ChallengeName: 'NEW_PASSWORD_REQUIRED',
+          Session: 'session-1',
+          ChallengeParameters: { USER_ID_FOR_SRP: user },
+        });
+      }
+      answer(200, { AuthenticationResult: { IdToken: await token(user), RefreshToken: 'refresh-1', ExpiresIn: 3600 } });
+    });
+    await new Promise<void>((done) => cognito.listen(0, '127.0.0.1', done));
+    const endpoint = `http://127.0.0.1:${(cognito.address() as AddressInfo).port}/`;
+    const pooled = await startWebServer({
+      endpoint: stack.endpoint,
+      s3Endpoint: stack.s3Endpoint,
+      signingKey: stack.signingKey,
+      cognito: { region: 'eu-west-1', clientId: 'client-1', endpoint },
+    });
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(pooled.url);
+      await page.getByLabel('Email').fill('carol@example.com');
+      await page.getByLabel('Password', { exact: true }).fill('wrong');
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await expect.poll(() => page.getByRole('alert').textContent()).toBe('sign-in refused: Incorrect username or password.');
+
+      await page.getByLabel('Password', { exact: true }).fill('correct horse battery');
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByLabel('New password').fill('a new long passphrase');
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByText(`Signed in as ${user}`).waitFor();
+      // The API took the pool's ID token.
+      await expect.poll(() => page.getByRole('status', { name: 'Usage' }).textContent()).toMatch(/^0 files/);
+      expect(calls.map(({ target, type }) => [target, type])).toEqual([
+        ['AWSCognitoIdentityProviderService.InitiateAuth', 'application/x-amz-json-1.1'],
+        ['AWSCognitoIdentityProviderService.InitiateAuth', 'application/x-amz-json-1.1'],
+        ['AWSCognitoIdentityProviderService.RespondToAuthChallenge', 'application/x-amz-json-1.1'],
+      ]);
+      expect(calls[1]?.body).toEqual({
+        AuthFlow: 'USER_PASSWORD_AUTH',
+        ClientId: 'client-1',
+        AuthParameters: { USERNAME: 'carol@example.com', PASSWORD: 'correct horse battery' },
+      });
+      expect(calls[2]?.body).toEqual({
+        ChallengeName: 'NEW_PASSWORD_REQUIRED',
+        ClientId: 'client-1',
+        Session: 'session-1',
+        ChallengeResponses: { USERNAME: user, NEW_PASSWORD: 'a new long passphrase' },
+      });
+    } finally {
+      await pooled.stop();
+      cognito.close();
+    }
   });
 
   it('an image, audio or video file opens inline with its stored type, when the API stores one', async () => {
