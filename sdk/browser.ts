@@ -16,6 +16,7 @@ import { bytesToHex } from '#protocol/encoding';
 import { type ClientOptions, HashdropClient } from './api.ts';
 import { fetchPut } from './fetch-put.ts';
 import { type PutResult, UploadFailedError, type UploadOptions, type UploadSource, upload } from './upload-machine.ts';
+import { readBlob } from './web-hash.ts';
 import { hashBlobParallel } from './web-hash-pool.ts';
 
 export type { FileListing, FileView, UsageView } from '#protocol/api';
@@ -69,7 +70,7 @@ function blobSource(blob: Blob, name: string, put: ReturnType<typeof fetchPut>, 
     },
     // 44 ranges of 16 KiB: small enough for Web Crypto's one-shot digest of their concatenation.
     answerChallenge: async (ranges) => {
-      const parts = await Promise.all(ranges.map((range) => blob.slice(range.start, range.start + range.length).arrayBuffer()));
+      const parts = await Promise.all(ranges.map((range) => readBlob(blob.slice(range.start, range.start + range.length))));
       const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
       let offset = 0;
       for (const part of parts) {

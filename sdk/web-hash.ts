@@ -24,16 +24,31 @@ export interface BlockHashOptions {
   readonly onBytes?: (bytes: number) => void;
 }
 
+/**
+ * A Blob's bytes. React Native's Blob has no `arrayBuffer()` (docs/mobile.md): there, its
+ * FileReader's `readAsArrayBuffer` reads them instead.
+ */
+export function readBlob(blob: Blob): Promise<ArrayBuffer> {
+  if (typeof blob.arrayBuffer === 'function') return blob.arrayBuffer();
+  return new Promise((done, fail) => {
+    const reader = new FileReader();
+    reader.onload = () =>
+      reader.result instanceof ArrayBuffer ? done(reader.result) : fail(new TypeError('FileReader returned no ArrayBuffer'));
+    reader.onerror = () => fail(reader.error ?? new TypeError('FileReader failed'));
+    reader.readAsArrayBuffer(blob);
+  });
+}
+
 /** SHA-256 of one block (a Blob holding exactly the block's bytes). */
 export async function hashBlock(block: Blob, options: BlockHashOptions = {}): Promise<Uint8Array> {
   if (block.size <= (options.webCryptoMaxBlock ?? WEB_CRYPTO_MAX_BLOCK)) {
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await block.arrayBuffer()));
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await readBlob(block)));
     options.onBytes?.(block.size);
     return digest;
   }
   const hash = new StreamingSha256();
   for (let start = 0; start < block.size; start += STREAM_CHUNK) {
-    const chunk = new Uint8Array(await block.slice(start, start + STREAM_CHUNK).arrayBuffer());
+    const chunk = new Uint8Array(await readBlob(block.slice(start, start + STREAM_CHUNK)));
     hash.update(chunk);
     options.onBytes?.(chunk.length);
   }
