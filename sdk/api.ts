@@ -137,12 +137,16 @@ export class HashdropClient {
   }
 
   async listFiles(options: { prefix?: string; limit?: number; cursor?: string } = {}): Promise<FileListing> {
-    const query = new URLSearchParams();
-    // The prefix travels as a reference too: API Gateway form-decodes query values.
-    if (options.prefix !== undefined) query.set('prefixRef', encodeFileRef(options.prefix.normalize('NFC')));
-    if (options.limit !== undefined) query.set('limit', String(options.limit));
-    if (options.cursor !== undefined) query.set('cursor', options.cursor);
-    const suffix = query.size > 0 ? `?${query}` : '';
+    // Built by hand rather than with URLSearchParams: React Native's lacks `set` and `size`, and a
+    // missing `size` would drop the query silently. The prefix travels as a reference too: API
+    // Gateway form-decodes query values.
+    const fields: [string, string | undefined][] = [
+      ['prefixRef', options.prefix === undefined ? undefined : encodeFileRef(options.prefix.normalize('NFC'))],
+      ['limit', options.limit === undefined ? undefined : String(options.limit)],
+      ['cursor', options.cursor],
+    ];
+    const query = fields.flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${encodeURIComponent(value)}`]));
+    const suffix = query.length > 0 ? `?${query.join('&')}` : '';
     return (await this.call<FileListing>('GET', `/v1/files${suffix}`)).data;
   }
 

@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MiB } from '#protocol/content-id';
 import { bytesToHex } from '#protocol/encoding';
+import { encodeFileRef } from '#protocol/file-ref';
+import { HashdropClient } from '#sdk/api';
 import { hashBuffer } from '#sdk/hashing';
 import { readBlob } from '#sdk/web-hash';
 import { hashBlobParallel } from '#sdk/web-hash-pool';
@@ -54,5 +56,30 @@ describe('hashing in a React Native-like runtime', () => {
     }
     vi.stubGlobal('FileReader', FailingReader);
     await expect(readBlob(new NativeBlob([randomBytes(10)]))).rejects.toThrow('the file is gone');
+  });
+});
+
+describe('the API client in a React Native-like runtime', () => {
+  it('lists with a prefix, limit and cursor without URLSearchParams (React Native’s lacks set and size)', async () => {
+    // Made first: Node's own Response uses URLSearchParams.
+    const answers = [Response.json({ files: [] }), Response.json({ files: [] })];
+    vi.stubGlobal('URLSearchParams', undefined);
+    const asked: string[] = [];
+    const client = new HashdropClient({
+      endpoint: 'https://api.example',
+      token: 'token',
+      fetch: async (url) => {
+        asked.push(String(url));
+        const answer = answers.shift();
+        if (!answer) throw new Error('asked once too often');
+        return answer;
+      },
+    });
+    await client.listFiles({ prefix: 'photos/2026 & more', limit: 5, cursor: 'c+/=' });
+    await client.listFiles();
+    expect(asked).toEqual([
+      `https://api.example/v1/files?prefixRef=${encodeFileRef('photos/2026 & more')}&limit=5&cursor=c%2B%2F%3D`,
+      'https://api.example/v1/files',
+    ]);
   });
 });
