@@ -15,6 +15,8 @@
  * - `hashdrop:requestsPerMinute`: each user's API requests per minute, then 429 (default 600;
  *   0: no budget).
  * - `hashdrop:alarmEmail`: an e-mail address subscribed to the alarm topic (default: none).
+ * - `hashdrop:passwordSignIn` = `true` | `false` (default): whether the app client also takes
+ *   USER_PASSWORD_AUTH, the flow the web app signs in with from the page (web/).
  */
 import type { Node } from 'constructs';
 import type { HashdropStackProps } from './hashdrop-stack.ts';
@@ -28,6 +30,7 @@ export const CONTEXT_KEYS = {
   defaultQuotaBytes: 'hashdrop:defaultQuotaBytes',
   requestsPerMinute: 'hashdrop:requestsPerMinute',
   alarmEmail: 'hashdrop:alarmEmail',
+  passwordSignIn: 'hashdrop:passwordSignIn',
 } as const;
 
 export class ContextError extends Error {
@@ -79,6 +82,7 @@ export function stackPropsFromContext(node: Node, env: Readonly<Record<string, s
   const defaultQuotaBytes = wholeNumber(node, CONTEXT_KEYS.defaultQuotaBytes, 1);
   const requestsPerMinute = wholeNumber(node, CONTEXT_KEYS.requestsPerMinute, 0);
   const alarmEmail = email(node, CONTEXT_KEYS.alarmEmail);
+  const passwordSignIn = flag(node, CONTEXT_KEYS.passwordSignIn);
   return {
     api,
     ...(api === 'rest' && jwks ? { jwks } : {}),
@@ -89,5 +93,6 @@ export function stackPropsFromContext(node: Node, env: Readonly<Record<string, s
     ...(defaultQuotaBytes === undefined ? {} : { defaultQuotaBytes }),
     ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }),
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
+    ...(passwordSignIn === undefined ? {} : { passwordSignIn }),
   };
 }

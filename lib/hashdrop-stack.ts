@@ -67,6 +67,11 @@ export interface HashdropStackProps extends StackProps {
    */
   readonly selfSignUp?: boolean;
   /**
+   * Whether the stack's app client also accepts USER_PASSWORD_AUTH (see UserPoolIssuer).
+   * @default false
+   */
+  readonly passwordSignIn?: boolean;
+  /**
    * An e-mail address subscribed to the alarm topic (AWS asks it to confirm once). Without it
    * the topic has no subscription: subscribe whatever you use (chat, paging) to it yourself.
    */

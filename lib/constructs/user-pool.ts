@@ -11,6 +11,13 @@ export interface UserPoolIssuerProps {
    * @default false
    */
   readonly selfSignUp?: boolean;
+  /**
+   * Whether the app client also accepts USER_PASSWORD_AUTH: the password travels to Cognito over
+   * TLS instead of the SRP exchange, which a page can do with one fetch and no library (the web
+   * app, web/). Off unless asked for: SRP keeps the password off the wire.
+   * @default false
+   */
+  readonly passwordSignIn?: boolean;
 }
 
 /**
@@ -44,7 +51,7 @@ export class UserPoolIssuer implements JwtIssuer {
       reason: 'The Plus feature plan (threat protection) has a per-user cost; enable it with featurePlan when wanted.',
     });
     const client = pool.addClient('AppClient', {
-      authFlows: { userSrp: true },
+      authFlows: { userSrp: true, userPassword: props.passwordSignIn ?? false },
       generateSecret: false,
       preventUserExistenceErrors: true,
     });

@@ -49,6 +49,17 @@ describe('the CDK app’s context', () => {
     for (const settings of settingsOf(template)) expect(settings).toEqual({ quota: '5368709120', budget: '0' });
   });
 
+  it('the app client takes password sign-in (the web app’s flow) only when asked', () => {
+    const flows = (template: Template) =>
+      Object.values(template.findResources('AWS::Cognito::UserPoolClient')).map(
+        (client) => (client.Properties as { ExplicitAuthFlows: string[] }).ExplicitAuthFlows,
+      );
+    expect(flows(synthWith({}))).toEqual([expect.not.arrayContaining(['ALLOW_USER_PASSWORD_AUTH'])]);
+    expect(flows(synthWith({ [CONTEXT_KEYS.passwordSignIn]: 'true' }))).toEqual([
+      expect.arrayContaining(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
+    ]);
+  });
+
   it('turns self sign-up off when told false', () => {
     synthWith({ [CONTEXT_KEYS.selfSignUp]: 'false' }).hasResourceProperties('AWS::Cognito::UserPool', {
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
@@ -58,6 +69,7 @@ describe('the CDK app’s context', () => {
   it.each([
     [CONTEXT_KEYS.selfSignUp, 'yes'],
     [CONTEXT_KEYS.selfSignUp, 1],
+    [CONTEXT_KEYS.passwordSignIn, 'on'],
     [CONTEXT_KEYS.defaultQuotaBytes, '0'],
     [CONTEXT_KEYS.defaultQuotaBytes, '100GiB'],
     [CONTEXT_KEYS.defaultQuotaBytes, 1.5],
