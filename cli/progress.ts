@@ -2,18 +2,11 @@
  * Progress display for the CLI: a bar with rate and ETA on a terminal; plain lines otherwise
  * (one per percent at most), so that logs stay readable and scripts can follow along.
  */
+
+import { formatBytes } from '#sdk/format';
 import type { UploadProgress } from '#sdk/upload';
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
+export { formatBytes };
 
 function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';

@@ -21,6 +21,7 @@ import { hashBlobParallel } from './web-hash-pool.ts';
 
 export type { FileListing, FileView, UsageView } from '#protocol/api';
 export { ApiError } from './api.ts';
+export { formatBytes } from './format.ts';
 export type { RetryPolicy } from './retry.ts';
 export { type PutResult, UploadFailedError, type UploadProgress } from './upload-machine.ts';
 

@@ -7,7 +7,15 @@
  * It imports nothing but the browser SDK bundle copied beside it (`./hashdrop.js`), which does
  * the hashing, the upload protocol, verified downloads and typed errors.
  */
-import { ApiError, type BrowserClient, createClient, type FileView, type PutResult, type UploadProgress } from './hashdrop.js';
+import {
+  ApiError,
+  type BrowserClient,
+  createClient,
+  type FileView,
+  formatBytes as formatSize,
+  type PutResult,
+  type UploadProgress,
+} from './hashdrop.js';
 
 interface CognitoConfig {
   readonly region: string;
@@ -64,16 +72,9 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return element;
 }
 
-/** Sizes as the CLI prints them. */
+/** Sizes as the CLI prints them, with whole bytes in words ("0 bytes sent"). */
 function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} ${value === 1 ? 'byte' : 'bytes'}` : `${value.toFixed(1)} ${units[unit]}`;
+  return bytes < 1024 ? `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}` : formatSize(bytes);
 }
 
 // ---------------------------------------------------------------------------------------------
