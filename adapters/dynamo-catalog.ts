@@ -6,6 +6,7 @@
  * one TransactWriteItems with the matching refCount and usage changes, conditioned on the state
  * that was read. A lost race surfaces as StaleWriteError.
  */
+import { randomBytes } from 'node:crypto';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -818,13 +819,31 @@ export class DynamoCatalog implements Catalog {
   }
 
   consumeChallenge(userId: string, nonce: string, expiresAt: number): Promise<boolean> {
+    // Kept until the challenge expires (the table's TTL attribute), after which it is refused anyway.
+    return this.createOnce({
+      userId,
+      name: `${RESERVED_NAME_PREFIX}challenge:${nonce}`,
+      [TTL_ATTRIBUTE]: Math.ceil(expiresAt / 1000),
+    });
+  }
+
+  /**
+   * Creates `item` if no item has its key: true if this call created it. The item carries a
+   * token of this call, and the condition lets the same token through: the SDK resends a request
+   * whose answer it lost (a reset connection, a 5xx), and that resend must not read this call's
+   * own first write as another's, a lost race (the first of two concurrent calls would then
+   * report false, like the second).
+   */
+  private createOnce(item: Record<string, unknown>): Promise<boolean> {
+    const writer = randomBytes(16).toString('hex');
     return attempted(() =>
       this.db.send(
         new PutCommand({
           TableName: this.tables.files,
-          // Kept until the challenge expires (the table's TTL attribute), after which it is refused anyway.
-          Item: { userId, name: `${RESERVED_NAME_PREFIX}challenge:${nonce}`, [TTL_ATTRIBUTE]: Math.ceil(expiresAt / 1000) },
-          ...withExpressions({ ConditionExpression: noItem('userId') }),
+          Item: { ...item, writer },
+          ...withExpressions({
+            ConditionExpression: expression('attribute_not_exists(userId) OR #writer = :writer', { ':writer': writer }),
+          }),
         }),
       ),
     );
@@ -884,27 +903,21 @@ export class DynamoCatalog implements Catalog {
       );
       return Number(counts?.failed ?? 0) >= limits.failedPerContent ? 'limited' : 'busy';
     }
-    const putNew = (item: Record<string, unknown>) =>
-      attempted(() =>
-        this.db.send(
-          new PutCommand({
-            TableName: this.tables.files,
-            Item: { ...item, [TTL_ATTRIBUTE]: ttl },
-            ...withExpressions({ ConditionExpression: noItem('userId') }),
-          }),
-        ),
-      );
     // A crash between the two leaves one without the other: either can only over-count.
-    const [looked, recorded] = await Promise.all([
-      putNew({ ...this.lookKey(key), openedAt: now, state: 'young' }),
-      putNew({ ...record, answers: 0, met: false }),
+    // The look alone decides who opened the challenge. Two requests of the user put both items
+    // at once, so each may win one of them: deciding by both answered 'open' to both (about one
+    // pair in ten on DynamoDB Local), and nobody owned the counts kept. The record is the same
+    // item whoever writes it.
+    const [looked] = await Promise.all([
+      this.createOnce({ ...this.lookKey(key), openedAt: now, state: 'young', [TTL_ATTRIBUTE]: ttl }),
+      this.createOnce({ ...record, answers: 0, met: false, [TTL_ATTRIBUTE]: ttl }),
     ]);
     if (!looked) {
       // Opened concurrently by another request of the same user: that one counted it.
       await Promise.all([this.uncount(userCount, 'open'), this.uncount(contentCount, 'young')]);
       return 'open';
     }
-    return recorded ? 'opened' : 'open';
+    return 'opened';
   }
 
   /** The content's looks still in flight but opened before `staleBefore` fail: each once. */
