@@ -278,6 +278,28 @@ async function createTables(endpoint: string): Promise<void> {
   client.destroy();
 }
 
+/**
+ * Runs `run` every `intervalMs`, one run at a time: a tick while the last run is still going is
+ * skipped. The local stack's sweeper timer: a run reads at least the sweep index's 16 shards
+ * (docs/design.md §5), so on a loaded machine it can outlast a one-second interval, and
+ * overlapping runs only read the same candidates again while slowing every other request (a run
+ * left unfinished leaves its candidates due for the next anyway).
+ */
+export function repeatWithoutOverlap(run: () => Promise<unknown>, intervalMs: number): { stop(): Promise<void> } {
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    running ??= run().finally(() => {
+      running = undefined;
+    });
+  }, intervalMs).unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
 /** A function's handler as the local stack invokes it (the context is made where it runs). */
 type LocalHandler<R> = (event: unknown) => Promise<R>;
 
@@ -400,9 +422,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const sweeper = await load<SweepReport>(SWEEPER.id, SWEEPER.entry);
   const sweep = () => sweeper({ source: 'hashdrop.local' });
   const sweepTimer = options.sweepIntervalSeconds
-    ? setInterval(() => {
-        sweep().catch((error: unknown) => console.error('sweeper failed:', error));
-      }, options.sweepIntervalSeconds * 1000).unref()
+    ? repeatWithoutOverlap(
+        () => sweep().catch((error: unknown) => console.error('sweeper failed:', error)),
+        options.sweepIntervalSeconds * 1000,
+      )
     : undefined;
   s3.onEvent((event: S3Event) => {
     const created = event.Records.some((record) => record.eventName.startsWith('ObjectCreated:'));
@@ -431,7 +454,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     eventsSettled: () => events.settled(),
     sweep,
     async stop() {
-      clearInterval(sweepTimer);
+      // Waits for a run in flight, which would otherwise meet closed servers.
+      await sweepTimer?.stop();
       const closed = new Promise<void>((done) => api.close(() => done()));
       api.closeAllConnections();
       await closed;
