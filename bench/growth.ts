@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SweepReport } from '#domain/sweeper';
 import { LOCAL_CREDENTIALS, type LocalStack, startLocalStack } from '#local/stack';
 import { HashdropClient } from '#sdk/api';
@@ -120,6 +120,7 @@ interface Level {
   readonly contentsInTable: number;
   readonly listFirstMs: number;
   readonly listPrefixMs: number;
+  readonly barePrefixMs: number;
   readonly instantUploadMs: number;
   readonly sweepMs: number;
   readonly sweeps: readonly { readonly ms: number; readonly report: SweepReport }[];
@@ -182,6 +183,19 @@ export async function benchGrowth(dir: string, scale: number) {
       console.error(`growth: ${level} files and contents seeded (${fmt.ms(seeding.ms)})`);
       const listFirst = await medianMs(() => grower.listFiles());
       const listPrefixMs = await medianMs(listPrefix);
+      // The same page straight from DynamoDB Local: what its begins_with costs at this size.
+      const bareQuery = () =>
+        db.send(
+          new QueryCommand({
+            TableName: stack.info.tables.files,
+            KeyConditionExpression: 'userId = :u AND begins_with(#n, :p)',
+            ExpressionAttributeNames: { '#n': 'name' },
+            ExpressionAttributeValues: { ':u': USER, ':p': 'dir-42/' },
+            Limit: 10,
+          }),
+        );
+      await bareQuery();
+      const barePrefixMs = await medianMs(bareQuery);
       const instant = await medianMs(instantUpload);
       const sweeps = [];
       for (let round = 0; round < 3; round++) {
@@ -198,6 +212,7 @@ export async function benchGrowth(dir: string, scale: number) {
         contentsInTable: await itemCount(db, stack.info.tables.contents),
         listFirstMs: listFirst,
         listPrefixMs,
+        barePrefixMs,
         instantUploadMs: instant,
         sweepMs,
         sweeps,
@@ -218,12 +233,20 @@ export async function benchGrowth(dir: string, scale: number) {
   };
   const table: Table = {
     title: `Growth: one user's files and the contents in the table (median of ${SAMPLES}; a sweep: median of 3, ${CANDIDATES} candidates each)`,
-    columns: ['files per user, contents', 'list first page (100)', 'list a prefix (10)', 'instant upload', 'sweep (its work)'],
+    columns: [
+      'files per user, contents',
+      'list first page (100)',
+      'list a prefix (10)',
+      'its Query, bare',
+      'instant upload',
+      'sweep (its work)',
+    ],
     rows: [
       ...measured.map((m) => [
         `${m.files.toLocaleString('en')}, ${m.contentsInTable.toLocaleString('en')}`,
         fmt.ms(m.listFirstMs),
         fmt.ms(m.listPrefixMs),
+        fmt.ms(m.barePrefixMs),
         fmt.ms(m.instantUploadMs),
         `${fmt.ms(m.sweepMs)} (${sweepWork(m)})`,
       ]),
@@ -231,6 +254,7 @@ export async function benchGrowth(dir: string, scale: number) {
         'growth',
         growth((m) => m.listFirstMs),
         growth((m) => m.listPrefixMs),
+        growth((m) => m.barePrefixMs),
         growth((m) => m.instantUploadMs),
         growth((m) => m.sweepMs),
       ],
