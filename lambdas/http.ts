@@ -7,7 +7,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { DomainError, type ErrorKind, LimitedError } from '#domain/errors';
+import { BusyError, ContentionError, DomainError, type ErrorKind, LimitedError } from '#domain/errors';
 import type { RateLimiter, Settings, Telemetry } from '#domain/ports';
 import { isRestApiEvent, type RestApiEvent, toHttpApiEvent } from './rest-proxy-event.ts';
 
@@ -169,6 +169,14 @@ export function route<B = undefined, P = undefined, Q = undefined>(
   return middy<HttpEvent, HttpResult>()
     .onError((request) => {
       const { error } = request;
+      if (error instanceof ContentionError) {
+        // DynamoDB kept cancelling (TransactionConflict) or throttling a call past the store's
+        // retries, outside a decision's own retries (the request budget's count, a completion,
+        // a read): nothing is wrong with the request, and asking again in a moment succeeds.
+        schemas.budget?.telemetry?.log('warn', 'contention', { reason: error.reason, detail: error.message });
+        request.response = errorResponse(new BusyError('contention', 'too many concurrent changes; retry', { cause: error }));
+        return;
+      }
       if (error instanceof DomainError) {
         request.response = errorResponse(error);
         return;

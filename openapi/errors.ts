@@ -79,8 +79,12 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** Answered by every route (lambdas/http.ts): a token without a usable user, the request budget. */
-export const EVERY_ROUTE: readonly ErrorCode[] = ['unauthenticated', 'rate_limited'];
+/**
+ * Answered by every route (lambdas/http.ts): a token without a usable user, the request budget,
+ * and contention DynamoDB kept up past the store's retries (adapters/dynamo-contention.ts: the
+ * budget's own count can meet it, as can any read or write of the route's call).
+ */
+export const EVERY_ROUTE: readonly ErrorCode[] = ['unauthenticated', 'rate_limited', 'contention'];
 
 /** Answered by every route that reads a JSON body (lambdas/http.ts readJsonBody). */
 export const BODY_ROUTES: readonly ErrorCode[] = ['invalid_json', 'body_too_large'];

@@ -1,17 +1,28 @@
 /**
- * DynamoDB as it behaves in AWS, on DynamoDB Local: a client middleware holds requests back to
- * order them, or resends a request whose answer was lost, as the SDK does.
+ * DynamoDB as it behaves in AWS under load, on DynamoDB Local, which never cancels a transaction
+ * for a conflict nor throttles: a client middleware (on the wire side of the contention retry,
+ * adapters/dynamo-contention.ts) cancels some TransactWriteItems with TransactionConflict and
+ * throttles some requests, as DynamoDB does before writing anything, or resends a request whose
+ * answer was lost, as the SDK does. The domain runs with the real adapters on the shared stack:
+ * every upload completes or fails with a stable code, and nothing is left inconsistent
+ * (invariant 2, docs/design.md §6).
  */
 import { randomBytes } from 'node:crypto';
 import { ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createDocumentClient } from '#adapters/clients';
+import { createDeps } from '#adapters/deps';
 import { DynamoCatalog } from '#adapters/dynamo-catalog';
-import type { ChallengeKey } from '#domain/ports';
+import { ReadableTelemetry } from '#adapters/telemetry';
+import { ContentionError, DomainError } from '#domain/errors';
+import type { ChallengeKey, Deps } from '#domain/ports';
+import { completeUpload, requestUpload } from '#domain/uploads';
 import { handlerConfig, LOCAL_CREDENTIALS } from '#local/stack';
+import type { UploadView } from '#protocol/api';
 import { bytesToHex } from '#protocol/encoding';
-import { newUser, stack } from '../helpers.ts';
+import { hashBuffer } from '#sdk/hashing';
+import { contentItem, filesOf, newUser, stack, stackDeps } from '../helpers.ts';
 
 /** What a request looks like where the fault middleware sits (after serialization). */
 interface Sent {
@@ -57,6 +68,24 @@ function faultyClient(decide: (sent: Sent) => Fault, hold?: (sent: Sent) => Prom
     { step: 'build', name: 'injectDynamoFaults' },
   );
   return db;
+}
+
+/** Deps of the stack's stores on `db` (the admin key: this file is about contention, not IAM; iam.test.ts is). */
+function depsOn(db: DynamoDBDocumentClient, telemetry: ReadableTelemetry): Deps {
+  const config = handlerConfig(stack, 'CreateUpload', { attemptLeaseSeconds: stack.attemptLeaseSeconds, proofMode: 'off' });
+  const deps = createDeps({ ...config, aws: { ...config.aws, credentials: LOCAL_CREDENTIALS } }, telemetry);
+  return { ...deps, catalog: new DynamoCatalog(db, config.tables, { telemetry }) };
+}
+
+/** A small deterministic generator (mulberry32), so that a failing run can be run again as it was. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 describe('the proof ledger when requests race or are sent twice (DynamoCatalog.openChallenge)', () => {
@@ -130,5 +159,143 @@ describe('the proof ledger when requests race or are sent twice (DynamoCatalog.o
     const nonce = bytesToHex(randomBytes(16));
     expect(await catalog.consumeChallenge(userId, nonce, Date.now() + 60_000)).toBe(true);
     expect(await catalog.consumeChallenge(userId, nonce, Date.now() + 60_000)).toBe(false);
+  });
+});
+
+/** The code a caller gets for `error` at the HTTP edge (lambdas/http.ts), or undefined for a 500. */
+function stableCode(error: unknown): string | undefined {
+  if (error instanceof ContentionError) return 'contention';
+  return error instanceof DomainError ? error.code : undefined;
+}
+
+type Outcome = { readonly status: 'COMPLETE' } | { readonly status: 'refused'; readonly code: string };
+
+const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/**
+ * One client's upload through the domain, as the SDK drives it: ask, store the bytes with the
+ * permit, complete, poll while pending. A 503 is asked again (as the SDK does) a few times, then
+ * it is the outcome; any error without a stable code fails the test.
+ */
+async function upload(deps: Deps, userId: string, name: string, bytes: Buffer): Promise<Outcome> {
+  const tree = hashBuffer(bytes);
+  const request = { name, size: bytes.length, contentId: tree.contentId, blockDigests: tree.blockDigests.map(bytesToHex) };
+  let busy = 0;
+  for (let round = 0; round < 80; round++) {
+    try {
+      let view: UploadView = await requestUpload(deps, userId, request);
+      if (view.status === 'upload') {
+        const [part] = view.permit.parts;
+        if (!part) throw new Error('a permit without a part');
+        const stored = await fetch(part.url, { method: part.method, headers: part.headers, body: new Uint8Array(bytes) });
+        // 412: storage holds the object already (another uploader's PUT).
+        if (!stored.ok && stored.status !== 412) throw new Error(`storage answered ${stored.status}`);
+        view = await completeUpload(deps, userId, view.uploadId, undefined);
+      }
+      if (view.status === 'complete') return { status: 'COMPLETE' };
+      if (view.status === 'failed') return { status: 'refused', code: view.failure };
+    } catch (error) {
+      const code = stableCode(error);
+      if (code === undefined) throw error;
+      if (code !== 'contention' || ++busy > 3) return { status: 'refused', code };
+    }
+    await pause(100 + Math.random() * 150);
+  }
+  throw new Error(`${userId}/${name} neither completed nor failed`);
+}
+
+/**
+ * Invariant 2 and no orphan: each content's refCount is the counted files pointing at it (a
+ * PENDING replacement's previous version included), each user's usage is their counted files,
+ * and every PENDING file has its content.
+ */
+async function expectConsistent(users: readonly string[], contentIds: readonly string[]): Promise<void> {
+  // Read without faults: the stores as they are.
+  const { catalog } = stackDeps();
+  const references = new Map<string, number>(contentIds.map((id) => [id, 0]));
+  for (const user of users) {
+    const files = await filesOf(user);
+    const counted = files.filter((file) => file.state === 'PENDING' || file.state === 'COMPLETE');
+    for (const file of counted) references.set(file.contentId, (references.get(file.contentId) ?? 0) + 1);
+    for (const file of counted) {
+      if (file.previous) references.set(file.previous.contentId, (references.get(file.previous.contentId) ?? 0) + 1);
+    }
+    const usage = await catalog.getUsage(user);
+    expect({ user, files: usage.files, bytes: usage.bytes }).toEqual({
+      user,
+      files: counted.length,
+      bytes: counted.reduce((sum, file) => sum + file.size + (file.previous?.size ?? 0), 0),
+    });
+    for (const file of files.filter((waiting) => waiting.state === 'PENDING')) {
+      expect(await contentItem(file.contentId), `the content of ${user}/${file.name}`).toBeDefined();
+    }
+  }
+  for (const [contentId, count] of references) {
+    const content = await contentItem(contentId);
+    expect({ contentId, refCount: content?.refCount ?? 0 }).toEqual({ contentId, refCount: count });
+  }
+}
+
+/** One conflict in three transactions and one throttle in ten requests, from a fixed seed. */
+function faultPlan(seed: number) {
+  const random = seeded(seed);
+  const injected = { conflicts: 0, throttles: 0 };
+  const decide = (sent: Sent): Fault => {
+    if (sent.command === 'TransactWriteItemsCommand' && random() < 1 / 3) {
+      injected.conflicts++;
+      return 'conflict';
+    }
+    if (random() < 0.1) {
+      injected.throttles++;
+      return 'throttle';
+    }
+    return undefined;
+  };
+  return { injected, decide };
+}
+
+const SETTLED = { timeout: 20_000, interval: 500 };
+
+describe('contention injected into DynamoDB, under concurrency', () => {
+  it('32 uploads by one user at once (every one writes their usage item): all complete or answer contention; counts exact', async () => {
+    const telemetry = new ReadableTelemetry({ write: () => undefined });
+    const { injected, decide } = faultPlan(14);
+    const deps = depsOn(faultyClient(decide), telemetry);
+    const user = newUser('burst');
+    const files = Array.from({ length: 32 }, (_, index) => ({ name: `burst/${index}.bin`, bytes: randomBytes(1000 + index) }));
+
+    const outcomes = await Promise.all(files.map(({ name, bytes }) => upload(deps, user, name, bytes)));
+
+    const refused = outcomes.filter((outcome) => outcome.status === 'refused');
+    expect(refused.every((outcome) => outcome.status === 'refused' && outcome.code === 'contention')).toBe(true);
+    expect(outcomes.filter((outcome) => outcome.status === 'COMPLETE').length).toBeGreaterThanOrEqual(28);
+    expect(injected.conflicts).toBeGreaterThan(0);
+    expect(injected.throttles).toBeGreaterThan(0);
+    // Every injected fault was seen and counted as such (DynamoDB Local adds none of its own here).
+    expect(telemetry.total('TransactionConflicts')).toBe(injected.conflicts);
+    expect(telemetry.total('Throttles')).toBe(injected.throttles);
+    const contentIds = files.map(({ bytes }) => hashBuffer(bytes).contentId);
+    await vi.waitFor(() => expectConsistent([user], contentIds), SETTLED);
+  });
+
+  it('32 users uploading one new content at once (every one writes its refCount): all complete or answer contention; counts exact', async () => {
+    const telemetry = new ReadableTelemetry({ write: () => undefined });
+    const { injected, decide } = faultPlan(1414);
+    const deps = depsOn(faultyClient(decide), telemetry);
+    const users = Array.from({ length: 32 }, () => newUser('crowd'));
+    const bytes = randomBytes(64 * 1024);
+
+    const outcomes = await Promise.all(users.map((user) => upload(deps, user, 'popular.bin', bytes)));
+
+    const refused = outcomes.filter((outcome) => outcome.status === 'refused');
+    expect(refused.every((outcome) => outcome.status === 'refused' && outcome.code === 'contention')).toBe(true);
+    expect(outcomes.filter((outcome) => outcome.status === 'COMPLETE').length).toBeGreaterThanOrEqual(28);
+    expect(telemetry.total('TransactionConflicts')).toBe(injected.conflicts);
+    expect(telemetry.total('Throttles')).toBe(injected.throttles);
+    expect(injected.conflicts).toBeGreaterThan(0);
+    const { contentId } = hashBuffer(bytes);
+    await vi.waitFor(() => expectConsistent(users, [contentId]), SETTLED);
+    const content = await contentItem(contentId);
+    expect(content).toMatchObject({ state: 'READY' });
   });
 });

@@ -2,7 +2,8 @@ import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/mini';
 import { MemoryRateLimiter } from '#adapters/memory-rate-limiter';
-import { ConflictError } from '#domain/errors';
+import { silentTelemetry } from '#adapters/telemetry';
+import { ConflictError, ContentionError } from '#domain/errors';
 import type { RateLimiter } from '#domain/ports';
 import { decodeUploadRef, encodeUploadRef } from '#domain/views';
 import { type HttpEvent, json, MAX_USER_ID_BYTES, type RequestBudget, route } from '#lambdas/http';
@@ -89,6 +90,20 @@ describe('the HTTP edge', () => {
     expect(crash.body).not.toContain('secret');
     expect(JSON.parse(crash.body ?? '').error.code).toBe('internal');
     expect(errors).toHaveBeenCalled();
+  });
+
+  it('answers contention the store could not get past with 503 contention and retry-after, and logs it as a warning', async () => {
+    const telemetry = silentTelemetry();
+    const budget = { limiter: new MemoryRateLimiter(), settings: { requestsPerMinute: 0 }, now: Date.now, telemetry };
+    const busy = await route({ budget }, async () => {
+      throw new ContentionError('conflict', 'DynamoDB transaction conflict persisted');
+    })(event(), context);
+    expect(busy.statusCode).toBe(503);
+    expect(busy.headers).toMatchObject({ 'retry-after': '1' });
+    expect(JSON.parse(busy.body ?? '').error).toEqual({ code: 'contention', message: 'too many concurrent changes; retry' });
+    expect(telemetry.lines).toEqual([
+      { level: 'warn', message: 'contention', fields: { reason: 'conflict', detail: 'DynamoDB transaction conflict persisted' } },
+    ]);
   });
 });
 
