@@ -521,63 +521,59 @@ export class DynamoCatalog implements Catalog {
   }
 
   markReady(contentId: string, objectKey: string, now: number, size: number, uploader?: FileOwner): Promise<boolean> {
+    return this.updateContentIf(
+      contentId,
+      expression(
+        `SET #state = :ready, objectKey = :key, #size = :size, updatedAt = :now${uploader ? ', uploader = :uploader' : ''} REMOVE attempt`,
+        { ':ready': 'READY', ':key': objectKey, ':size': size, ':now': now, ...(uploader ? { ':uploader': uploader } : {}) },
+      ),
+      stateIs('PENDING'),
+    );
+  }
+
+  /** Updates a content item only if `condition` holds: false if it did not. */
+  private updateContentIf(contentId: string, update: Expression, condition: Expression): Promise<boolean> {
     return attempted(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.contents,
           Key: { contentId },
-          ...withExpressions({
-            UpdateExpression: expression(
-              `SET #state = :ready, objectKey = :key, #size = :size, updatedAt = :now${uploader ? ', uploader = :uploader' : ''} REMOVE attempt`,
-              {
-                ':ready': 'READY',
-                ':key': objectKey,
-                ':size': size,
-                ':now': now,
-                ...(uploader ? { ':uploader': uploader } : {}),
-              },
-            ),
-            ConditionExpression: stateIs('PENDING'),
-          }),
+          ...withExpressions({ UpdateExpression: update, ConditionExpression: condition }),
+        }),
+      ),
+    );
+  }
+
+  /** Deletes a content item only if `condition` holds: false if it did not. */
+  private deleteContentIf(contentId: string, condition: Expression): Promise<boolean> {
+    return attempted(() =>
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.tables.contents,
+          Key: { contentId },
+          ...withExpressions({ ConditionExpression: condition }),
         }),
       ),
     );
   }
 
   quarantine(contentId: string, objectKey: string, now: number): Promise<boolean> {
-    return attempted(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.contents,
-          Key: { contentId },
-          ...withExpressions({
-            UpdateExpression: expression('SET #state = :quarantined, updatedAt = :now', {
-              ':quarantined': 'QUARANTINED',
-              ':now': now,
-            }),
-            ConditionExpression: allOf(stateIs('READY'), equals('objectKey', objectKey)),
-          }),
-        }),
-      ),
+    return this.updateContentIf(
+      contentId,
+      expression('SET #state = :quarantined, updatedAt = :now', { ':quarantined': 'QUARANTINED', ':now': now }),
+      allOf(stateIs('READY'), equals('objectKey', objectKey)),
     );
   }
 
   repairQuarantined(contentId: string, badKey: string, attemptId: string, verifiedKey: string, now: number): Promise<boolean> {
-    return attempted(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.contents,
-          Key: { contentId },
-          ...withExpressions({
-            UpdateExpression: expression('SET #state = :ready, objectKey = :verified, updatedAt = :now REMOVE attempt', {
-              ':ready': 'READY',
-              ':verified': verifiedKey,
-              ':now': now,
-            }),
-            ConditionExpression: allOf(stateIs('QUARANTINED'), equals('objectKey', badKey), attemptIs(attemptId)),
-          }),
-        }),
-      ),
+    return this.updateContentIf(
+      contentId,
+      expression('SET #state = :ready, objectKey = :verified, updatedAt = :now REMOVE attempt', {
+        ':ready': 'READY',
+        ':verified': verifiedKey,
+        ':now': now,
+      }),
+      allOf(stateIs('QUARANTINED'), equals('objectKey', badKey), attemptIs(attemptId)),
     );
   }
 
@@ -659,17 +655,10 @@ export class DynamoCatalog implements Catalog {
   }
 
   endAttempt(contentId: string, attemptId: string, now: number, options: { onlyIfExpired?: boolean } = {}): Promise<boolean> {
-    return attempted(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.contents,
-          Key: { contentId },
-          ...withExpressions({
-            UpdateExpression: expression('REMOVE attempt SET updatedAt = :now', { ':now': now }),
-            ConditionExpression: options.onlyIfExpired ? allOf(attemptIs(attemptId), leaseExpired(now)) : attemptIs(attemptId),
-          }),
-        }),
-      ),
+    return this.updateContentIf(
+      contentId,
+      expression('REMOVE attempt SET updatedAt = :now', { ':now': now }),
+      options.onlyIfExpired ? allOf(attemptIs(attemptId), leaseExpired(now)) : attemptIs(attemptId),
     );
   }
 
@@ -682,15 +671,7 @@ export class DynamoCatalog implements Catalog {
   }
 
   deleteUnreferencedPending(contentId: string): Promise<boolean> {
-    return attempted(() =>
-      this.db.send(
-        new DeleteCommand({
-          TableName: this.tables.contents,
-          Key: { contentId },
-          ...withExpressions({ ConditionExpression: allOf(UNREFERENCED, stateIs('PENDING')) }),
-        }),
-      ),
-    );
+    return this.deleteContentIf(contentId, allOf(UNREFERENCED, stateIs('PENDING')));
   }
 
   /**
@@ -729,30 +710,19 @@ export class DynamoCatalog implements Catalog {
 
   deferSweep(contentId: string, seenDue: number, until: number | undefined): Promise<boolean> {
     const markUnchanged = expression('sweepAt = :seenDue', { ':seenDue': seenDue });
-    return attempted(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.contents,
-          Key: { contentId },
-          ...withExpressions(
-            until === undefined
-              ? {
-                  UpdateExpression: expression('REMOVE sweepShard, sweepAt'),
-                  // Never off the index while unreferenced: the sweeper would not see it again.
-                  ConditionExpression: allOf(
-                    markUnchanged,
-                    expression('#state = :quarantined OR (#state = :ready AND refCount > :zero)', {
-                      ':quarantined': 'QUARANTINED',
-                      ':ready': 'READY',
-                      ':zero': 0,
-                    }),
-                  ),
-                }
-              : {
-                  UpdateExpression: expression('SET sweepAt = :until', { ':until': until }),
-                  ConditionExpression: markUnchanged,
-                },
-          ),
+    if (until !== undefined) {
+      return this.updateContentIf(contentId, expression('SET sweepAt = :until', { ':until': until }), markUnchanged);
+    }
+    return this.updateContentIf(
+      contentId,
+      expression('REMOVE sweepShard, sweepAt'),
+      // Never off the index while unreferenced: the sweeper would not see it again.
+      allOf(
+        markUnchanged,
+        expression('#state = :quarantined OR (#state = :ready AND refCount > :zero)', {
+          ':quarantined': 'QUARANTINED',
+          ':ready': 'READY',
+          ':zero': 0,
         }),
       ),
     );
@@ -788,34 +758,15 @@ export class DynamoCatalog implements Catalog {
   }
 
   beginDelete(contentId: string, seenUpdatedAt: number, now: number): Promise<boolean> {
-    return attempted(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.contents,
-          Key: { contentId },
-          ...withExpressions({
-            UpdateExpression: expression('SET #state = :deleting, updatedAt = :now', { ':deleting': 'DELETING', ':now': now }),
-            ConditionExpression: allOf(
-              stateIs('READY'),
-              UNREFERENCED,
-              expression('updatedAt = :seen', { ':seen': seenUpdatedAt }),
-            ),
-          }),
-        }),
-      ),
+    return this.updateContentIf(
+      contentId,
+      expression('SET #state = :deleting, updatedAt = :now', { ':deleting': 'DELETING', ':now': now }),
+      allOf(stateIs('READY'), UNREFERENCED, expression('updatedAt = :seen', { ':seen': seenUpdatedAt })),
     );
   }
 
   deleteDeleting(contentId: string): Promise<boolean> {
-    return attempted(() =>
-      this.db.send(
-        new DeleteCommand({
-          TableName: this.tables.contents,
-          Key: { contentId },
-          ...withExpressions({ ConditionExpression: stateIs('DELETING') }),
-        }),
-      ),
-    );
+    return this.deleteContentIf(contentId, stateIs('DELETING'));
   }
 
   consumeChallenge(userId: string, nonce: string, expiresAt: number): Promise<boolean> {
