@@ -134,6 +134,8 @@ export class HashdropRestApi {
         loggingLevel: MethodLoggingLevel.ERROR,
         // Data traces would log request bodies and the Authorization header.
         dataTraceEnabled: false,
+        // X-Ray traces of each request through the stage, joined to the functions' own.
+        tracingEnabled: true,
       },
       defaultCorsPreflightOptions: CORS,
       defaultMethodOptions: { authorizer, authorizationType: AuthorizationType.CUSTOM },

@@ -37,6 +37,9 @@ const actionsOf = (statements: Statement[]) => statements.flatMap((s) => (Array.
 
 const FUNCTION_IDS = [...ROUTES.map((route) => route.id), 'ObjectCreated', SWEEPER.id];
 
+/** What Lambda's active tracing needs, on "*" (X-Ray takes no resource-level permission). */
+const XRAY_WRITE_ACTIONS = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+
 describe('HashdropStack', () => {
   const template = synth();
 
@@ -210,6 +213,20 @@ describe('HashdropStack', () => {
     }
   });
 
+  it('traces every function with X-Ray (active tracing), allowed to send its segments and nothing else on "*"', () => {
+    // Every function of hashdrop's own (CDK's bucket-notifications custom resource, which runs at
+    // deployment only, is not one).
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
+    for (const id of FUNCTION_IDS) {
+      const fn = functions.find(([logicalId]) => logicalId.startsWith(id) && !logicalId.includes('Logs'))?.[1];
+      expect(fn?.Properties, id).toMatchObject({ TracingConfig: { Mode: 'Active' } });
+      expect(
+        statementsOf(template, id).filter((statement) => statement.Resource === '*'),
+        id,
+      ).toEqual([expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(XRAY_WRITE_ACTIONS) })]);
+    }
+  });
+
   it('grants each function only what its route needs', () => {
     const createUpload = actionsOf(statementsOf(template, 'CreateUpload'));
     expect(createUpload).toEqual(expect.arrayContaining(['s3:PutObject', 's3:AbortMultipartUpload']));
@@ -237,7 +254,9 @@ describe('HashdropStack', () => {
           actions.filter((action) => action.endsWith(':*')),
           id,
         ).toEqual([]);
-        expect(statement.Resource, id).not.toBe('*');
+        // X-Ray's two write actions take no resource-level permission: "*" for them alone.
+        if (statement.Resource === '*') expect([...actions].sort(), id).toEqual(XRAY_WRITE_ACTIONS);
+        else expect(statement.Resource, id).not.toBe('*');
         if (actions.some((action) => ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'].includes(action))) {
           expect(JSON.stringify(statement.Resource), id).toContain(`/${BUCKET.blobPrefix}*`);
         }
