@@ -205,15 +205,8 @@ async function publishRepair(deps: Deps, content: ContentRecord, attempt: Upload
   if (!verdict.ok) return publishProofUpload(deps, content, attempt);
   const now = deps.now();
   if (!badKey || !(await deps.catalog.repairQuarantined(content.contentId, badKey, attempt.id, key, now))) return undefined;
-  console.error(
-    JSON.stringify({
-      level: 'WARN',
-      message: 'integrity_repaired',
-      contentId: content.contentId,
-      objectKey: key,
-      replaced: badKey,
-    }),
-  );
+  // A warning, not an error: nothing is wrong any more, but an operator who saw the incident wants to know.
+  deps.telemetry.log('warn', 'integrity_repaired', { contentId: content.contentId, objectKey: key, replaced: badKey });
   for (const layout of attempt.multipartUploads ?? []) await deps.blobs.abortMultipartUpload(key, layout.uploadId);
   await deps.blobs.delete(badKey);
   await deps.catalog.completeFile(attempt.owner, content.contentId, now);

@@ -109,12 +109,11 @@ describe('a READY content whose bytes change (point 1)', () => {
     const file = localFile(randomBytes(5000));
     await upload(world, 'alice', 'a.txt', file);
     const content = await world.catalog.getContent(file.contentId);
-    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     // Around every guard (no URL hashdrop signs can do this): the account owner's own write.
     const other = randomBytes(5000);
     world.blobs.putObject(content?.objectKey ?? '', other, { checksumSha256: sha256(other) });
     await world.blobs.eventsSettled();
-    return { world, file, errors };
+    return { world, file };
   }
 
   it('is quarantined and logged as an integrity incident; its files keep their references', async () => {
@@ -140,7 +139,7 @@ describe('a READY content whose bytes change (point 1)', () => {
   });
 
   it('is repaired by the next upload of its true bytes: READY again with them, the bad object deleted', async () => {
-    const { world, file, errors } = await tampered();
+    const { world, file } = await tampered();
     const bad = (await world.catalog.getContent(file.contentId))?.objectKey;
     expectStatus(await upload(world, 'bob', 'b.txt', file), 'complete');
     const content = await world.catalog.getContent(file.contentId);
@@ -155,8 +154,11 @@ describe('a READY content whose bytes change (point 1)', () => {
     for await (const chunk of served ?? []) chunks.push(chunk);
     expect(Buffer.concat(chunks).equals(Buffer.from(file.bytes))).toBe(true);
     expect(download.file.contentId).toBe(file.contentId);
-    const logged = errors.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
-    expect(logged).toContainEqual(expect.objectContaining({ message: 'integrity_repaired', contentId: file.contentId }));
+    expect(world.telemetry.lines).toContainEqual({
+      level: 'warn',
+      message: 'integrity_repaired',
+      fields: { contentId: file.contentId, objectKey: content?.objectKey, replaced: bad },
+    });
   });
 
   it('bytes that do not verify repair nothing: the uploader fails, the content stays quarantined', async () => {
