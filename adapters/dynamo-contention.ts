@@ -1,5 +1,5 @@
 /**
- * Contention on DynamoDB, told apart from lost races (docs/design.md §6, retries).
+ * Contention on DynamoDB, told apart from lost races (docs/design.md §11).
  *
  * Every file change writes the user's usage item and the content's item in one transaction, so
  * one user's parallel uploads, or many users' uploads of one popular content, make transactions
