@@ -20,7 +20,8 @@ export function normalizeContentType(raw: string | undefined): string | undefine
  * (which may hold scripts), HTML and everything else always download as attachments: a file
  * rendered from the bucket's origin must never be able to act as a page.
  */
-const INLINE_TYPES = /^(image\/(png|jpeg|gif|webp|avif|bmp)|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+|application\/pdf|text\/plain)$/;
+const INLINE_TYPES =
+  /^(image\/(png|jpeg|gif|webp|avif|bmp)|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+|application\/pdf|text\/plain)$/;
 
 export function displaysInline(contentType: string | undefined): boolean {
   return contentType !== undefined && INLINE_TYPES.test(contentType);
