@@ -133,13 +133,15 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         name?: string;
         size?: number;
         savedBytes?: number;
+        /** When the file was last changed (the sweeper's staleness). @default t + 10 */
+        at?: number;
       } = {},
     ): Promise<FileRecord> {
       const file = fileRecord({
         userId,
         contentId,
         state: options.state ?? 'COMPLETE',
-        updatedAt: t + 10,
+        updatedAt: options.at ?? t + 10,
         ...(options.name ? { name: options.name } : {}),
         ...(options.size !== undefined ? { size: options.size } : {}),
       });
@@ -754,12 +756,10 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
       it('a stale file waiting on a QUARANTINED content with no live upload may be dropped', async () => {
         const { file, objectKey } = await stored();
         expect(await catalog.quarantine(file.contentId, objectKey, t + 20)).toBe(true);
-        const waiter = fileRecord({ userId: newUserId(), contentId: file.contentId, updatedAt: t - 10_000 });
-        await catalog.linkFile({
-          file: waiter,
-          previous: undefined,
-          content: { op: 'reference', requireState: 'QUARANTINED' },
-          quota: unlimited,
+        const waiter = await reference(newUserId(), file.contentId, {
+          state: 'PENDING',
+          requireState: 'QUARANTINED',
+          at: t - 10_000,
         });
         expect(await catalog.dropPendingFile(waiter, t, t - 5_000)).toBe(true);
         expect(await refCount(file.contentId)).toBe(1);
@@ -982,12 +982,10 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
       it('drops a stale file of a content with no attempt at all', async () => {
         const { file, attempt, content } = await reserve({ at: t - 10_000 });
         // Another waiting file joins, then the attempt is ended (by the sweeper, say).
-        const joiner = fileRecord({ userId: newUserId(), contentId: content.contentId, updatedAt: t - 9_000 });
-        await catalog.linkFile({
-          file: joiner,
-          previous: undefined,
-          content: { op: 'reference', requireState: 'PENDING' },
-          quota: unlimited,
+        const joiner = await reference(newUserId(), content.contentId, {
+          state: 'PENDING',
+          requireState: 'PENDING',
+          at: t - 9_000,
         });
         expect(await catalog.endAttempt(content.contentId, attempt.id, t - 8_000)).toBe(true);
         expect(await catalog.dropPendingFile(joiner, t, t - 5_000)).toBe(true);
@@ -997,12 +995,10 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
 
       it('drops a stale waiting file of a READY content (a waiter that never proved), keeping the content', async () => {
         const { file, attempt, content } = await reserve({ at: t - 10_000, leaseUntil: t - 1 });
-        const waiter = fileRecord({ userId: newUserId(), contentId: content.contentId, updatedAt: t - 9_000 });
-        await catalog.linkFile({
-          file: waiter,
-          previous: undefined,
-          content: { op: 'reference', requireState: 'PENDING' },
-          quota: unlimited,
+        const waiter = await reference(newUserId(), content.contentId, {
+          state: 'PENDING',
+          requireState: 'PENDING',
+          at: t - 9_000,
         });
         expect(await catalog.markReady(content.contentId, attempt.objectKey, t - 8_000, content.size)).toBe(true);
         expect(await catalog.completeFile(file, content.contentId, t - 8_000)).toBe(true);
