@@ -97,9 +97,17 @@ function json(response: ServerResponse, status: number, body: unknown): void {
 /**
  * `POST /dev/token`. Only with `content-type: application/json`: a page of another origin cannot
  * send that without a preflight, which this server never grants, so no website the developer
- * visits can mint tokens of the local stack.
+ * visits can mint tokens of the local stack. And only when addressed as the loopback host it
+ * listens on: a page that rebinds its own domain to 127.0.0.1 is same-origin with this server,
+ * but its requests carry its own name in `Host`.
  */
-async function devToken(request: IncomingMessage, response: ServerResponse, key: SigningKey): Promise<void> {
+async function devToken(request: IncomingMessage, response: ServerResponse, key: SigningKey, port: number): Promise<void> {
+  const host = request.headers.host ?? '';
+  if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
+    return json(response, 403, {
+      error: { code: 'forbidden_host', message: 'the dev sign-in answers only 127.0.0.1 or localhost' },
+    });
+  }
   if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
     return json(response, 415, { error: { code: 'unsupported_media_type', message: 'send {"user": "…"} as application/json' } });
   }
@@ -127,7 +135,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     if (request.method === 'POST' && path === '/dev/token') {
-      devToken(request, response, options.signingKey).catch(() => json(response, 500, { error: { code: 'internal' } }));
+      const { port } = server.address() as AddressInfo;
+      devToken(request, response, options.signingKey, port).catch(() => json(response, 500, { error: { code: 'internal' } }));
       return;
     }
     if (request.method !== 'GET' && request.method !== 'HEAD')

@@ -8,7 +8,7 @@
  * README's picture); without it the screenshot goes to a temporary folder.
  */
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -133,6 +133,30 @@ describe('web app', () => {
     const { token: minted } = (await answer.json()) as { token: string };
     const files = await fetch(`${stack.endpoint}/v1/files`, { headers: { authorization: `Bearer ${minted}` } });
     expect(files.status).toBe(200);
+  });
+
+  it('refuses the dev sign-in to a request addressed to another host name (DNS rebinding)', async () => {
+    // A page whose own domain now resolves to 127.0.0.1 is same-origin with this server, but its
+    // requests carry its name in Host. fetch may not set Host, so node:http sends this one.
+    const url = new URL('dev/token', web.url);
+    const status = await new Promise<number>((done, fail) => {
+      const sent = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { host: `attacker.example:${url.port}`, 'content-type': 'application/json' },
+        },
+        (answer) => {
+          answer.resume();
+          done(answer.statusCode ?? 0);
+        },
+      );
+      sent.on('error', fail);
+      sent.end('{"user":"alice"}');
+    });
+    expect(status).toBe(403);
   });
 
   it('dropping several files: a progress bar each, hashing then uploading, the bytes in storage', async () => {
