@@ -568,11 +568,12 @@ export class DynamoCatalog implements Catalog {
   repairQuarantined(contentId: string, badKey: string, attemptId: string, verifiedKey: string, now: number): Promise<boolean> {
     return this.updateContentIf(
       contentId,
-      expression('SET #state = :ready, objectKey = :verified, updatedAt = :now REMOVE attempt', {
-        ':ready': 'READY',
-        ':verified': verifiedKey,
-        ':now': now,
-      }),
+      // Due for the sweeper at once: a QUARANTINED content was off the index (deferSweep), and its
+      // last reference may have gone while it was, which would leave it READY and never collected.
+      expression(
+        'SET #state = :ready, objectKey = :verified, updatedAt = :now, sweepShard = :sweepShard, sweepAt = :now REMOVE attempt',
+        { ':ready': 'READY', ':verified': verifiedKey, ':now': now, ':sweepShard': sweepShardOf(contentId) },
+      ),
       allOf(stateIs('QUARANTINED'), equals('objectKey', badKey), attemptIs(attemptId)),
     );
   }

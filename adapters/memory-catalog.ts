@@ -388,6 +388,9 @@ export class MemoryCatalog implements Catalog {
     const content = this.contents.get(contentId);
     if (content?.state !== 'QUARANTINED' || content.objectKey !== badKey || content.attempt?.id !== attemptId) return false;
     this.updateContent(contentId, { state: 'READY', objectKey: verifiedKey, updatedAt: now }, ['attempt']);
+    // Due at once, as DynamoCatalog marks it: a QUARANTINED content was off the index, and its
+    // last reference may have gone meanwhile.
+    this.sweepMarks.set(contentId, now);
     return true;
   }
 

@@ -50,8 +50,6 @@ export interface UploadAttempt {
   readonly multipartUploads?: readonly MultipartLayout[];
   /** The file that reserved the content (or restarted the attempt); it fails if the attempt's bytes are rejected. */
   readonly owner: FileOwner;
-  /** Epoch ms when the attempt started: requesters of its size wait at most one lease from then (invariant 14). */
-  readonly startedAt: number;
   /**
    * Epoch ms until which the attempt is live: the sweeper leaves it alone. Set when the attempt
    * starts and renewed only when storage holds more parts than `partsSeen`: invariant 14.
@@ -272,7 +270,8 @@ export interface Catalog {
   /**
    * QUARANTINED → READY with `verifiedKey`, the object of its proof upload `attemptId` whose
    * bytes verified, if the content is still quarantined with `badKey` and that attempt; the
-   * attempt is removed. Returns false if the content was not so.
+   * attempt is removed, and the content is due for the sweeper (its last reference may have gone
+   * while it was quarantined). Returns false if the content was not so.
    */
   repairQuarantined(contentId: string, badKey: string, attemptId: string, verifiedKey: string, now: number): Promise<boolean>;
   /**

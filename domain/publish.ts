@@ -190,11 +190,13 @@ async function publishProofUpload(deps: Deps, content: ContentRecord, attempt: U
 }
 
 /**
- * A repair (docs/design.md §1): the proof upload of a QUARANTINED content. Bytes that verify
- * become the content's object and it is READY again, its owners' files downloadable; they
- * complete the file that sent them (sending them is the proof), and the bytes that failed their
- * check are deleted. Bytes that do not verify fail that file, as any proof upload's. Returns
- * undefined if the content changed meanwhile (the caller reads it again).
+ * A repair (docs/design.md §1): the upload of a QUARANTINED content's bytes, which every file
+ * waiting for it shares. Bytes that verify become the content's object and it is READY again,
+ * its owners' files downloadable, and the bytes that failed their check are deleted; the files
+ * that waited settle as for any upload that made a content READY (the one that sent the bytes
+ * alone, unshared, completes: sending them is the proof). Bytes that do not verify fail the
+ * attempt's owner, as any proof upload's. Returns undefined if the content changed meanwhile
+ * (the caller reads it again).
  */
 async function publishRepair(deps: Deps, content: ContentRecord, attempt: UploadAttempt): Promise<PublishOutcome | undefined> {
   const key = attempt.objectKey;
@@ -209,8 +211,11 @@ async function publishRepair(deps: Deps, content: ContentRecord, attempt: Upload
   deps.telemetry.log('warn', 'integrity_repaired', { contentId: content.contentId, objectKey: key, replaced: badKey });
   for (const layout of attempt.multipartUploads ?? []) await deps.blobs.abortMultipartUpload(key, layout.uploadId);
   await deps.blobs.delete(badKey);
-  await deps.catalog.completeFile(attempt.owner, content.contentId, now);
-  await challengeMetByUpload(deps, attempt.owner.userId, content);
+  await settleWaitingFiles(deps, {
+    contentId: content.contentId,
+    size: content.size,
+    ...(attempt.shared ? {} : { uploader: attempt.owner }),
+  });
   return 'ready';
 }
 

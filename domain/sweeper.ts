@@ -150,6 +150,7 @@ async function settleStalePendingFiles(deps: Deps, report: SweepReport): Promise
   }
   for (const [contentId, files] of byContent) {
     const content = await deps.catalog.getContent(contentId);
+    if (content?.state === 'QUARANTINED') await expireRepair(deps, content, files, report);
     if (content?.state !== 'READY') continue;
     // Fails those of another size than the bytes proved; completes the others without proofs.
     report.pendingFilesCompleted += await completeWaitingFiles(deps, content);
@@ -158,5 +159,34 @@ async function settleStalePendingFiles(deps: Deps, report: SweepReport): Promise
       // Conditional on the file being unchanged since `staleBefore`: a client that came back wins.
       if (await deps.catalog.dropPendingFile(file, deps.now(), staleBefore)) report.pendingFilesDropped++;
     }
+  }
+}
+
+/**
+ * Files waiting for a QUARANTINED content are repairers (docs/design.md §1). The content is off
+ * the sweep index (nothing of it is collectable), so an abandoned repair is found through its
+ * stale files: once the repair upload's lease has lapsed and the content has been idle for the
+ * upload TTL, the attempt ends with its multipart uploads, and each file unchanged for the TTL
+ * goes as an abandoned upload's (deleted, or back to the version it replaced).
+ */
+async function expireRepair(
+  deps: Deps,
+  content: ContentRecord,
+  files: readonly FileRecord[],
+  report: SweepReport,
+): Promise<void> {
+  const now = deps.now();
+  const staleBefore = now - deps.settings.uploadTtlSeconds * 1000;
+  const attempt = content.attempt;
+  if (attempt && attempt.leaseUntil < now && content.updatedAt < staleBefore) {
+    if (await deps.catalog.endAttempt(content.contentId, attempt.id, now, { onlyIfExpired: true })) {
+      for (const layout of attempt.multipartUploads ?? []) {
+        await deps.blobs.abortMultipartUpload(attempt.objectKey, layout.uploadId);
+        report.multipartAborted++;
+      }
+    }
+  }
+  for (const file of files) {
+    if (await deps.catalog.dropPendingFile(file, now, staleBefore)) report.pendingFilesDropped++;
   }
 }

@@ -242,9 +242,11 @@ async function answerOnce(
  * (docs/design.md §4). The file waits PENDING on the content with an upload of its own, a *proof
  * upload* (the READY content's attempt): once its bytes verify they complete the file and are
  * deleted (publish.ts). While another file's proof upload is live: wait, as for a miss someone is
- * uploading. A QUARANTINED content is answered the same way in every mode: there, bytes that
- * verify repair the content (docs/design.md §1). A content being deleted: wait (for the moment
- * between its two deletes; then it is a miss). `link`: the file is new and still to be linked.
+ * uploading. A QUARANTINED content is answered the same way in every mode, except that nobody
+ * waits: a *repair* upload in progress is joined (shared), as a PENDING content's is, since its
+ * parts are bound to their blocks and only verified bytes repair the content (docs/design.md §1);
+ * whoever holds the bytes gets in at once. A content being deleted: wait (for the moment between
+ * its two deletes; then it is a miss). `link`: the file is new and still to be linked.
  */
 async function uploadToProve(
   deps: Deps,
@@ -256,11 +258,13 @@ async function uploadToProve(
   const current = content.attempt;
   if (content.state !== 'READY' && content.state !== 'QUARANTINED') return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
   if (current && sameOwner(current.owner, file)) return uploadView(deps, file, current);
-  if (current && current.leaseUntil > deps.now()) return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
+  const repair = content.state === 'QUARANTINED';
+  if (current && !repair && current.leaseUntil > deps.now()) return { status: 'wait', retryAfterSeconds: POLL_SECONDS };
   if (link) {
     const reference = { op: 'reference', requireState: content.state } as const;
     await deps.catalog.linkFile({ file, previous: link.previous, content: reference, quota: link.quota });
   }
+  if (current && repair) return uploadView(deps, file, current);
   const attempt = newAttempt(deps, file, digests);
   await deps.catalog.setAttempt(content.contentId, attempt, current?.id, { ready: true });
   // The lapsed proof upload it replaces was one file's own: nobody else can use its parts.
@@ -270,11 +274,15 @@ async function uploadToProve(
   return uploadView(deps, file, attempt);
 }
 
-/** The READY (or QUARANTINED: a repair) content's proof upload, if `file` is the one uploading it. */
-const proofUploadOf = (content: ContentRecord | undefined, file: FileRecord): UploadAttempt | undefined =>
-  (content?.state === 'READY' || content?.state === 'QUARANTINED') && content.attempt && sameOwner(content.attempt.owner, file)
-    ? content.attempt
-    : undefined;
+/**
+ * The upload `file` may send bytes into besides a PENDING content's: a READY content's proof
+ * upload if it is this file's own; a QUARANTINED content's repair upload, which every file
+ * waiting for the content shares.
+ */
+const proofUploadOf = (content: ContentRecord | undefined, file: FileRecord): UploadAttempt | undefined => {
+  if (content?.state === 'QUARANTINED' && file.contentId === content.contentId) return content.attempt;
+  return content?.state === 'READY' && content.attempt && sameOwner(content.attempt.owner, file) ? content.attempt : undefined;
+};
 
 async function challengeFor(
   deps: Deps,
@@ -362,7 +370,6 @@ function newAttempt(deps: Deps, file: FileRecord, blockDigests: Uint8Array): Upl
     objectKey: objectKeyFor(file.contentId, id),
     blockDigests,
     owner,
-    startedAt: deps.now(),
     leaseUntil: leaseFrom(deps),
     partsSeen: 0,
   };
@@ -375,8 +382,8 @@ function sameOwner(owner: FileOwner, file: FileRecord): boolean {
 /**
  * Whether a requester of `size` may upload into the content's attempt now rather than wait: when
  * there is none, when it claims another size than the reservation (one of the two claims is
- * false, and only bytes can tell which), or once the attempt is one lease old. Waiting is a
- * courtesy of the attempt's first lease, not a lock: progress renews the lease against the
+ * false, and only bytes can tell which), or once the reservation is one lease old. Waiting is a
+ * courtesy of the reservation's first lease, not a lock: progress renews the lease against the
  * sweeper, but not the wait, or a client holding a few real blocks could store one per lease and
  * hold an uploader off for as many leases. Joining costs at most duplicate bandwidth: every part
  * URL is bound to its block, and stored parts are listed to the joiner. Invariant 14.
@@ -384,7 +391,9 @@ function sameOwner(owner: FileOwner, file: FileRecord): boolean {
 function uploadOpen(deps: Deps, content: ContentRecord, size: number): boolean {
   const attempt = content.attempt;
   if (!attempt || size !== content.size) return true;
-  return deps.now() >= attempt.startedAt + deps.settings.attemptLeaseSeconds * 1000;
+  // From the reservation's creation, not the attempt's start: a squatter that cancels and asks
+  // again starts a new attempt, never a new wait (a cancel leaves the reservation to the sweeper).
+  return deps.now() >= content.createdAt + deps.settings.attemptLeaseSeconds * 1000;
 }
 
 /**
@@ -561,10 +570,11 @@ export async function uploadStatus(deps: Deps, userId: string, uploadRef: string
 /**
  * DELETE /v1/uploads/{id}: the caller gives up an upload in progress. Its file goes as an
  * abandoned one would (deleted, or back to the version it was replacing: invariant 15), at once
- * rather than after the sweeper's TTL; an attempt that was this file's own, shared with nobody,
- * ends with its multipart uploads (their parts can serve nobody else), and a reservation nothing
- * references any more is deleted. Cancelling a failed upload changes nothing; a complete one is
- * a file: `409 upload_complete` (delete the file instead).
+ * rather than after the sweeper's TTL, and an attempt that was this file's own, shared with
+ * nobody, ends with its multipart uploads (their parts can serve nobody else). The reservation
+ * itself stays for the sweeper: deleting it would let a squatter cancel and reserve anew, each
+ * time with a fresh wait for others (invariant 14). Cancelling a failed upload changes nothing;
+ * a complete one is a file: `409 upload_complete` (delete the file instead).
  */
 export function cancelUpload(deps: Deps, userId: string, uploadRef: string): Promise<void> {
   return withRetries(async () => {
@@ -585,7 +595,6 @@ export function cancelUpload(deps: Deps, userId: string, uploadRef: string): Pro
         }
       }
     }
-    await deps.catalog.deleteUnreferencedPending(file.contentId);
   });
 }
 

@@ -313,10 +313,12 @@ describe('browser SDK', () => {
     expect(outcome).toBe('AbortError');
     expect(api.cancels).toHaveLength(1);
     expect(api.cancels[0]).toMatch(/^\/v1\/uploads\/[A-Za-z0-9_-]+\.[0-9a-f]{32}$/);
-    // The server gave the upload up at once: no file, no reservation, no parts left behind.
+    // The server gave the upload up at once: no file, no attempt, no parts left behind (the
+    // unreferenced reservation is the sweeper's).
     const bytes = seededBytes(input.seed, input.size);
     await vi.waitFor(async () => expect(await fileItem(user, input.name)).toBeUndefined(), { timeout: 10_000 });
-    expect(await contentItem(hashBuffer(bytes).contentId)).toBeUndefined();
+    expect(await contentItem(hashBuffer(bytes).contentId)).toMatchObject({ state: 'PENDING', refCount: 0 });
+    expect((await contentItem(hashBuffer(bytes).contentId))?.attempt).toBeUndefined();
     expect(await usageItem(user)).toMatchObject({ files: 0, bytes: 0 });
   });
 });

@@ -45,7 +45,6 @@ function attemptFor(file: FileRecord, leaseUntil: number): UploadAttempt {
     objectKey: `blobs/${file.contentId}/${id}`,
     blockDigests: new Uint8Array(randomBytes(32)),
     owner: { userId: file.userId, name: file.name, uploadId: file.uploadId },
-    startedAt: leaseUntil - 60_000,
     leaseUntil,
     partsSeen: 0,
   };
@@ -741,6 +740,12 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         expect(await refCount(file.contentId)).toBe(2);
         const attempt = attemptFor(repairer, t + 60_000);
         await catalog.setAttempt(file.contentId, attempt, undefined, { ready: true });
+        // Off the sweep index, as the sweeper leaves a QUARANTINED content.
+        const due = async () =>
+          (await collect(catalog.sweepCandidates(t + 100))).find((c) => c.content.contentId === file.contentId);
+        const mark = await due();
+        if (mark) expect(await catalog.deferSweep(file.contentId, mark.due, undefined)).toBe(true);
+        expect(await due()).toBeUndefined();
         // Only with the bad object and that attempt as read.
         expect(await catalog.repairQuarantined(file.contentId, `${objectKey}-other`, attempt.id, attempt.objectKey, t + 30)).toBe(
           false,
@@ -751,6 +756,8 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         expect(repaired).toMatchObject({ state: 'READY', objectKey: attempt.objectKey, refCount: 2, updatedAt: t + 30 });
         expect(repaired?.attempt).toBeUndefined();
         expect(await catalog.repairQuarantined(file.contentId, objectKey, attempt.id, attempt.objectKey, t + 31)).toBe(false);
+        // Due again: its last reference may have gone while it was quarantined.
+        expect(await due()).toMatchObject({ due: t + 30 });
       });
 
       it('a stale file waiting on a QUARANTINED content with no live upload may be dropped', async () => {

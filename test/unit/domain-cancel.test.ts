@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { getFileDownload } from '#domain/files';
+import { sweep } from '#domain/sweeper';
 import { cancelUpload, requestUpload, uploadStatus } from '#domain/uploads';
 import { MiB } from '#protocol/content-id';
 import { expectStatus, type LocalFile, localFile, memoryWorld, requestFor, sendBytes, upload } from '../support/memory-deps.ts';
@@ -12,7 +13,7 @@ import { expectStatus, type LocalFile, localFile, memoryWorld, requestFor, sendB
 const multipartFile = (): LocalFile => localFile(randomBytes(8 * MiB + 1000));
 
 describe('cancelUpload', () => {
-  it('a new file: gone at once with its reservation and its stored parts', async () => {
+  it('a new file: gone at once with its stored parts; the reservation, unreferenced, is left to the sweeper', async () => {
     const world = memoryWorld();
     const file = multipartFile();
     const view = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a.bin')), 'upload');
@@ -22,7 +23,9 @@ describe('cancelUpload', () => {
 
     await cancelUpload(world.deps, 'alice', view.uploadId);
     expect(await world.catalog.getFile('alice', 'a.bin')).toBeUndefined();
-    expect(await world.catalog.getContent(file.contentId)).toBeUndefined();
+    const left = await world.catalog.getContent(file.contentId);
+    expect(left).toMatchObject({ state: 'PENDING', refCount: 0 });
+    expect(left?.attempt).toBeUndefined();
     expect(world.blobs.uploadsOf(attempt?.objectKey ?? '')).toEqual([]);
     expect(await world.catalog.getUsage('alice')).toMatchObject({ files: 0, bytes: 0 });
     await expect(uploadStatus(world.deps, 'alice', view.uploadId)).rejects.toMatchObject({ code: 'upload_not_found' });
@@ -72,5 +75,39 @@ describe('cancelUpload', () => {
     await world.catalog.failPendingFile(stored, 'size_mismatch', world.clock.now());
     await cancelUpload(world.deps, 'alice', pending.uploadId);
     expect(await world.catalog.getFile('alice', 'b')).toMatchObject({ state: 'FAILED', failure: 'size_mismatch' });
+  });
+
+  it('cancelling and reserving again restarts no wait: an honest uploader is in one lease after the first reservation', async () => {
+    // Before: the wait ran from the attempt's start and a cancel deleted the reservation, so a
+    // squatter with the digest list cancelled and reserved again just before each lease ended,
+    // and the honest uploader waited for ever.
+    const world = memoryWorld();
+    const file = multipartFile();
+    const lease = world.deps.settings.attemptLeaseSeconds * 1000;
+    let squatter = expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'm.bin')), 'upload');
+    expectStatus(await requestUpload(world.deps, 'bob', requestFor(file, 'b.bin')), 'wait');
+    world.clock.advance(lease - 2000);
+    await cancelUpload(world.deps, 'mallory', squatter.uploadId);
+    squatter = expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'm.bin')), 'upload');
+    world.clock.advance(2000);
+    expectStatus(await upload(world, 'bob', 'b.bin', file), 'complete');
+  });
+
+  it('a shared upload whose every file cancelled is ended by the sweeper, its multipart uploads aborted', async () => {
+    const world = memoryWorld();
+    const file = localFile(randomBytes(3 * 8 * MiB));
+    const a = expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'a')), 'upload');
+    await sendBytes(world, { ...a, permit: { ...a.permit, parts: a.permit.parts.slice(0, 2) } }, file);
+    const key = (await world.catalog.getContent(file.contentId))?.attempt?.objectKey ?? '';
+    // Another size joins at once, so the attempt is shared and a cancel ends nothing.
+    const b = await requestUpload(world.deps, 'mallory', { ...requestFor(file, 'b'), size: file.size - 1 });
+    if (b.status !== 'upload') throw new Error(`expected a permit, got ${b.status}`);
+    await cancelUpload(world.deps, 'mallory', b.uploadId);
+    await cancelUpload(world.deps, 'mallory', a.uploadId);
+    expect(world.blobs.uploadsOf(key)).toHaveLength(1);
+    world.clock.advance((world.deps.settings.uploadTtlSeconds + world.deps.settings.attemptLeaseSeconds + 1) * 1000);
+    await sweep(world.deps);
+    expect(world.blobs.uploadsOf(key)).toEqual([]);
+    expect(await world.catalog.getContent(file.contentId)).toBeUndefined();
   });
 });

@@ -6,8 +6,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { getFileDownload } from '#domain/files';
-import { completeUpload, requestUpload, signParts, uploadStatus } from '#domain/uploads';
+import { deleteFile, getFileDownload } from '#domain/files';
+import { sweep } from '#domain/sweeper';
+import { cancelUpload, completeUpload, requestUpload, signParts, uploadStatus } from '#domain/uploads';
 import { MiB } from '#protocol/content-id';
 import {
   ask,
@@ -104,13 +105,13 @@ describe('part URLs (points 1 and 5)', () => {
 });
 
 describe('a READY content whose bytes change (point 1)', () => {
-  async function tampered() {
-    const world = memoryWorld();
-    const file = localFile(randomBytes(5000));
+  async function tampered(settings: Parameters<typeof memoryWorld>[0] = {}, size = 5000) {
+    const world = memoryWorld(settings);
+    const file = localFile(randomBytes(size));
     await upload(world, 'alice', 'a.txt', file);
     const content = await world.catalog.getContent(file.contentId);
     // Around every guard (no URL hashdrop signs can do this): the account owner's own write.
-    const other = randomBytes(5000);
+    const other = randomBytes(size);
     world.blobs.putObject(content?.objectKey ?? '', other, { checksumSha256: sha256(other) });
     await world.blobs.eventsSettled();
     return { world, file };
@@ -171,6 +172,54 @@ describe('a READY content whose bytes change (point 1)', () => {
     await world.blobs.eventsSettled();
     expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'QUARANTINED' });
     expect(expectStatus(await uploadStatus(world.deps, 'mallory', view.uploadId), 'failed').failure).toBe('content_mismatch');
+  });
+
+  it('nobody waits for a repair: a holder of the bytes joins one in progress and repairs at once', async () => {
+    // Before: a repair upload made every other requester wait while its lease was live, so a
+    // client with the digest list alone, cancelling and asking again before each lease ended,
+    // kept the content quarantined for ever.
+    const { world, file } = await tampered();
+    const squatter = expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'm.txt')), 'upload');
+    await cancelUpload(world.deps, 'mallory', squatter.uploadId);
+    expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'm.txt')), 'upload');
+    // Bob joins Mallory's repair upload at once and sends the bytes: the content is READY again.
+    expect((await upload(world, 'bob', 'b.txt', file)).status).not.toBe('wait');
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY' });
+    expectStatus(await ask(world, 'bob', 'b.txt', file), 'complete');
+    // Mallory, who sent nothing, must still prove she holds the bytes.
+    expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'm.txt')), 'challenge');
+  });
+
+  it('a repair of a content nobody references any more leaves it due for garbage collection', async () => {
+    // Before: a quarantined content was off the sweep index, and the repair did not put it back,
+    // so a repair landing after the last release left it READY, unreferenced and never collected.
+    const { world, file } = await tampered({ settings: { gcGraceSeconds: 0 } });
+    await deleteFile(world.deps, 'alice', 'a.txt');
+    const repair = expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'm.txt')), 'upload');
+    await deleteFile(world.deps, 'mallory', 'm.txt');
+    world.clock.advance(1000);
+    await sweep(world.deps);
+    await sendBytes(world, repair, file);
+    await world.blobs.eventsSettled();
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY', refCount: 0 });
+    world.clock.advance(1000);
+    expect((await sweep(world.deps)).collected).toBe(1);
+    expect(world.blobs.keys(`blobs/${file.contentId}/`)).toEqual([]);
+  });
+
+  it('an abandoned repair upload is swept: its multipart upload aborted, its file gone with its usage', async () => {
+    const { world, file } = await tampered({}, 8 * MiB + 1000);
+    expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'm.bin')), 'upload');
+    const attempt = (await world.catalog.getContent(file.contentId))?.attempt;
+    expect(world.blobs.uploadsOf(attempt?.objectKey ?? '')).toHaveLength(1);
+    const { uploadTtlSeconds, attemptLeaseSeconds } = world.deps.settings;
+    world.clock.advance((Math.max(uploadTtlSeconds, attemptLeaseSeconds) + 1) * 1000);
+    const report = await sweep(world.deps);
+    expect(report).toMatchObject({ multipartAborted: 1, pendingFilesDropped: 1 });
+    expect(world.blobs.uploadsOf(attempt?.objectKey ?? '')).toEqual([]);
+    expect(await world.catalog.getFile('mallory', 'm.bin')).toBeUndefined();
+    expect(await world.catalog.getUsage('mallory')).toMatchObject({ files: 0, bytes: 0 });
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'QUARANTINED', refCount: 1 });
   });
 
   it('an event delivered again for intact bytes changes nothing', async () => {
