@@ -23,6 +23,7 @@ import type { UploadView } from '#protocol/api';
 import { bytesToHex } from '#protocol/encoding';
 import { hashBuffer } from '#sdk/hashing';
 import { contentItem, filesOf, newUser, stack, stackDeps } from '../helpers.ts';
+import { seededRandom } from '../support/seeded-random.ts';
 
 /** What a request looks like where the fault middleware sits (after serialization). */
 interface Sent {
@@ -75,17 +76,6 @@ function depsOn(db: DynamoDBDocumentClient, telemetry: ReadableTelemetry): Deps 
   const config = handlerConfig(stack, 'CreateUpload', { attemptLeaseSeconds: stack.attemptLeaseSeconds, proofMode: 'off' });
   const deps = createDeps({ ...config, aws: { ...config.aws, credentials: LOCAL_CREDENTIALS } }, telemetry);
   return { ...deps, catalog: new DynamoCatalog(db, config.tables, { telemetry }) };
-}
-
-/** A small deterministic generator (mulberry32), so that a failing run can be run again as it was. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('the proof ledger when requests race or are sent twice (DynamoCatalog.openChallenge)', () => {
@@ -238,7 +228,7 @@ async function expectConsistent(users: readonly string[], contentIds: readonly s
 
 /** One conflict in three transactions and one throttle in ten requests, from a fixed seed. */
 function faultPlan(seed: number) {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const injected = { conflicts: 0, throttles: 0 };
   const decide = (sent: Sent): Fault => {
     if (sent.command === 'TransactWriteItemsCommand' && random() < 1 / 3) {

@@ -21,21 +21,11 @@ import {
   sendBytes,
   upload,
 } from '../support/memory-deps.ts';
-
-/** A small deterministic generator (mulberry32), so that a failing interleaving can be replayed. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../support/seeded-random.ts';
 
 /** Yields up to three macrotasks before each write, so that concurrent decisions interleave. */
 function shuffling(seed: number) {
-  const next = random(seed);
+  const next = seededRandom(seed);
   return async () => {
     for (let turns = Math.floor(next() * 4); turns > 0; turns--) await new Promise((resolve) => setImmediate(resolve));
   };
