@@ -56,13 +56,11 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
     }
     if (content.state !== 'PENDING') {
       if (content.objectKey !== key) {
-        if (content.state === 'QUARANTINED' && content.attempt?.objectKey === key) {
-          const outcome = await publishRepair(deps, content, content.attempt);
+        if ((content.state === 'READY' || content.state === 'QUARANTINED') && content.attempt?.objectKey === key) {
+          const outcome = await publishUploadOfStored(deps, content, content.attempt);
           if (outcome) return outcome;
           continue;
         }
-        if (content.state === 'READY' && content.attempt?.objectKey === key)
-          return publishProofUpload(deps, content, content.attempt);
         await deps.blobs.delete(key);
         return 'duplicate';
       }
@@ -164,17 +162,39 @@ async function recheck(deps: Deps, content: ContentRecord, key: string): Promise
 }
 
 /**
- * A proof upload ('always' mode, docs/design.md §4): the bytes of a stored content, sent by a file
- * whose answer to its challenge proved nothing. If they verify, they complete that file (sending
- * them is the proof) and meet its challenge; if not, the file fails. Either way the upload ends
- * and its object is deleted: storage keeps the content's one object.
+ * The attempt's object of a content that already has one: a READY content's proof upload, or a
+ * QUARANTINED content's repair. Its bytes are verified once, against the content's proven size,
+ * then settled as what they are: bytes that repair the content, or a proof upload's. Returns
+ * undefined if the content changed meanwhile (the caller reads it again).
  */
-async function publishProofUpload(deps: Deps, content: ContentRecord, attempt: UploadAttempt): Promise<PublishOutcome> {
+async function publishUploadOfStored(
+  deps: Deps,
+  content: ContentRecord,
+  attempt: UploadAttempt,
+): Promise<PublishOutcome | undefined> {
   const key = attempt.objectKey;
   const stored = await deps.blobs.head(key);
   if (!stored) return 'missing';
   const verdict = await verifyObject(deps, key, stored, content);
   if (!verdict.ok && verdict.reason === 'object_missing') return 'missing';
+  if (verdict.ok && content.state === 'QUARANTINED') return publishRepair(deps, content, attempt);
+  return settleProofUpload(deps, content, attempt, verdict);
+}
+
+/**
+ * A proof upload ('always' mode, docs/design.md §4): the bytes of a stored content, sent by a file
+ * whose answer to its challenge proved nothing (or a repair's bytes that did not verify). If they
+ * verify, they complete that file (sending them is the proof) and meet its challenge; if not, the
+ * file fails. Either way the upload ends and its object is deleted: storage keeps the content's
+ * one object.
+ */
+async function settleProofUpload(
+  deps: Deps,
+  content: ContentRecord,
+  attempt: UploadAttempt,
+  verdict: Exclude<Verdict, { readonly reason: 'object_missing' }>,
+): Promise<PublishOutcome> {
+  const key = attempt.objectKey;
   const now = deps.now();
   const { owner } = attempt;
   if (verdict.ok) {
@@ -190,21 +210,16 @@ async function publishProofUpload(deps: Deps, content: ContentRecord, attempt: U
 }
 
 /**
- * A repair (docs/design.md §1): the upload of a QUARANTINED content's bytes, which every file
- * waiting for it shares. Bytes that verify become the content's object and it is READY again,
- * its owners' files downloadable, and the bytes that failed their check are deleted; the files
- * that waited settle as for any upload that made a content READY (the one that sent the bytes
- * alone, unshared, completes: sending them is the proof). Bytes that do not verify fail the
- * attempt's owner, as any proof upload's. Returns undefined if the content changed meanwhile
- * (the caller reads it again).
+ * A repair (docs/design.md §1): verified bytes of a QUARANTINED content, uploaded into the attempt
+ * every file waiting for it shares. They become the content's object and it is READY again, its
+ * owners' files downloadable, and the bytes that failed their check are deleted; the files that
+ * waited settle as for any upload that made a content READY (the one that sent the bytes alone,
+ * unshared, completes: sending them is the proof). Returns undefined if the content changed
+ * meanwhile (the caller reads it again).
  */
 async function publishRepair(deps: Deps, content: ContentRecord, attempt: UploadAttempt): Promise<PublishOutcome | undefined> {
   const key = attempt.objectKey;
   const badKey = content.objectKey;
-  const stored = await deps.blobs.head(key);
-  if (!stored) return 'missing';
-  const verdict = await verifyObject(deps, key, stored, content);
-  if (!verdict.ok) return publishProofUpload(deps, content, attempt);
   const now = deps.now();
   if (!badKey || !(await deps.catalog.repairQuarantined(content.contentId, badKey, attempt.id, key, now))) return undefined;
   // A warning, not an error: nothing is wrong any more, but an operator who saw the incident wants to know.
