@@ -579,6 +579,8 @@ export class DynamoCatalog implements Catalog {
   }
 
   async completeFile(owner: FileOwner, contentId: string, now: number): Promise<boolean> {
+    // Most files replace nothing: one conditional update, with no read before it.
+    if (await this.completeAlone(owner, contentId, now)) return true;
     for (let round = 0; round < FILE_CHANGE_ROUNDS; round++) {
       const file = await this.getFile(owner.userId, owner.name);
       if (file?.state !== 'PENDING' || file.contentId !== contentId || file.uploadId !== owner.uploadId) return false;
@@ -591,7 +593,7 @@ export class DynamoCatalog implements Catalog {
     return false;
   }
 
-  /** A file that replaced nothing completes with a single update. */
+  /** A file that replaced nothing (no `previous` to release) completes with a single update. */
   private completeAlone(owner: FileOwner, contentId: string, now: number): Promise<boolean> {
     return attempted(() =>
       this.db.send(
@@ -603,7 +605,7 @@ export class DynamoCatalog implements Catalog {
               ':complete': 'COMPLETE',
               ':now': now,
             }),
-            ConditionExpression: stillPending(owner, contentId),
+            ConditionExpression: allOf(stillPending(owner, contentId), expression('attribute_not_exists(previous)')),
           }),
         }),
       ),
