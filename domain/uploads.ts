@@ -588,7 +588,7 @@ export function cancelUpload(deps: Deps, userId: string, uploadRef: string): Pro
       throw new StaleWriteError('cancel upload: the file changed concurrently');
     }
     const attempt = content?.attempt;
-    if (attempt && sameOwner(attempt.owner, file) && !attempt.shared) {
+    if (attempt && (await nobodyElseUploads(deps, attempt, file))) {
       if (await deps.catalog.endAttempt(file.contentId, attempt.id, deps.now())) {
         for (const layout of attempt.multipartUploads ?? []) {
           await deps.blobs.abortMultipartUpload(attempt.objectKey, layout.uploadId);
@@ -596,6 +596,19 @@ export function cancelUpload(deps: Deps, userId: string, uploadRef: string): Pro
       }
     }
   });
+}
+
+/**
+ * Whether `attempt` serves no file but the cancelled `file`: its own, unshared, or a shared one
+ * no other file waits for any more. Its parts then serve nobody, and they go at once: a shared
+ * attempt left behind by cancels would otherwise hold stored parts outside every quota for as long
+ * as someone keeps touching the content. The pending index is eventually consistent: a file that
+ * joined a moment ago may be missed: its next request then gets a new attempt.
+ */
+async function nobodyElseUploads(deps: Deps, attempt: UploadAttempt, file: FileRecord): Promise<boolean> {
+  if (sameOwner(attempt.owner, file) && !attempt.shared) return true;
+  const waiting = await deps.catalog.pendingFiles(file.contentId);
+  return waiting.every((other) => other.userId === file.userId && other.name === file.name && other.uploadId === file.uploadId);
 }
 
 /**

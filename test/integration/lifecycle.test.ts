@@ -300,6 +300,36 @@ describe('cancel an upload', () => {
   });
 });
 
+describe('cancel a shared upload', () => {
+  it('the last cancel of an upload several files shared ends it and aborts its multipart upload, with the function’s own role', async () => {
+    const user = newUser();
+    const { bytes } = randomFile(8 * MiB + 10);
+    const tree = hashBuffer(bytes);
+    const request = {
+      name: 'one.bin',
+      size: bytes.length,
+      contentId: tree.contentId,
+      blockDigests: tree.blockDigests.map(bytesToHex),
+    };
+    const first = await clientFor(user).requestUpload(request);
+    // A claim of another size joins at once: the attempt is shared.
+    const second = await clientFor(user).requestUpload({ ...request, name: 'two.bin', size: bytes.length - 1 });
+    if (first.status !== 'upload' || second.status !== 'upload') throw new Error('expected two permits');
+    const attempt = (await contentItem(tree.contentId))?.attempt;
+    const multipart = attempt?.multipartUploads?.[0]?.uploadId;
+    if (!attempt?.shared || !multipart) throw new Error('a shared multipart attempt');
+    expect((await rawRequest('DELETE', `/v1/uploads/${first.uploadId}`, { userId: user })).status).toBe(200);
+    await s3.send(new ListPartsCommand({ Bucket: stack.bucket, Key: attempt.objectKey, UploadId: multipart }));
+    expect((await rawRequest('DELETE', `/v1/uploads/${second.uploadId}`, { userId: user })).status).toBe(200);
+    await expect(
+      s3.send(new ListPartsCommand({ Bucket: stack.bucket, Key: attempt.objectKey, UploadId: multipart })),
+    ).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+    });
+    expect((await contentItem(tree.contentId))?.attempt).toBeUndefined();
+  });
+});
+
 describe('usage and quota', () => {
   it('reports files, logical bytes and the bytes deduplication spared', async () => {
     const alice = newUser('alice');

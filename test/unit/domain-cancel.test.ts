@@ -93,7 +93,9 @@ describe('cancelUpload', () => {
     expectStatus(await upload(world, 'bob', 'b.bin', file), 'complete');
   });
 
-  it('a shared upload whose every file cancelled is ended by the sweeper, its multipart uploads aborted', async () => {
+  it('a shared upload whose every file cancelled ends with the last cancel, its multipart uploads aborted', async () => {
+    // Before: a shared attempt outlived its files, its stored parts outside every quota, for as
+    // long as someone kept asking for the content and cancelling (each touch kept the sweeper off).
     const world = memoryWorld();
     const file = localFile(randomBytes(3 * 8 * MiB));
     const a = expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'a')), 'upload');
@@ -103,11 +105,13 @@ describe('cancelUpload', () => {
     const b = await requestUpload(world.deps, 'mallory', { ...requestFor(file, 'b'), size: file.size - 1 });
     if (b.status !== 'upload') throw new Error(`expected a permit, got ${b.status}`);
     await cancelUpload(world.deps, 'mallory', b.uploadId);
-    await cancelUpload(world.deps, 'mallory', a.uploadId);
     expect(world.blobs.uploadsOf(key)).toHaveLength(1);
+    await cancelUpload(world.deps, 'mallory', a.uploadId);
+    expect(world.blobs.uploadsOf(key)).toEqual([]);
+    expect((await world.catalog.getContent(file.contentId))?.attempt).toBeUndefined();
+    // The unreferenced reservation goes with the sweeper.
     world.clock.advance((world.deps.settings.uploadTtlSeconds + world.deps.settings.attemptLeaseSeconds + 1) * 1000);
     await sweep(world.deps);
-    expect(world.blobs.uploadsOf(key)).toEqual([]);
     expect(await world.catalog.getContent(file.contentId)).toBeUndefined();
   });
 });

@@ -190,6 +190,22 @@ describe('a READY content whose bytes change (point 1)', () => {
     expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'm.txt')), 'challenge');
   });
 
+  it('a shared repair whose every file cancelled ends with the last cancel, its multipart upload aborted', async () => {
+    const { world, file } = await tampered({}, 8 * MiB + 1000);
+    const first = expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'm1')), 'upload');
+    const second = expectStatus(await requestUpload(world.deps, 'mallory', requestFor(file, 'm2')), 'upload');
+    await sendBytes(world, { ...first, permit: { ...first.permit, parts: first.permit.parts.slice(0, 1) } }, file);
+    const attempt = (await world.catalog.getContent(file.contentId))?.attempt;
+    expect(attempt?.shared).toBe(true);
+    await cancelUpload(world.deps, 'mallory', first.uploadId);
+    expect(world.blobs.uploadsOf(attempt?.objectKey ?? '')).toHaveLength(1);
+    await cancelUpload(world.deps, 'mallory', second.uploadId);
+    expect(world.blobs.uploadsOf(attempt?.objectKey ?? '')).toEqual([]);
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'QUARANTINED', refCount: 1 });
+    expect((await world.catalog.getContent(file.contentId))?.attempt).toBeUndefined();
+    expect(await world.catalog.getUsage('mallory')).toMatchObject({ files: 0, bytes: 0 });
+  });
+
   it('a repair of a content nobody references any more leaves it due for garbage collection', async () => {
     // Before: a quarantined content was off the sweep index, and the repair did not put it back,
     // so a repair landing after the last release left it READY, unreferenced and never collected.
