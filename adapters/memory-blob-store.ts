@@ -181,9 +181,9 @@ export class MemoryBlobStore implements BlobStore {
     });
   }
 
-  async listParts(key: string, uploadId: string): Promise<StoredPart[]> {
+  async listParts(key: string, uploadId: string): Promise<StoredPart[] | undefined> {
     const upload = this.uploadOf(key, uploadId);
-    if (!upload) return [];
+    if (!upload) return undefined;
     return [...upload.parts.entries()]
       .sort(([a], [b]) => a - b)
       .map(([partNumber, part]) => ({ partNumber, etag: part.etag, size: part.bytes.length, sha256: part.sha256 }));

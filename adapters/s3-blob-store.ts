@@ -144,7 +144,7 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async listParts(key: string, uploadId: string): Promise<StoredPart[]> {
+  async listParts(key: string, uploadId: string): Promise<StoredPart[] | undefined> {
     const parts: StoredPart[] = [];
     let marker: string | undefined;
     try {
@@ -164,7 +164,7 @@ export class S3BlobStore implements BlobStore {
         marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
       } while (marker);
     } catch (error) {
-      if (errorName(error) === 'NoSuchUpload') return [];
+      if (errorName(error) === 'NoSuchUpload') return undefined;
       throw error;
     }
     return parts;

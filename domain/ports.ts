@@ -385,8 +385,11 @@ export interface BlobStore {
    * is, it is verified before it is used.
    */
   completeMultipartUpload(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<void>;
-  /** The parts storage holds for a multipart upload; empty if the upload is gone. */
-  listParts(key: string, uploadId: string): Promise<StoredPart[]>;
+  /**
+   * The parts storage holds for a multipart upload; undefined if the upload is gone (completed,
+   * aborted, or aborted by the bucket's lifecycle rule after two days).
+   */
+  listParts(key: string, uploadId: string): Promise<StoredPart[] | undefined>;
   /** Best effort: a missing upload is not an error. */
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   head(key: string): Promise<StoredObject | undefined>;

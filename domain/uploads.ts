@@ -425,20 +425,26 @@ interface Prepared {
  * upload it created is aborted and the race surfaces as StaleWriteError.
  */
 async function prepare(deps: Deps, file: FileRecord, attempt: UploadAttempt): Promise<Prepared> {
-  const existing = layoutOf(attempt, file.size);
+  const held = layoutOf(attempt, file.size);
+  const listed = held ? await deps.blobs.listParts(attempt.objectKey, held.uploadId) : [];
+  // A multipart upload storage no longer has (the bucket's lifecycle rule aborts any after two
+  // days) is replaced rather than handed out: its URLs could store nothing.
+  const existing = listed ? held : undefined;
   const created =
     isMultipart(file.size) && !existing
       ? { blockSize: blockSize(file.size), uploadId: await deps.blobs.createMultipartUpload(attempt.objectKey) }
       : undefined;
   const layout = existing ?? created;
-  const stored = existing ? await deps.blobs.listParts(attempt.objectKey, existing.uploadId) : [];
+  const stored = listed ?? [];
   const progressed = stored.length > attempt.partsSeen;
   const joining = !attempt.shared && !sameOwner(attempt.owner, file);
   if (!created && !progressed && !joining) return { attempt, ...(layout ? { layout } : {}), stored };
+  const kept = (attempt.multipartUploads ?? []).filter((other) => other !== held || existing);
   const next: UploadAttempt = {
     ...attempt,
     id: deps.newId(),
-    ...(created ? { multipartUploads: [...(attempt.multipartUploads ?? []), created] } : {}),
+    ...(created ? { multipartUploads: [...kept, created] } : {}),
+    ...(held && !existing ? { partsSeen: 0 } : {}),
     ...(progressed ? { partsSeen: stored.length, leaseUntil: leaseFrom(deps) } : {}),
     ...(joining ? { shared: true } : {}),
   };

@@ -185,7 +185,7 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
         const { uploadId, completed } = await multipart(key, parts);
         expect(uploadId).toEqual(expect.any(String));
 
-        const listed = await blobs.listParts(key, uploadId);
+        const listed = (await blobs.listParts(key, uploadId)) ?? [];
         expect(listed.map(({ partNumber, size, etag }) => ({ partNumber, size, etag }))).toEqual(
           completed.map((part, index) => ({ partNumber: part.partNumber, size: parts[index]?.length, etag: part.etag })),
         );
@@ -199,7 +199,7 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
         if (caps.reportsChecksums) expect(head?.checksumSha256).toBe(`${composite.digest('base64')}-2`);
         else expect(head?.checksumSha256).toBeUndefined();
         expect(await readAll(await blobs.read(key))).toBe(fingerprint(Buffer.concat(parts)));
-        expect(await blobs.listParts(key, uploadId)).toEqual([]);
+        expect(await blobs.listParts(key, uploadId)).toBeUndefined();
       });
 
       it('a part sent again replaces the earlier one', async () => {
@@ -210,20 +210,20 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
         expect(response.status).toBe(200);
         const listed = await blobs.listParts(key, uploadId);
         expect(listed).toHaveLength(1);
-        expect(listed[0]).toMatchObject({ partNumber: 1, size: 200, etag: response.headers.etag });
+        expect(listed?.[0]).toMatchObject({ partNumber: 1, size: 200, etag: response.headers.etag });
         await blobs.completeMultipartUpload(key, uploadId, [
           { partNumber: 1, etag: response.headers.etag ?? '', sha256: sha256(again) },
         ]);
         expect(await readAll(await blobs.read(key))).toBe(fingerprint(again));
       });
 
-      it('abort ends the upload; aborting or listing an unknown upload is no error', async () => {
+      it('abort ends the upload; aborting or listing an unknown upload is no error (listing says it is gone)', async () => {
         const key = newKey();
         const { uploadId } = await multipart(key, [randomBytes(100)]);
         await blobs.abortMultipartUpload(key, uploadId);
-        expect(await blobs.listParts(key, uploadId)).toEqual([]);
+        expect(await blobs.listParts(key, uploadId)).toBeUndefined();
         await blobs.abortMultipartUpload(key, uploadId);
-        expect(await blobs.listParts(newKey(), randomBytes(16).toString('hex'))).toEqual([]);
+        expect(await blobs.listParts(newKey(), randomBytes(16).toString('hex'))).toBeUndefined();
         await blobs.abortMultipartUpload(newKey(), randomBytes(16).toString('hex'));
         expect(await blobs.head(key)).toBeUndefined();
       });

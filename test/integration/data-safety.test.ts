@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
@@ -312,6 +313,23 @@ describe('point 3: nobody who knows only the hash (or the digests and a wrong si
     }
     expect(await contentItem(request.contentId)).toMatchObject({ state: 'READY' });
   }, 120_000);
+
+  it('a multipart upload storage aborted (the bucket’s lifecycle rule) is replaced: the upload completes', async () => {
+    const alice = newUser('alice');
+    const real = randomFile(2 * BLOCK + 1);
+    const request = requestFor(real.bytes, 'old.bin');
+    const view = expectUpload(await clientFor(alice).requestUpload(request));
+    const [first] = view.permit.parts;
+    if (!first) throw new Error('no part permit');
+    expect((await put(first.url, first.headers, real.bytes.subarray(0, BLOCK))).status).toBe(200);
+    const attempt = (await contentItem(request.contentId))?.attempt;
+    const aborted = attempt?.multipartUploads?.[0]?.uploadId ?? '';
+    // What S3's AbortIncompleteMultipartUpload rule does after two days, with the admin key.
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: stack.bucket, Key: attempt?.objectKey ?? '', UploadId: aborted }));
+    const done = await putFile(clientFor(alice), real.path, { name: 'old.bin' });
+    expect(done).toMatchObject({ state: 'COMPLETE', bytesSent: real.bytes.length });
+    expect((await contentItem(request.contentId))?.state).toBe('READY');
+  });
 
   it('a take-over by a hash-only client is refused, and one with the digests keeps the parts the owner stored', async () => {
     const alice = newUser('alice');

@@ -353,11 +353,31 @@ describe('nobody who lacks the bytes holds up an upload (point 3)', () => {
       (await world.catalog.getContent(file.contentId))?.attempt?.objectKey ?? '',
       (await world.catalog.getContent(file.contentId))?.attempt?.multipartUploads?.[0]?.uploadId ?? '',
     );
-    const first = held.find((part) => part.partNumber === 1);
+    const first = held?.find((part) => part.partNumber === 1);
     if (!first?.sha256) throw new Error('part 1 is stored');
     const all = [{ partNumber: 1, etag: first.etag, sha256: first.sha256 }, ...parts];
     expect(await completeUpload(world.deps, 'bob', joined.uploadId, all)).toMatchObject({ status: 'pending' });
     expectStatus(await ask(world, 'bob', 'b', file), 'complete');
+  });
+
+  it('a multipart upload storage aborted (the bucket’s two-day lifecycle rule) is replaced, not handed out', async () => {
+    // Before: the attempt kept listing the aborted upload, and every URL signed for it failed with
+    // NoSuchUpload, so the content could not be uploaded until the sweeper ended the attempt.
+    const world = memoryWorld();
+    const file = localFile(randomBytes(2 * 8 * MiB + 1));
+    const first = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a')), 'upload');
+    await sendBytes(world, { ...first, permit: { ...first.permit, parts: first.permit.parts.slice(0, 1) } }, file);
+    const attempt = (await world.catalog.getContent(file.contentId))?.attempt;
+    const aborted = attempt?.multipartUploads?.[0]?.uploadId ?? '';
+    await world.blobs.abortMultipartUpload(attempt?.objectKey ?? '', aborted);
+    const again = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a')), 'upload');
+    const layouts = (await world.catalog.getContent(file.contentId))?.attempt?.multipartUploads ?? [];
+    expect(layouts).toHaveLength(1);
+    expect(layouts[0]?.uploadId).not.toBe(aborted);
+    expect(again.permit.uploadedParts).toBeUndefined();
+    expect(again.permit.parts.map((part) => part.partNumber)).toEqual([1, 2, 3]);
+    const parts = await sendBytes(world, again, file);
+    expectStatus(await completeUpload(world.deps, 'alice', again.uploadId, parts), 'complete');
   });
 
   it('a joiner never destroys parts another client stored: the owner resumes and completes with them', async () => {
