@@ -589,19 +589,29 @@ export function cancelUpload(deps: Deps, userId: string, uploadRef: string): Pro
       throw new ConflictError('upload_complete', 'this upload is complete: delete the file instead');
     }
     if (file.state === 'FAILED') return;
-    const content = await deps.catalog.getContent(file.contentId);
-    if (!(await deps.catalog.cancelPendingFile(file, deps.now()))) {
-      throw new StaleWriteError('cancel upload: the file changed concurrently');
-    }
-    const attempt = content?.attempt;
-    if (attempt && (await nobodyElseUploads(deps, attempt, file))) {
-      if (await deps.catalog.endAttempt(file.contentId, attempt.id, deps.now())) {
-        for (const layout of attempt.multipartUploads ?? []) {
-          await deps.blobs.abortMultipartUpload(attempt.objectKey, layout.uploadId);
-        }
+    await cancelPendingUpload(deps, file);
+  });
+}
+
+/**
+ * Ends the upload of `file` (as read, PENDING) as its owner's cancel does: the file goes, or back
+ * to the version it was replacing, releasing its reference and usage in one write; an attempt no
+ * other file waits for ends with its multipart uploads. Throws StaleWriteError if the file changed
+ * meanwhile (run it inside withRetries). Also how an erased user's uploads end (domain/erase-user.ts).
+ */
+export async function cancelPendingUpload(deps: Deps, file: FileRecord): Promise<void> {
+  const content = await deps.catalog.getContent(file.contentId);
+  if (!(await deps.catalog.cancelPendingFile(file, deps.now()))) {
+    throw new StaleWriteError('cancel upload: the file changed concurrently');
+  }
+  const attempt = content?.attempt;
+  if (attempt && (await nobodyElseUploads(deps, attempt, file))) {
+    if (await deps.catalog.endAttempt(file.contentId, attempt.id, deps.now())) {
+      for (const layout of attempt.multipartUploads ?? []) {
+        await deps.blobs.abortMultipartUpload(attempt.objectKey, layout.uploadId);
       }
     }
-  });
+  }
 }
 
 /**
