@@ -488,6 +488,84 @@ export class DynamoCatalog implements Catalog {
     );
   }
 
+  async deleteUserRecords(userId: string): Promise<boolean> {
+    const { Items: files = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.files,
+        ConsistentRead: true,
+        ...withExpressions({
+          KeyConditionExpression: expression('userId = :u AND #name >= :first', { ':u': userId, ':first': FIRST_FILE_NAME }),
+        }),
+        Limit: 1,
+      }),
+    );
+    if (files.length > 0) return false;
+    // A file linked since the query counts in usage (its link's transaction wrote both), so the
+    // condition refuses; one linked after the delete creates the item anew (ADD), counted.
+    const usageGone = await attempted(() =>
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.tables.files,
+          Key: { userId, name: USAGE_ITEM_NAME },
+          ...withExpressions({
+            ConditionExpression: allOf(
+              expression('attribute_not_exists(#files) OR #files = :zero', { ':zero': 0 }),
+              expression('attribute_not_exists(#bytes) OR #bytes = :zero', { ':zero': 0 }),
+            ),
+          }),
+        }),
+      ),
+    );
+    if (!usageGone) return false;
+    for await (const item of this.reservedItemsOf(userId)) {
+      const name = String(item.name);
+      const challenge = this.challengeOfRecord(userId, name);
+      if (challenge) await this.forgetLook(challenge);
+      await this.db.send(new DeleteCommand({ TableName: this.tables.files, Key: { userId, name } }));
+    }
+    return true;
+  }
+
+  /** Every item under a reserved name (RESERVED_NAME_PREFIX, sorting before every file) in a user's partition. */
+  private async *reservedItemsOf(userId: string): AsyncIterable<Record<string, unknown>> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const { Items = [], LastEvaluatedKey } = await this.db.send(
+        new QueryCommand({
+          TableName: this.tables.files,
+          ConsistentRead: true,
+          ...withExpressions({
+            KeyConditionExpression: expression('userId = :u AND #name < :first', { ':u': userId, ':first': FIRST_FILE_NAME }),
+          }),
+          ProjectionExpression: 'userId, #name',
+          ExclusiveStartKey: start,
+        }),
+      );
+      yield* Items;
+      start = LastEvaluatedKey;
+    } while (start);
+  }
+
+  /** The challenge a user's record is of (the inverse of challengeRecordKey), if the name is one's. */
+  private challengeOfRecord(userId: string, name: string): ChallengeKey | undefined {
+    const prefix = `${RESERVED_NAME_PREFIX}proof:`;
+    if (!name.startsWith(prefix)) return undefined;
+    const [contentId = '', size, period] = name.slice(prefix.length).split(':');
+    return { userId, contentId, size: Number(size), period: Number(period) };
+  }
+
+  /**
+   * The look of an erased user's challenge names them in the content's partition: it goes, and a
+   * content count that counted it (in flight or failed) forgets it, as a met challenge's does.
+   */
+  private async forgetLook(key: ChallengeKey): Promise<void> {
+    const { Attributes: look } = await this.db.send(
+      new DeleteCommand({ TableName: this.tables.files, Key: this.lookKey(key), ReturnValues: 'ALL_OLD' }),
+    );
+    const contentCount = this.openCountKey(this.contentPartition(key.contentId), key.period);
+    if (look?.state === 'young' || look?.state === 'failed') await this.uncount(contentCount, look.state);
+  }
+
   async setAttempt(
     contentId: string,
     attempt: UploadAttempt,

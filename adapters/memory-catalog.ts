@@ -277,6 +277,18 @@ export class MemoryCatalog implements Catalog {
     this.usage.set(userId, item);
   }
 
+  async deleteUserRecords(userId: string): Promise<boolean> {
+    await this.beforeWrite('deleteUserRecords');
+    const usage = this.usage.get(userId);
+    if ((this.files.get(userId)?.size ?? 0) > 0 || (usage?.files ?? 0) !== 0 || (usage?.bytes ?? 0) !== 0) return false;
+    this.usage.delete(userId);
+    for (const key of this.challenges) if (key.startsWith(`${userId}\u0000`)) this.challenges.delete(key);
+    // A content's counts are its looks here: the erased user's go with their challenges.
+    for (const id of this.challengeLedger.keys()) if ((JSON.parse(id) as [string])[0] === userId) this.challengeLedger.delete(id);
+    for (const key of this.openByUser.keys()) if (key.startsWith(`${userId}\u0000`)) this.openByUser.delete(key);
+    return true;
+  }
+
   async consumeChallenge(userId: string, nonce: string, _expiresAt: number): Promise<boolean> {
     await this.beforeWrite('consumeChallenge');
     const key = `${userId}\u0000${nonce}`;

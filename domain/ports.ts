@@ -221,6 +221,15 @@ export interface Catalog {
   getUsage(userId: string): Promise<Usage>;
   /** Sets (or with undefined, removes) a user's own quota. */
   setQuota(userId: string, quotaBytes: number | undefined): Promise<void>;
+  /**
+   * Erases what a user leaves besides files (domain/erase-user.ts): their usage item (counts,
+   * saved bytes, own quota) and their proof-of-ownership bookkeeping (answered challenges, open
+   * challenges and counts, and their looks counted against contents). Only once they have no
+   * file: false, with nothing deleted, while any file is listed or the usage item counts one (a
+   * file linked concurrently), so usage never undercounts a file that exists. True also when
+   * there was nothing to erase (a second run).
+   */
+  deleteUserRecords(userId: string): Promise<boolean>;
   /** Records a proof-of-ownership challenge as answered; false if it was already (a replay). */
   consumeChallenge(userId: string, nonce: string, expiresAt: number): Promise<boolean>;
   /**

@@ -481,6 +481,60 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
       });
     });
 
+    describe('deleteUserRecords (erasing a user)', () => {
+      it('refuses while the user has any file, a FAILED one too, and erases nothing then', async () => {
+        const { file } = await stored();
+        await catalog.setQuota(file.userId, 5000);
+        expect(await catalog.deleteUserRecords(file.userId)).toBe(false);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: 0, quotaBytes: 5000 });
+        const { file: pending, attempt, content } = await reserve();
+        await catalog.failAttempt(content.contentId, attempt, 'size_mismatch', t + 5);
+        await catalog.setQuota(pending.userId, 7000);
+        // FAILED counts in no usage, but it is still the user's file.
+        expect(await catalog.deleteUserRecords(pending.userId)).toBe(false);
+        expect(await catalog.getUsage(pending.userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0, quotaBytes: 7000 });
+      });
+
+      it('once no file is left: usage, own quota and saved bytes go; a second run is a no-op; others untouched', async () => {
+        const { file } = await stored();
+        const sharer = await reference(newUserId(), file.contentId, { savedBytes: SIZE });
+        await catalog.setQuota(sharer.userId, 5000);
+        await catalog.deleteFile(sharer, t + 20);
+        expect(await catalog.getUsage(sharer.userId)).toEqual({ files: 0, bytes: 0, savedBytes: SIZE, quotaBytes: 5000 });
+        expect(await catalog.deleteUserRecords(sharer.userId)).toBe(true);
+        expect(await catalog.getUsage(sharer.userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
+        expect(await catalog.deleteUserRecords(sharer.userId)).toBe(true);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: 0 });
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
+        expect(await refCount(file.contentId)).toBe(1);
+      });
+
+      it('forgets answered and open challenges, and their looks at contents; another user’s stay', async () => {
+        const [erased, other] = [newUserId(), newUserId()];
+        const contentId = newContentId();
+        const nonce = hex(16);
+        expect(await catalog.consumeChallenge(erased, nonce, t + 60_000)).toBe(true);
+        expect(await catalog.consumeChallenge(other, nonce, t + 60_000)).toBe(true);
+        const limits = { perUser: 1, inFlightPerContent: 2, failedPerContent: 2, staleBefore: t - 30_000 };
+        const key = (userId: string) => ({ userId, contentId, size: SIZE, period: 1 });
+        expect(await catalog.openChallenge(key(erased), limits, t, t + 60_000)).toBe('opened');
+        expect(await catalog.openChallenge(key(other), limits, t, t + 60_000)).toBe('opened');
+        expect(await catalog.openChallenge(key(newUserId()), limits, t, t + 60_000)).toBe('busy');
+
+        expect(await catalog.deleteUserRecords(erased)).toBe(true);
+        // The answered challenge is forgotten (the same nonce counts anew), the other user's is not.
+        expect(await catalog.consumeChallenge(erased, nonce, t + 60_000)).toBe(true);
+        expect(await catalog.consumeChallenge(other, nonce, t + 60_000)).toBe(false);
+        expect(await catalog.countAnswer(key(erased), 5)).toBe('unopened');
+        expect(await catalog.countAnswer(key(other), 5)).toBe('counted');
+        // The erased user's look no longer counts against the content: one more may look.
+        expect(await catalog.openChallenge(key(newUserId()), limits, t, t + 60_000)).toBe('opened');
+        expect(await catalog.openChallenge(key(newUserId()), limits, t, t + 60_000)).toBe('busy');
+        // Nor their open count (perUser 1): a user of the same id starts afresh.
+        expect(await catalog.openChallenge({ ...key(erased), contentId: newContentId() }, limits, t, t + 60_000)).toBe('opened');
+      });
+    });
+
     describe('consumeChallenge', () => {
       it('answers true once per (user, nonce), false on a replay', async () => {
         const userId = newUserId();
