@@ -37,6 +37,8 @@ export interface AwsClientConfig {
 export interface ProofSecretLocation {
   readonly arn?: string;
   readonly file?: string;
+  /** Where to ask Secrets Manager instead of the ARN's region (AWS_ENDPOINT_URL_SECRETS_MANAGER, as the SDK reads it). */
+  readonly endpoint?: string;
 }
 
 export interface RuntimeConfig {
@@ -99,6 +101,8 @@ export function readSettings(env: Env): Settings {
 export function readConfig(functionId: string, env: Env): RuntimeConfig {
   const proofSecretArn = env[PROOF_SECRET.arnEnvVar];
   const proofSecretFile = env[PROOF_SECRET.fileEnvVar];
+  // The SDK's own order: the service's variable, then the global one.
+  const secretsEndpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
   return {
     functionId,
     tables: {
@@ -110,7 +114,11 @@ export function readConfig(functionId: string, env: Env): RuntimeConfig {
     },
     bucket: requireEnv(env, BUCKET.envVar),
     aws: { s3ForcePathStyle: env[S3_FORCE_PATH_STYLE_ENV_VAR] === 'true' },
-    proofSecret: { ...(proofSecretArn ? { arn: proofSecretArn } : {}), ...(proofSecretFile ? { file: proofSecretFile } : {}) },
+    proofSecret: {
+      ...(proofSecretArn ? { arn: proofSecretArn } : {}),
+      ...(proofSecretFile ? { file: proofSecretFile } : {}),
+      ...(proofSecretArn && secretsEndpoint ? { endpoint: secretsEndpoint } : {}),
+    },
     settings: readSettings(env),
   };
 }
@@ -138,6 +146,7 @@ export function configToEnv(config: RuntimeConfig): Record<string, string> {
   if (aws.endpoints?.dynamodb) env.AWS_ENDPOINT_URL_DYNAMODB = aws.endpoints.dynamodb;
   if (config.proofSecret.arn) env[PROOF_SECRET.arnEnvVar] = config.proofSecret.arn;
   if (config.proofSecret.file) env[PROOF_SECRET.fileEnvVar] = config.proofSecret.file;
+  if (config.proofSecret.endpoint) env.AWS_ENDPOINT_URL_SECRETS_MANAGER = config.proofSecret.endpoint;
   for (const [setting, name] of Object.entries(SETTING_ENV_VARS)) {
     env[name] = String(settings[setting as keyof typeof SETTING_ENV_VARS]);
   }

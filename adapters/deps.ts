@@ -33,7 +33,8 @@ export function createDeps(config: RuntimeConfig, telemetry: InvocationTelemetry
     settings: config.settings,
     now: Date.now,
     newId,
-    proofSecret: proofSecretSource(config.proofSecret, config.aws),
+    // The DynamoDB client's credential provider: resolved and refreshed by the SDK, as for every call.
+    proofSecret: proofSecretSource(config.proofSecret, () => db.config.credentials()),
     telemetry,
   };
 }

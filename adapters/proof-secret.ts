@@ -4,20 +4,24 @@
  * its ARN; the local stack keeps one in `.hashdrop/`. Read once per container, on first use.
  */
 import { readFile } from 'node:fs/promises';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PROOF_SECRET } from '#deploy/definitions';
-import { clientBase } from './clients.ts';
-import { type AwsClientConfig, ConfigurationError, type ProofSecretLocation } from './config.ts';
+import { ConfigurationError, type ProofSecretLocation } from './config.ts';
+import { type Credentials, getSecretString } from './secret-value.ts';
+
+const noCredentials = async (): Promise<never> => {
+  throw new ConfigurationError('no credentials to fetch the proof secret with');
+};
 
 /** At least this many bytes of key. */
 const MIN_SECRET_BYTES = 32;
 
-async function fetchSecret({ arn, file }: ProofSecretLocation, aws: AwsClientConfig): Promise<Uint8Array> {
+async function fetchSecret(
+  { arn, file, endpoint }: ProofSecretLocation,
+  credentials: () => Promise<Credentials>,
+): Promise<Uint8Array> {
   let text: string | undefined;
   if (arn) {
-    const client = new SecretsManagerClient(clientBase(aws));
-    text = (await client.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString;
-    client.destroy();
+    text = await getSecretString(arn, { credentials, ...(endpoint ? { endpoint } : {}) });
   } else if (file) {
     text = (await readFile(file, 'utf8')).trim();
   }
@@ -27,11 +31,17 @@ async function fetchSecret({ arn, file }: ProofSecretLocation, aws: AwsClientCon
   return secret;
 }
 
-/** A lazily fetched, cached secret; a failed fetch is retried on the next use. */
-export function proofSecretSource(location: ProofSecretLocation, aws: AwsClientConfig): () => Promise<Uint8Array> {
+/**
+ * A lazily fetched, cached secret; a failed fetch is retried on the next use. `credentials`: the
+ * function's (its SDK clients' provider), needed only for a secret in Secrets Manager.
+ */
+export function proofSecretSource(
+  location: ProofSecretLocation,
+  credentials: () => Promise<Credentials> = noCredentials,
+): () => Promise<Uint8Array> {
   let cached: Promise<Uint8Array> | undefined;
   return () => {
-    cached ??= fetchSecret(location, aws).catch((error: unknown) => {
+    cached ??= fetchSecret(location, credentials).catch((error: unknown) => {
       cached = undefined;
       throw error;
     });

@@ -16,8 +16,9 @@
  *
  * The caller checks the body against a signed hex payload hash once it has streamed it.
  */
-import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from '#adapters/sigv4-sha256';
 import { errors } from './errors.ts';
 
 /** A request as it arrived, before anything is trusted. */
@@ -61,36 +62,6 @@ const QUERY_AUTH = [
   'X-Amz-SignedHeaders',
   'X-Amz-Signature',
 ];
-
-/** SHA-256 and its HMAC from node:crypto, in the shape the signer takes (`new (secret?)`, update, digest). */
-class Sha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash =
-      secret === undefined
-        ? createHash('sha256')
-        : createHmac(
-            'sha256',
-            typeof secret === 'string'
-              ? secret
-              : ArrayBuffer.isView(secret)
-                ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)
-                : Buffer.from(secret),
-          );
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(
-      typeof data === 'string'
-        ? data
-        : ArrayBuffer.isView(data)
-          ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-          : Buffer.from(data),
-    );
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.hash.digest();
-  }
-}
 
 /** `YYYYMMDDTHHMMSSZ` → Date, or undefined. */
 function parseAmzDate(text: string | undefined): Date | undefined {
@@ -174,7 +145,7 @@ function signerFor(scope: Scope, secretAccessKey: string): SignatureV4 {
     service: scope.service,
     region: scope.region,
     credentials: { accessKeyId: scope.accessKeyId, secretAccessKey },
-    sha256: Sha256,
+    sha256: NodeSha256,
     // S3 signs the path as sent (already encoded once), and the payload hash is a header.
     uriEscapePath: false,
     applyChecksum: false,

@@ -566,7 +566,7 @@ describe('SECURITY.md, Secrets in configuration', () => {
     try {
       const file = join(folder, 'proof-secret');
       // Nothing is read when the function starts: the key need not exist yet.
-      const secret = proofSecretSource({ file }, { s3ForcePathStyle: false });
+      const secret = proofSecretSource({ file });
       const key = randomBytes(32).toString('hex');
       writeFileSync(file, key, { mode: 0o600 });
       expect(Buffer.from(await secret()).toString('utf8')).toBe(key);
