@@ -19,7 +19,14 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { CONTENTS_TABLE, FILES_TABLE, FIRST_FILE_NAME, RESERVED_NAME_PREFIX, USAGE_ITEM_NAME } from '#deploy/definitions';
+import {
+  CONTENTS_TABLE,
+  FILE_EVENTS,
+  FILES_TABLE,
+  FIRST_FILE_NAME,
+  RESERVED_NAME_PREFIX,
+  USAGE_ITEM_NAME,
+} from '#deploy/definitions';
 import { StaleWriteError } from '#domain/errors';
 import { completedUpload, endedUpload, referenceChanges, usageChange } from '#domain/file-versions';
 import type {
@@ -41,6 +48,7 @@ import type {
 } from '#domain/ports';
 import { type ContentionOptions, retryContention, writeFailureOf } from './dynamo-contention.ts';
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
+import { renameMarkName } from './rename-mark.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -431,7 +439,8 @@ export class DynamoCatalog implements Catalog {
         Delete: {
           TableName: this.tables.files,
           Key: { userId: from.userId, name: from.name },
-          ...withExpressions({ ConditionExpression: unchanged(from) }),
+          // updatedAt too: the removed image must be the version the rename mark names.
+          ...withExpressions({ ConditionExpression: allOf(unchanged(from), equals('updatedAt', from.updatedAt)) }),
         },
       },
       {
@@ -441,9 +450,33 @@ export class DynamoCatalog implements Catalog {
           ...withExpressions({ ConditionExpression: overwritten ? unchanged(overwritten) : noItem('userId') }),
         },
       },
+      {
+        Put: {
+          TableName: this.tables.files,
+          Item: {
+            userId: from.userId,
+            name: renameMarkName(from),
+            to: to.name,
+            [TTL_ATTRIBUTE]: Math.ceil(now / 1000) + FILE_EVENTS.renameMarkSeconds,
+          },
+        },
+      },
     ];
     items.push(...this.releaseFile(overwritten, now));
     await conditional(() => this.transact(items), 'rename file');
+  }
+
+  async renamedAway(file: FileRecord): Promise<boolean> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tables.files,
+        Key: { userId: file.userId, name: renameMarkName(file) },
+        // The mark was written with the removal: a consistent read sees it whenever the removal is seen.
+        ConsistentRead: true,
+        ProjectionExpression: 'userId',
+      }),
+    );
+    return Item !== undefined;
   }
 
   async deleteFile(file: FileRecord, now: number): Promise<void> {

@@ -22,6 +22,7 @@
  *   over-counts by one until the period ends, and a content's looks are found by scanning;
  * - setAttempt stamps `updatedAt` from the `clock` option (DynamoCatalog: always the wall clock).
  */
+import { FILE_EVENTS } from '#deploy/definitions';
 import { StaleWriteError } from '#domain/errors';
 import { completedUpload, endedUpload, referenceChanges, usageChange } from '#domain/file-versions';
 import type {
@@ -40,6 +41,7 @@ import type {
   Usage,
 } from '#domain/ports';
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
+import { renameMarkName } from './rename-mark.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -92,6 +94,8 @@ function stored<T extends object>(value: T): T {
 }
 
 /** DynamoDB orders string sort keys by their UTF-8 bytes, not by UTF-16 code units as `<` does. */
+const renameMarkId = (file: FileRecord): string => `${file.userId}\u0000${renameMarkName(file)}`;
+
 function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
@@ -120,6 +124,11 @@ export class MemoryCatalog implements Catalog {
     { answers: number; met: boolean; look: { openedAt: number; state: 'young' | 'failed' } }
   >();
   private readonly openByUser = new Map<string, number>();
+  /**
+   * `${userId}\u0000${renameMarkName(from)}` of every version a rename moved away (DynamoCatalog's
+   * reserved mark items), with the epoch ms after which it is gone.
+   */
+  private readonly renameMarks = new Map<string, number>();
   private readonly clock: () => number;
   private readonly beforeWrite: (method: string) => void | Promise<void>;
 
@@ -252,12 +261,19 @@ export class MemoryCatalog implements Catalog {
     const now = to.updatedAt;
     const changes: Apply[] = [];
     this.checkUnchanged(from, 'rename file');
+    if (this.fileAt(from.userId, from.name)?.updatedAt !== from.updatedAt) throw stale('rename file');
     changes.push(() => this.removeFile(from.userId, from.name));
+    changes.push(() => this.renameMarks.set(renameMarkId(from), now + FILE_EVENTS.renameMarkSeconds * 1000));
     if (overwritten) this.checkUnchanged({ ...overwritten, userId: to.userId, name: to.name }, 'rename file');
     else if (this.fileAt(to.userId, to.name)) throw stale('rename file');
     changes.push(() => this.putFile(to));
     changes.push(...this.releaseFile(overwritten, now, 'rename file'));
     for (const apply of changes) apply();
+  }
+
+  async renamedAway(file: FileRecord): Promise<boolean> {
+    const until = this.renameMarks.get(renameMarkId(file));
+    return until !== undefined && until > this.clock();
   }
 
   async deleteFile(file: FileRecord, now: number): Promise<void> {

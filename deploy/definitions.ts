@@ -23,6 +23,8 @@ export interface TableDefinition {
   readonly sortKey?: KeyAttribute;
   /** Attribute (epoch seconds) after which DynamoDB deletes an item. */
   readonly timeToLiveAttribute?: string;
+  /** The table's change stream, read by a function (FILE_EVENTS for Files). @default none */
+  readonly stream?: 'NEW_AND_OLD_IMAGES';
   readonly indexes: readonly {
     readonly indexName: string;
     readonly partitionKey: KeyAttribute;
@@ -67,6 +69,8 @@ export const FILES_TABLE: TableDefinition = {
   partitionKey: { name: 'userId', type: 'S' },
   sortKey: { name: 'name', type: 'S' },
   timeToLiveAttribute: 'expiresAt',
+  // The outbox of file events: every committed change, with both images (FILE_EVENTS).
+  stream: 'NEW_AND_OLD_IMAGES',
   indexes: [
     {
       indexName: 'pendingByContent',
@@ -292,8 +296,27 @@ export const TOKEN_AUTHORIZER = {
   jwksEnvVar: 'HASHDROP_JWKS',
 } as const;
 
+/**
+ * The function that turns the Files table's stream into file events for apps' backends
+ * (domain/file-events.ts, docs/events.md): on EventBridge in AWS, to the local stack's event bus
+ * stand-in locally. It reads the Files table only for rename marks (GetItem).
+ */
+export const FILE_EVENTS = {
+  id: 'FileEvents',
+  entry: 'lambdas/file-events.ts',
+  /** The EventBridge bus the events are put on (a name, or `default`). */
+  busEnvVar: 'HASHDROP_EVENT_BUS_NAME',
+  /** Locally, instead: the URL events are POSTed to (local/event-bus.ts). */
+  webhookEnvVar: 'HASHDROP_EVENT_WEBHOOK_URL',
+  /**
+   * How long a rename's mark on its source stays (the table's TTL deletes it later still):
+   * longer than any stream record can wait for the function (24 h, the stream's retention).
+   */
+  renameMarkSeconds: 3 * 24 * 60 * 60,
+} as const;
+
 /** Every function of the stack, by construct id. */
-export type FunctionId = (typeof ROUTES)[number]['id'] | typeof OBJECT_CREATED.id | typeof SWEEPER.id;
+export type FunctionId = (typeof ROUTES)[number]['id'] | typeof OBJECT_CREATED.id | typeof SWEEPER.id | typeof FILE_EVENTS.id;
 
 /** Where functions find the proof-of-ownership key: a Secrets Manager ARN in AWS, a file locally. */
 export const PROOF_SECRET = {

@@ -102,3 +102,19 @@ export class ContentionError extends StaleWriteError {
     this.name = 'ContentionError';
   }
 }
+
+/**
+ * Some file events were not delivered (EventBridge refused entries, a webhook answered an error, or
+ * the request failed): `failedEventIds` are those not known to be delivered, in order. The stream
+ * handler retries the changes they report; the other events went out.
+ */
+export class EventDeliveryError extends Error {
+  constructor(
+    readonly failedEventIds: readonly string[],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'EventDeliveryError';
+  }
+}

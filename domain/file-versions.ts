@@ -20,8 +20,17 @@ export function servedVersion(file: FileRecord): FileRecord {
 /** The version a new upload over `existing` (as read) falls back to until it completes. */
 export function fallbackOf(existing: FileRecord | undefined): FileVersion | undefined {
   if (existing?.state === 'COMPLETE') {
-    const { contentId, size, uploadId, createdAt, updatedAt, contentType } = existing;
-    return { contentId, size, uploadId, createdAt, updatedAt, ...(contentType ? { contentType } : {}) };
+    // `renamed` is left behind: it marks the record's last change, and a restored version is a change of its own.
+    const { contentId, size, uploadId, createdAt, updatedAt, contentType, deduplicated } = existing;
+    return {
+      contentId,
+      size,
+      uploadId,
+      createdAt,
+      updatedAt,
+      ...(contentType ? { contentType } : {}),
+      ...(deduplicated ? { deduplicated } : {}),
+    };
   }
   // A replacement of a replacement falls back to the same COMPLETE version; a FAILED file has none.
   return existing?.state === 'PENDING' ? existing.previous : undefined;

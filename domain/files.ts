@@ -90,9 +90,13 @@ export function renameFile(deps: Deps, userId: string, from: string, request: Re
     if (target && !request.overwrite) {
       throw new ConflictError('file_exists', 'a file already has that name; ask to overwrite it');
     }
-    // A failed replacement's id named the old name: it does not move.
-    const { failedUpload: _stays, ...version } = file;
-    const moved: FileRecord = { ...version, name: request.to, updatedAt: deps.now() };
+    // A failed replacement's id named the old name: it does not move. The rename mark tells the
+    // Files table's stream that this change is a rename (domain/file-events.ts). The time is
+    // strictly after the source's, so that each version at each name is one rename source at most
+    // (the catalog's mark of a moved-away source is keyed by it).
+    const { failedUpload: _stays, renamed: _before, ...version } = file;
+    const at = Math.max(deps.now(), file.updatedAt + 1);
+    const moved: FileRecord = { ...version, name: request.to, updatedAt: at, renamed: { from, at } };
     await deps.catalog.renameFile({ from: file, to: moved, overwritten: target });
     return fileView(moved);
   });

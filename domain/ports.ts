@@ -4,6 +4,7 @@
  */
 
 import type { ByteRange, CompletedPart, FileState, StoredPart } from '#protocol/api';
+import type { FileEvent } from '#protocol/events';
 
 export type { ByteRange, CompletedPart, FileState, StoredPart };
 
@@ -102,6 +103,25 @@ export interface FileRecord {
    * answers `failed` (the file itself went back to this version, exactly as it was).
    */
   readonly failedUpload?: FailedUpload;
+  /**
+   * True when the file was linked at once to bytes storage already held (an instant upload:
+   * usage's `savedBytes` counts it). A file that waited PENDING for an upload (its own, one it
+   * joined, or another's it waited for) is not, whoever sent the bytes: parts of a shared upload
+   * are not told apart by sender. Kept by the version when an upload replaces it.
+   */
+  readonly deduplicated?: boolean;
+  /**
+   * Set by a rename on the moved file (`at` = its `updatedAt` then), until the record's next
+   * change: how the Files table's stream tells a rename from an upload (domain/file-events.ts).
+   */
+  readonly renamed?: RenameMark;
+}
+
+export interface RenameMark {
+  /** The name the file had before. */
+  readonly from: string;
+  /** Epoch ms of the rename. */
+  readonly at: number;
 }
 
 /** A COMPLETE version of a file, kept while an upload replaces it. */
@@ -109,6 +129,7 @@ export interface FileVersion {
   readonly contentId: string;
   readonly size: number;
   readonly contentType?: string;
+  readonly deduplicated?: boolean;
   readonly uploadId: string;
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -214,8 +235,16 @@ export interface Catalog {
    * referenced lose one.
    */
   linkFile(change: LinkChange): Promise<void>;
-  /** Moves a file to a new name in one write; releases every reference of a file it overwrites. */
+  /**
+   * Moves a file to a new name in one write; releases every reference of a file it overwrites.
+   * The same write leaves a mark that `from` moved away (renamedAway), kept a few days.
+   */
   renameFile(change: RenameChange): Promise<void>;
+  /**
+   * Whether `file` (a record as it was removed) left its name through a rename rather than a
+   * delete: a removal seen on the Files table's stream carries no link to its transaction.
+   */
+  renamedAway(file: FileRecord): Promise<boolean>;
   /** Deletes a file (as read) and releases its references in one write. */
   deleteFile(file: FileRecord, now: number): Promise<void>;
   getUsage(userId: string): Promise<Usage>;
@@ -535,4 +564,13 @@ export interface Deps {
   /** The key that signs proof-of-ownership challenges; fetched once, when first needed. */
   readonly proofSecret: () => Promise<Uint8Array>;
   readonly telemetry: Telemetry;
+}
+
+/**
+ * Where file events go (docs/events.md): EventBridge in AWS, a webhook locally. `publish` sends
+ * every event or throws; an EventDeliveryError names the events that did not go, so that the
+ * changes they report are retried and the others are not held back.
+ */
+export interface EventSink {
+  publish(events: readonly FileEvent[]): Promise<void>;
 }

@@ -136,7 +136,7 @@ async function decide(
     ...(fallback ? { previous: fallback } : {}),
   };
   // A hit replaces the file at once; anything else keeps both versions until the bytes are up.
-  const { previous: _replacedAtOnce, ...linked } = { ...file, state: 'COMPLETE' as const };
+  const { previous: _replacedAtOnce, ...linked } = { ...file, state: 'COMPLETE' as const, deduplicated: true };
   // Checked before anything is written (in 'always' mode, as for a miss: nothing may depend on
   // what storage holds); the write itself is conditioned on the same quota, so concurrent
   // uploads cannot overshoot it together.

@@ -436,6 +436,40 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
         expect(await catalog.getFile(file.userId, victim.name)).toEqual(victim);
       });
+
+      it('marks the source as renamed away (a delete does not), and the mark is no file, counted or listed', async () => {
+        const { file } = await stored();
+        const deleted = await reference(file.userId, file.contentId, { name: `deleted-${hex(4)}` });
+        const moved: FileRecord = {
+          ...file,
+          name: `moved-${hex(4)}`,
+          updatedAt: t + 100,
+          renamed: { from: file.name, at: t + 100 },
+          deduplicated: true,
+        };
+        await catalog.renameFile({ from: file, to: moved, overwritten: undefined });
+        await catalog.deleteFile(deleted, t + 101);
+        expect(await catalog.renamedAway(file)).toBe(true);
+        expect(await catalog.renamedAway(deleted)).toBe(false);
+        // The same upload at another time (moved on again since) is another version.
+        expect(await catalog.renamedAway(moved)).toBe(false);
+        expect(await catalog.renamedAway({ ...file, updatedAt: file.updatedAt + 1 })).toBe(false);
+        // The moved file keeps its rename mark and dedup flag as written.
+        expect(await catalog.getFile(file.userId, moved.name)).toEqual(moved);
+        expect((await catalog.listFiles(file.userId, { limit: 10 })).files).toEqual([moved]);
+        expect(await catalog.getUsage(file.userId)).toEqual({ files: 1, bytes: SIZE, savedBytes: 0 });
+      });
+
+      it('refuses a source whose last change is not the one read (the mark names that version)', async () => {
+        const { file } = await stored();
+        const moved: FileRecord = { ...file, name: `moved-${hex(4)}`, updatedAt: t + 100 };
+        expect(
+          await rejection(
+            catalog.renameFile({ from: { ...file, updatedAt: file.updatedAt - 1 }, to: moved, overwritten: undefined }),
+          ),
+        ).toBeInstanceOf(StaleWriteError);
+        expect(await catalog.getFile(file.userId, file.name)).toEqual(file);
+      });
     });
 
     describe('deleteFile', () => {
