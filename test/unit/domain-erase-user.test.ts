@@ -87,7 +87,9 @@ describe('exportUserFiles', () => {
 describe('eraseUser', () => {
   it('ends every upload, deletes every file and the usage; the sweeper collects only what nobody else owns', async () => {
     const { world, shared, only, v1, bigKey } = await aliceAndBob();
-    const [sharedKey, onlyKey, v1Key] = await Promise.all([shared, only, v1].map((each) => objectKeyOf(world, each.contentId)));
+    const sharedKey = await objectKeyOf(world, shared.contentId);
+    const onlyKey = await objectKeyOf(world, only.contentId);
+    const v1Key = await objectKeyOf(world, v1.contentId);
 
     const report = await eraseUser(world.deps, 'alice');
     // Cancelled: big.bin's upload and doc's replacement; deleted: doc's kept version, failed.bin, only.bin, shared.bin.
