@@ -26,7 +26,7 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { ObjectCreatedPublisher } from './constructs/object-created.ts';
 import { HashdropRestApi } from './constructs/rest-api.ts';
 import { Sweeper } from './constructs/sweeper.ts';
-import { UserPoolIssuer } from './constructs/user-pool.ts';
+import { UserPoolIssuer, type UserPoolIssuerProps } from './constructs/user-pool.ts';
 
 export interface HashdropStackProps extends StackProps {
   /**
@@ -71,6 +71,16 @@ export interface HashdropStackProps extends StackProps {
    * @default false
    */
   readonly passwordSignIn?: boolean;
+  /**
+   * Redirect sign-in through Cognito's managed login (see UserPoolIssuer).
+   * @default none: the app client has no OAuth flows
+   */
+  readonly oauth?: UserPoolIssuerProps['oauth'];
+  /**
+   * The SES identity the user pool sends its e-mail from (see UserPoolIssuer).
+   * @default Cognito's default sender (50 messages a day), with a synthesis warning
+   */
+  readonly sesEmail?: UserPoolIssuerProps['sesEmail'];
   /**
    * An e-mail address subscribed to the alarm topic (AWS asks it to confirm once). Without it
    * the topic has no subscription: subscribe whatever you use (chat, paging) to it yourself.

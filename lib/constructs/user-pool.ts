@@ -1,6 +1,37 @@
-import { CfnOutput, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
-import { AccountRecovery, Mfa, UserPool } from 'aws-cdk-lib/aws-cognito';
+import { Annotations, CfnOutput, RemovalPolicy, type Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  AccountRecovery,
+  Mfa,
+  OAuthScope,
+  UserPool,
+  UserPoolClientIdentityProvider,
+  type UserPoolClientOptions,
+  UserPoolEmail,
+  type UserPoolSESOptions,
+} from 'aws-cdk-lib/aws-cognito';
 import type { JwtIssuer } from './api.ts';
+
+/**
+ * `code`: the authorization code grant, which apps use with PKCE as public clients (no secret).
+ * `implicit`: tokens in the redirect URL's fragment, where browser history, logs and referrers can
+ * leak them, with no refresh token; the OAuth 2.0 Security BCP (RFC 9700) and OAuth 2.1 drop it.
+ */
+export type OAuthFlow = 'code' | 'implicit';
+
+/** Cognito's managed login (hosted UI) for the app client, for apps that sign in by redirect. */
+export interface UserPoolOAuth {
+  /**
+   * Where Cognito may send the user back with the code (https, http://localhost while developing,
+   * or a mobile app's own reverse-DNS scheme).
+   */
+  readonly callbackUrls: readonly string[];
+  /** Where Cognito may send the user back after signing out. @default none */
+  readonly logoutUrls?: readonly string[];
+  /** @default ['code'] */
+  readonly flows?: readonly OAuthFlow[];
+  /** The managed login's domain: `<prefix>.auth.<region>.amazoncognito.com`, unique per region. */
+  readonly domainPrefix: string;
+}
 
 export interface UserPoolIssuerProps {
   /**
@@ -18,6 +49,37 @@ export interface UserPoolIssuerProps {
    * @default false
    */
   readonly passwordSignIn?: boolean;
+  /**
+   * Redirect sign-in through Cognito's managed login. Without it the app client has no OAuth at
+   * all (CDK's default would allow the implicit and code grants back to https://example.com).
+   * @default none: sign-in through the API only (SRP, and USER_PASSWORD_AUTH if asked)
+   */
+  readonly oauth?: UserPoolOAuth;
+  /**
+   * Send the pool's e-mail (verification codes, invitations, password resets) from this SES
+   * identity. Cognito's own sender has a small daily quota (50 messages per account), enough to
+   * try the stack and not to run it.
+   * @default Cognito's default sender, with a synthesis warning
+   */
+  readonly sesEmail?: UserPoolSESOptions;
+}
+
+/** openid for the ID token the API takes; email and profile for the claims the apps show. */
+const OAUTH_SCOPES = [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE];
+
+function oauthClientOptions(oauth: UserPoolOAuth | undefined): Partial<UserPoolClientOptions> {
+  if (!oauth) return { disableOAuth: true };
+  const flows = oauth.flows ?? ['code'];
+  return {
+    oAuth: {
+      flows: { authorizationCodeGrant: flows.includes('code'), implicitCodeGrant: flows.includes('implicit') },
+      callbackUrls: [...oauth.callbackUrls],
+      logoutUrls: [...(oauth.logoutUrls ?? [])],
+      scopes: OAUTH_SCOPES,
+    },
+    // Only the pool's own users: no federated provider is configured.
+    supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
+  };
 }
 
 /**
@@ -37,7 +99,15 @@ export class UserPoolIssuer implements JwtIssuer {
       mfa: Mfa.OPTIONAL,
       mfaSecondFactor: { otp: true, sms: false },
       removalPolicy: RemovalPolicy.RETAIN,
+      ...(props.sesEmail ? { email: sesEmail(stack, props.sesEmail) } : {}),
     });
+    if (!props.sesEmail) {
+      // A warning rather than an error: the default is right for trying the stack, wrong for running it.
+      Annotations.of(pool).addWarningV2(
+        'hashdrop:cognito-default-email',
+        'The user pool sends its e-mail (verification codes, invitations, password resets) with Cognito’s default sender, limited to 50 messages a day per account: set -c hashdrop:sesFromEmail=… before going live (README, Before going live).',
+      );
+    }
     Validations.of(pool).acknowledge({
       id: 'AwsSolutions-COG1',
       reason: 'NIST SP 800-63B: a 12-character minimum without composition rules, which push users to weaker patterns.',
@@ -54,10 +124,32 @@ export class UserPoolIssuer implements JwtIssuer {
       authFlows: { userSrp: true, userPassword: props.passwordSignIn ?? false },
       generateSecret: false,
       preventUserExistenceErrors: true,
+      ...oauthClientOptions(props.oauth),
     });
+    if (props.oauth) {
+      const domain = pool.addDomain('AuthDomain', { cognitoDomain: { domainPrefix: props.oauth.domainPrefix } });
+      // Where the apps send users to sign in (/oauth2/authorize) and trade the code (/oauth2/token).
+      new CfnOutput(stack, 'AuthDomainUrl', { value: domain.baseUrl() });
+      if (props.oauth.flows?.includes('implicit')) {
+        Annotations.of(client).addWarningV2(
+          'hashdrop:oauth-implicit',
+          'The app client allows the implicit grant, which returns tokens in the redirect URL (leaked by history, logs and referrers) and is dropped by OAuth 2.1: use the code grant with PKCE.',
+        );
+      }
+    }
     new CfnOutput(stack, 'UserPoolId', { value: pool.userPoolId });
     new CfnOutput(stack, 'UserPoolClientId', { value: client.userPoolClientId });
     this.issuer = `https://cognito-idp.${stack.region}.amazonaws.com/${pool.userPoolId}`;
     this.audience = [client.userPoolClientId];
   }
+}
+
+function sesEmail(stack: Stack, options: UserPoolSESOptions): UserPoolEmail {
+  // CDK needs the region for the identity's ARN; say which setting gives it, not which option.
+  if (options.sesRegion === undefined && Token.isUnresolved(stack.region)) {
+    throw new Error(
+      'E-mail through SES needs the region of its identity: deploy with a region (your AWS profile’s, or CDK_DEFAULT_REGION) or pass -c hashdrop:sesRegion=…',
+    );
+  }
+  return UserPoolEmail.withSES(options);
 }

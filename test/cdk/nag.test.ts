@@ -48,6 +48,12 @@ describe('cdk-nag AwsSolutions', () => {
     expect(nagFindings({ selfSignUp: true, defaultQuotaBytes: 1024 ** 3, requestsPerMinute: 0 })).toEqual([]);
   });
 
+  it('finds nothing unacknowledged with the production settings of the user pool (managed login, SES)', () => {
+    const oauth = { callbackUrls: ['https://files.acme-corp.net/signed-in'], domainPrefix: 'acme-files' };
+    const sesEmail = { fromEmail: 'no-reply@acme-corp.net', sesRegion: 'eu-west-1' };
+    expect(nagFindings({ oauth, sesEmail })).toEqual([]);
+  });
+
   it('finds nothing unacknowledged with an external OIDC issuer', () => {
     expect(nagFindings({ jwt: { issuer: 'https://issuer.example.com', audience: ['app'] } })).toEqual([]);
   });
