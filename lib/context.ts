@@ -17,6 +17,8 @@
  * - `hashdrop:alarmEmail`: an e-mail address subscribed to the alarm topic (default: none).
  * - `hashdrop:passwordSignIn` = `true` | `false` (default): whether the app client also takes
  *   USER_PASSWORD_AUTH, the flow the web app signs in with from the page (web/).
+ * - `hashdrop:eventBus`: where file events go (docs/events.md): `default` (the account's default
+ *   bus) or an existing bus's name; absent, the stack creates a bus of its own.
  */
 import type { Node } from 'constructs';
 import type { HashdropStackProps } from './hashdrop-stack.ts';
@@ -31,6 +33,7 @@ export const CONTEXT_KEYS = {
   requestsPerMinute: 'hashdrop:requestsPerMinute',
   alarmEmail: 'hashdrop:alarmEmail',
   passwordSignIn: 'hashdrop:passwordSignIn',
+  eventBus: 'hashdrop:eventBus',
 } as const;
 
 export class ContextError extends Error {
@@ -69,6 +72,16 @@ function email(node: Node, key: string): string | undefined {
   return value;
 }
 
+/** An EventBridge bus name (`default`, or one of 1–256 characters of [/.\-_A-Za-z0-9]). */
+function eventBus(node: Node, key: string): string | undefined {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^[/.\-_A-Za-z0-9]{1,256}$/.test(value)) {
+    throw new ContextError(`${key} must be default or an event bus name, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /** What bin/hashdrop.ts passes the stack, besides its account and region. */
 export function stackPropsFromContext(node: Node, env: Readonly<Record<string, string | undefined>>): HashdropStackProps {
   const issuer: unknown = node.tryGetContext(CONTEXT_KEYS.jwtIssuer);
@@ -83,6 +96,7 @@ export function stackPropsFromContext(node: Node, env: Readonly<Record<string, s
   const requestsPerMinute = wholeNumber(node, CONTEXT_KEYS.requestsPerMinute, 0);
   const alarmEmail = email(node, CONTEXT_KEYS.alarmEmail);
   const passwordSignIn = flag(node, CONTEXT_KEYS.passwordSignIn);
+  const bus = eventBus(node, CONTEXT_KEYS.eventBus);
   return {
     api,
     ...(api === 'rest' && jwks ? { jwks } : {}),
@@ -94,5 +108,6 @@ export function stackPropsFromContext(node: Node, env: Readonly<Record<string, s
     ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }),
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(passwordSignIn === undefined ? {} : { passwordSignIn }),
+    ...(bus === undefined ? {} : { eventBus: bus }),
   };
 }

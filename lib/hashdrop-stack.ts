@@ -22,6 +22,7 @@ import { DEFAULTS } from '#deploy/definitions';
 import { HashdropApi, type JwtIssuer } from './constructs/api.ts';
 import type { BlobBucket } from './constructs/blob-bucket.ts';
 import { DataStores } from './constructs/data-stores.ts';
+import { FileEvents } from './constructs/file-events.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { ObjectCreatedPublisher } from './constructs/object-created.ts';
 import { HashdropRestApi } from './constructs/rest-api.ts';
@@ -86,6 +87,11 @@ export interface HashdropStackProps extends StackProps {
    * the topic has no subscription: subscribe whatever you use (chat, paging) to it yourself.
    */
   readonly alarmEmail?: string;
+  /**
+   * The EventBridge bus file events go to (docs/events.md): `default`, the account's default
+   * bus, or the name of an existing one. @default a bus of the stack's own
+   */
+  readonly eventBus?: string;
 }
 
 export class HashdropStack extends Stack {
@@ -129,11 +135,12 @@ export class HashdropStack extends Stack {
     }
     const publisher = new ObjectCreatedPublisher(data, { delivery: props.api === 'rest' ? 'eventbridge' : 'notification' });
     const sweeper = new Sweeper(this, data);
+    const fileEvents = new FileEvents(this, data, { eventBus: props.eventBus });
     // Last: it watches every function built above.
     this.monitoring = new Monitoring(this, {
       api: this.api,
       tables: [this.contents, this.files, this.limits],
-      failureQueues: [publisher.failures, sweeper.failures],
+      failureQueues: [publisher.failures, sweeper.failures, fileEvents.failures],
       alarmEmail: props.alarmEmail,
       integrityMetricFilters: props.api !== 'rest',
     });
@@ -143,6 +150,8 @@ export class HashdropStack extends Stack {
     // What scripts/replay-failures.ts is given (README, Operations).
     new CfnOutput(this, 'ObjectCreatedFailureQueueUrl', { value: publisher.failures.queueUrl });
     new CfnOutput(this, 'SweeperFailureQueueUrl', { value: sweeper.failures.queueUrl });
+    new CfnOutput(this, 'FileEventsFailureQueueUrl', { value: fileEvents.failures.queueUrl });
+    new CfnOutput(this, 'EventBusName', { value: fileEvents.bus.eventBusName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
   }
 }
