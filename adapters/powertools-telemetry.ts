@@ -1,46 +1,39 @@
 /**
- * The Telemetry port (domain/ports.ts) in Lambda: metrics through Powertools for AWS Lambda as
- * CloudWatch Embedded Metric Format, one EMF line per invocation, which CloudWatch turns into
- * metrics in the `hashdrop` namespace with no API call; and one JSON line per log call with the
- * keys Powertools Logger writes (`level`, `message`, `service`, `timestamp`, `function_request_id`,
- * `cold_start`), the invocation's user and the call's fields such as contentId and uploadId.
+ * The Telemetry port (domain/ports.ts) in Lambda, on Powertools for AWS Lambda: metrics through
+ * Powertools Metrics as CloudWatch Embedded Metric Format, one EMF line per invocation, which
+ * CloudWatch turns into metrics in the `hashdrop` namespace with no API call; and log lines
+ * through Powertools Logger, as JSON with its keys (`level`, `message`, `service`, `timestamp`,
+ * `xray_trace_id`, and from the invocation's context `function_request_id`, `function_name`,
+ * `cold_start`…), plus the function, the invocation's user and the call's fields such as
+ * contentId and uploadId. Logger honours POWERTOOLS_LOG_LEVEL and Lambda's own log level.
  *
- * Why not Powertools Logger too: it adds about 21 KB to every bundle, which takes the API
- * functions past the 500 KB budget (the benchmark's bundle sizes: CreateUpload was 516 KB with
- * it), for lines this writer makes with the same keys in a few lines.
- *
- * Lambda runs one invocation at a time per container, so one Metrics per container suffices; the
- * invocation's fields live in an AsyncLocalStorage scope (InvocationScopes) so that nothing of one
- * request reaches the next.
+ * Lambda runs one invocation at a time per container, so one Logger and one Metrics per container
+ * suffice; the invocation's fields live in an AsyncLocalStorage scope (InvocationScopes) so that
+ * nothing of one request reaches the next, and each line is given them explicitly.
  */
+import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { POWERTOOLS_ENVIRONMENT } from '#deploy/definitions';
 import type { LogFields, MetricName } from '#domain/ports';
 import { InvocationScopes, type InvocationTelemetry, metricUnitOf } from './telemetry.ts';
 
-/** The CloudWatch namespace of every hashdrop metric. */
-export const METRICS_NAMESPACE = 'hashdrop';
-export const SERVICE_NAME = 'hashdrop';
+const { POWERTOOLS_SERVICE_NAME: SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE } = POWERTOOLS_ENVIRONMENT;
 
 export interface PowertoolsTelemetryOptions {
   /** The function (a construct id of deploy/definitions.ts): a field of every line. */
   readonly functionId: string;
-  /** For tests: where lines go (by default stdout, which Lambda sends to the function's log group). */
-  readonly write?: (line: string) => void;
+  readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
 
 export class PowertoolsTelemetry implements InvocationTelemetry {
   readonly metrics: Metrics;
+  readonly logger: Logger;
   private readonly scopes = new InvocationScopes();
-  private readonly functionId: string;
-  private readonly write: (line: string) => void;
-  private context: Readonly<Record<string, string | boolean>> = {};
-  private coldStart = true;
 
   constructor(options: PowertoolsTelemetryOptions) {
-    this.functionId = options.functionId;
-    this.write = options.write ?? ((line) => process.stdout.write(`${line}\n`));
+    this.logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME, persistentKeys: { function: options.functionId } });
     // Only the `service` dimension (Powertools' default): a metric sums over every function.
     this.metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
   }
@@ -50,18 +43,7 @@ export class PowertoolsTelemetry implements InvocationTelemetry {
   }
 
   log(level: 'info' | 'warn' | 'error', message: string, fields: LogFields = {}): void {
-    this.write(
-      JSON.stringify({
-        level: level.toUpperCase(),
-        message,
-        timestamp: new Date().toISOString(),
-        service: SERVICE_NAME,
-        function: this.functionId,
-        ...this.context,
-        ...fields,
-        ...this.scopes.current(),
-      }),
-    );
+    this.logger[level](message, { ...fields, ...this.scopes.current() });
   }
 
   annotate(fields: LogFields): void {
@@ -70,10 +52,7 @@ export class PowertoolsTelemetry implements InvocationTelemetry {
 
   /** One Lambda invocation: its lines carry the context's request id; its metrics are flushed as one EMF line at its end. */
   invocationOf<T>(context: Context | undefined, run: () => Promise<T>): Promise<T> {
-    this.context = context
-      ? { function_request_id: context.awsRequestId, function_name: context.functionName, cold_start: this.coldStart }
-      : {};
-    this.coldStart = false;
+    if (context) this.logger.addContext(context);
     return this.invocation({}, run);
   }
 

@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { OBJECT_CREATED, ROUTES, SWEEPER } from '#deploy/definitions';
-import { BUNDLING } from '../lib/constructs/bundling.ts';
+import { esbuildFunctionOptions } from '../lib/constructs/bundling.ts';
 import { fmt, quantile } from './measure.ts';
 import type { Row } from './run.ts';
 
@@ -73,16 +73,9 @@ export async function benchColdStart(dir: string) {
   for (const { id, entry } of functions) {
     const outfile = join(dir, 'bundles', `${id}.mjs`);
     await build({
+      ...esbuildFunctionOptions(),
       entryPoints: [join(ROOT, entry)],
       outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: BUNDLING.target,
-      minify: BUNDLING.minify,
-      mainFields: [...BUNDLING.mainFields],
-      banner: { js: BUNDLING.banner },
-      external: [...BUNDLING.lazyCredentialProviders],
       logLevel: 'error',
     });
     const bytes = statSync(outfile).size;

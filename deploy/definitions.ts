@@ -353,6 +353,19 @@ export const SETTING_ENV_VARS = {
   proofFailuresPerContent: 'HASHDROP_PROOF_FAILURES_PER_CONTENT',
 } as const;
 
+/**
+ * Powertools for AWS Lambda's settings, the environment every function is given
+ * (lib/constructs/handler-function.ts) and what its telemetry adapter builds Logger and Metrics
+ * with (adapters/powertools-telemetry.ts). An operator may lower the log level of one function
+ * (DEBUG) without a deployment of code.
+ */
+export const POWERTOOLS_ENVIRONMENT = {
+  POWERTOOLS_SERVICE_NAME: 'hashdrop',
+  /** The CloudWatch namespace of every hashdrop metric. */
+  POWERTOOLS_METRICS_NAMESPACE: 'hashdrop',
+  POWERTOOLS_LOG_LEVEL: 'INFO',
+} as const;
+
 /** Path-style S3 URLs: LocalStack and the local S3 on loopback have no per-bucket host names. */
 export const S3_FORCE_PATH_STYLE_ENV_VAR = 'HASHDROP_S3_FORCE_PATH_STYLE';
 

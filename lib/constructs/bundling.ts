@@ -2,6 +2,9 @@
  * How every function is bundled (esbuild), shared by the CDK functions and the cold-start
  * benchmark, so that the benchmark measures exactly what is deployed.
  */
+import { join } from 'node:path';
+import type { BuildOptions } from 'esbuild';
+
 export const BUNDLING = {
   target: 'node24',
   minify: true,
@@ -21,4 +24,27 @@ export const BUNDLING = {
     '@aws-sdk/credential-provider-http',
     '@smithy/credential-provider-imds',
   ],
+  /**
+   * Modules replaced at bundling time: the S3 client's event-stream codec, for an operation
+   * hashdrop never calls (lib/bundling/no-event-streams.mjs). The bundle test runs the deployed
+   * bundles through every S3 call hashdrop makes.
+   */
+  alias: {
+    '@smithy/core/event-streams': join(import.meta.dirname, '..', 'bundling', 'no-event-streams.mjs'),
+  },
 } as const;
+
+/** The options of esbuild's API for a function bundle (the benchmark and tests that bundle by themselves). */
+export function esbuildFunctionOptions(): BuildOptions {
+  return {
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: BUNDLING.target,
+    minify: BUNDLING.minify,
+    mainFields: [...BUNDLING.mainFields],
+    banner: { js: BUNDLING.banner },
+    external: [...BUNDLING.lazyCredentialProviders],
+    alias: { ...BUNDLING.alias },
+  };
+}

@@ -40,7 +40,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_CORS, BUCKET, OBJECT_CREATED, ROUTES, TOKEN_AUTHORIZER } from '#deploy/definitions';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadOrCreateSigningKey, mintToken, publishedKeySet, type SigningKey } from '#local/auth';
 import { type BundledFunction, startBundledFunction } from '#local/bundled-functions';
-import { BUNDLING } from '../../lib/constructs/bundling.ts';
+import { esbuildFunctionOptions } from '../../lib/constructs/bundling.ts';
 import { HashdropStack, type HashdropStackProps } from '../../lib/hashdrop-stack.ts';
 
 /** The resource types the Hobby plan deploys that the stacks use, each with where it comes from. */
@@ -263,17 +263,10 @@ describe('the token authorizer’s bundle', () => {
     // As NodejsFunction bundles it (lib/constructs/handler-function.ts), offline: only the
     // authorizer is new in this variant, and the stack tests bundle every other function.
     await build({
+      ...esbuildFunctionOptions(),
       entryPoints: [resolve(import.meta.dirname, '..', '..', TOKEN_AUTHORIZER.entry)],
       outfile: join(outdir, 'index.mjs'),
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: BUNDLING.target,
-      minify: BUNDLING.minify,
       sourcemap: true,
-      external: [...BUNDLING.lazyCredentialProviders],
-      mainFields: [...BUNDLING.mainFields],
-      banner: { js: BUNDLING.banner },
       logLevel: 'silent',
     });
     key = await loadOrCreateSigningKey(undefined);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { OBJECT_CREATED, ROUTES, SWEEPER, TABLES, TOKEN_AUTHORIZER } from '#deploy/definitions';
+import { OBJECT_CREATED, POWERTOOLS_ENVIRONMENT, ROUTES, SWEEPER, TABLES, TOKEN_AUTHORIZER } from '#deploy/definitions';
 import { PROJECT_ROOT } from '../../lib/constructs/handler-function.ts';
 import { INTEGRITY_METRIC } from '../../lib/constructs/monitoring.ts';
 import { CONTEXT_KEYS, stackPropsFromContext } from '../../lib/context.ts';
@@ -280,5 +280,22 @@ describe('the alarm e-mail (context hashdrop:alarmEmail)', () => {
     expect(ofType(resources, 'AWS::SNS::Subscription').map(([, s]) => s.Properties)).toEqual([
       { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topic } },
     ]);
+  });
+});
+
+describe.each(VARIANTS)('%s: Powertools', (_label, props) => {
+  const resources = synth(props);
+
+  it('gives every function Powertools’ service name, metrics namespace and log level, and active tracing', () => {
+    const functions = ofType(resources, 'AWS::Lambda::Function').filter(
+      ([logicalId]) => !logicalId.startsWith('CustomS3AutoDelete'),
+    );
+    expect(functions.length).toBeGreaterThan(ROUTES.length);
+    for (const [logicalId, fn] of functions) {
+      if (logicalId.startsWith('BucketNotificationsHandler')) continue;
+      const environment = (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables;
+      expect(environment, logicalId).toMatchObject(POWERTOOLS_ENVIRONMENT);
+      expect(fn.Properties.TracingConfig, logicalId).toEqual({ Mode: 'Active' });
+    }
   });
 });
