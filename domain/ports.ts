@@ -25,6 +25,11 @@ export interface FileOwner {
 export interface MultipartLayout {
   readonly blockSize: number;
   readonly uploadId: string;
+  /**
+   * Epoch ms when it was created: past MULTIPART_UPLOAD_LIFETIME_DAYS the bucket's lifecycle rule
+   * has aborted it (domain/uploads.ts). Absent on layouts made before it was recorded.
+   */
+  readonly createdAt?: number;
 }
 
 /**

@@ -432,7 +432,11 @@ async function prepare(deps: Deps, file: FileRecord, attempt: UploadAttempt): Pr
   const existing = listed ? held : undefined;
   const created =
     isMultipart(file.size) && !existing
-      ? { blockSize: blockSize(file.size), uploadId: await deps.blobs.createMultipartUpload(attempt.objectKey) }
+      ? {
+          blockSize: blockSize(file.size),
+          uploadId: await deps.blobs.createMultipartUpload(attempt.objectKey),
+          createdAt: deps.now(),
+        }
       : undefined;
   const layout = existing ?? created;
   const stored = listed ?? [];
@@ -745,11 +749,27 @@ async function assemble(
     const held =
       current?.attempt?.objectKey === attempt.objectKey &&
       current.attempt.multipartUploads?.some((held) => held.uploadId === layout.uploadId);
-    if (held) return false;
+    if (held && !abortedByLifecycle(deps, layout)) return false;
     throw error;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Days after which the bucket's lifecycle rule aborts an unfinished multipart upload
+ * (lib/constructs/blob-bucket.ts): the backstop to the sweeper for uploads kept alive by progress.
+ */
+export const MULTIPART_UPLOAD_LIFETIME_DAYS = 2;
+
+/**
+ * Whether S3's answer that it no longer knows `layout` means the lifecycle rule aborted it rather
+ * than that an earlier completion is still assembling it: the rule aborts every multipart upload
+ * this old, so none of that age can still be completing, and its parts are gone for good. The
+ * client is told `upload_expired` at once, and its next request replaces the layout (prepare).
+ */
+function abortedByLifecycle(deps: Deps, layout: MultipartLayout): boolean {
+  return layout.createdAt !== undefined && deps.now() - layout.createdAt >= MULTIPART_UPLOAD_LIFETIME_DAYS * 24 * 60 * 60 * 1000;
 }
 
 /** The answer while S3 assembles the object: the file as it stands (pending, or done if the event won), asked again later. */

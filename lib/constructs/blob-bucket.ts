@@ -3,13 +3,12 @@ import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { HttpMethods, type IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { BUCKET } from '#deploy/definitions';
+import { MULTIPART_UPLOAD_LIFETIME_DAYS } from '#domain/uploads';
 import { SecureBucket } from './secure-bucket.ts';
 
 export interface BlobBucketProps {
   /** Origins allowed to PUT parts and GET downloads from browsers. @default BUCKET.cors.allowedOrigins */
   readonly allowedOrigins?: string[];
-  /** Days after which S3 aborts an unfinished multipart upload: the backstop to the sweeper. @default 2 */
-  readonly abortIncompleteUploadsAfterDays?: number;
   /** Where S3 writes the bucket's server access logs. */
   readonly accessLogs?: IBucket;
 }
@@ -32,7 +31,9 @@ export class BlobBucket extends SecureBucket {
       lifecycleRules: [
         {
           id: 'abort-incomplete-multipart-uploads',
-          abortIncompleteMultipartUploadAfter: Duration.days(props.abortIncompleteUploadsAfterDays ?? 2),
+          // The backstop to the sweeper. The domain knows the same age: a completion that meets an
+          // upload this old answers upload_expired at once (domain/uploads.ts).
+          abortIncompleteMultipartUploadAfter: Duration.days(MULTIPART_UPLOAD_LIFETIME_DAYS),
         },
       ],
       // One CORS rule for the deployed bucket and the local S3 (deploy/definitions.ts).

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '#domain/errors';
 import type { CompletedPart } from '#domain/ports';
-import { completeUpload, requestUpload, uploadStatus } from '#domain/uploads';
+import { completeUpload, MULTIPART_UPLOAD_LIFETIME_DAYS, requestUpload, uploadStatus } from '#domain/uploads';
 import { MiB } from '#protocol/content-id';
 import { expectStatus, localFile, memoryWorld, requestFor, sendBytes } from '../support/memory-deps.ts';
 
@@ -65,5 +65,35 @@ describe('a completion S3 takes long to assemble', () => {
       throw new ConflictError('upload_expired', 'the multipart upload no longer exists; ask again');
     };
     await expect(completeUpload(world.deps, 'alice', view.uploadId, parts)).rejects.toMatchObject({ code: 'upload_expired' });
+  });
+
+  it('a multipart upload the lifecycle rule aborted (as old as MULTIPART_UPLOAD_LIFETIME_DAYS) answers 409 upload_expired at once, and the next request replaces it', async () => {
+    const world = memoryWorld({ settings: { proofMode: 'off' } });
+    const file = localFile(randomBytes(2 * 8 * MiB + 1000));
+    const view = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'big.bin')), 'upload');
+    const parts = await sendBytes(world, view, file);
+    const attempt = (await world.catalog.getContent(file.contentId))?.attempt;
+    const layout = attempt?.multipartUploads?.[0];
+    if (!attempt || !layout) throw new Error('an attempt with its layout');
+    // Progress kept the upload from the sweeper, but S3 aborts every multipart upload this old.
+    world.clock.advance(MULTIPART_UPLOAD_LIFETIME_DAYS * 24 * 60 * 60 * 1000);
+    await world.blobs.abortMultipartUpload(attempt.objectKey, layout.uploadId);
+    await expect(completeUpload(world.deps, 'alice', view.uploadId, parts)).rejects.toMatchObject({ code: 'upload_expired' });
+
+    const again = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'big.bin')), 'upload');
+    const replaced = (await world.catalog.getContent(file.contentId))?.attempt?.multipartUploads ?? [];
+    expect(replaced.map((held) => held.uploadId)).not.toContain(layout.uploadId);
+    expectStatus(await completeUpload(world.deps, 'alice', again.uploadId, await sendBytes(world, again, file)), 'complete');
+  });
+
+  it('a younger multipart upload S3 no longer knows is still taken for one being assembled: pending', async () => {
+    const world = memoryWorld({ settings: { proofMode: 'off' } });
+    const file = localFile(randomBytes(2 * 8 * MiB + 1000));
+    const view = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'big.bin')), 'upload');
+    const parts = await sendBytes(world, view, file);
+    world.clock.advance(MULTIPART_UPLOAD_LIFETIME_DAYS * 24 * 60 * 60 * 1000 - 60_000);
+    world.blobs.completeMultipartUpload = () =>
+      Promise.reject(new ConflictError('upload_expired', 'the multipart upload no longer exists; ask again'));
+    expectStatus(await completeUpload(world.deps, 'alice', view.uploadId, parts), 'pending');
   });
 });
