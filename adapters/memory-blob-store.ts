@@ -193,6 +193,11 @@ export class MemoryBlobStore implements BlobStore {
     if (this.uploadOf(key, uploadId)) this.uploads.delete(uploadId);
   }
 
+  async putDocument(key: string, body: Uint8Array, _contentType: string): Promise<void> {
+    if (this.objects.has(key)) throw new StorageError('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+    this.putObject(key, body);
+  }
+
   async head(key: string): Promise<StoredObject | undefined> {
     const object = this.objects.get(key);
     if (!object) return undefined;

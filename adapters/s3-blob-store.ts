@@ -10,6 +10,7 @@
  * bucket policy refuses any PutObject or completion under `blobs/` without it
  * (lib/constructs/blob-bucket.ts).
  */
+import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -110,6 +111,19 @@ export class S3BlobStore implements BlobStore {
     });
     const url = await getSignedUrl(this.s3, command, { expiresIn: expiresInSeconds, ...SIGNED_CHECKSUM });
     return { url, method: 'PUT', headers: { [CHECKSUM_HEADER]: block.sha256Base64 } };
+  }
+
+  async putDocument(key: string, body: Uint8Array, contentType: string): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
+        IfNoneMatch: WRITE_ONCE,
+      }),
+    );
   }
 
   async completeMultipartUpload(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<void> {

@@ -316,7 +316,12 @@ export const FILE_EVENTS = {
 } as const;
 
 /** Every function of the stack, by construct id. */
-export type FunctionId = (typeof ROUTES)[number]['id'] | typeof OBJECT_CREATED.id | typeof SWEEPER.id | typeof FILE_EVENTS.id;
+export type FunctionId =
+  | (typeof ROUTES)[number]['id']
+  | typeof OBJECT_CREATED.id
+  | typeof SWEEPER.id
+  | typeof FILE_EVENTS.id
+  | typeof ERASE_USER.id;
 
 /** Where functions find the proof-of-ownership key: a Secrets Manager ARN in AWS, a file locally. */
 export const PROOF_SECRET = {
@@ -330,6 +335,17 @@ export const SWEEPER = {
   id: 'Sweeper',
   entry: 'lambdas/sweeper.ts',
   access: { contents: 'readwrite', files: 'readwrite', bucket: ['put', 'read', 'delete'] },
+} as const satisfies { id: string; entry: string; access: RouteAccess };
+
+/**
+ * The operator's erasure of a user (domain/erase-user.ts): invoked directly, never through the API.
+ * put: aborts the multipart uploads of the user's uploads, as a cancel does. The export is written
+ * and linked under `exports/` only, granted by its construct (lib/constructs/erase-user.ts).
+ */
+export const ERASE_USER = {
+  id: 'EraseUser',
+  entry: 'lambdas/erase-user.ts',
+  access: { contents: 'readwrite', files: 'readwrite', bucket: ['put'] },
 } as const satisfies { id: string; entry: string; access: RouteAccess };
 
 /**

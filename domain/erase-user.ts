@@ -19,6 +19,7 @@
  */
 import type { FileView } from '#protocol/api';
 import { BusyError } from './errors.ts';
+import { exportKeyFor } from './object-keys.ts';
 import type { Deps, FileRecord } from './ports.ts';
 import { withRetries } from './retries.ts';
 import { cancelPendingUpload } from './uploads.ts';
@@ -76,6 +77,35 @@ export async function exportUserFiles(deps: Deps, userId: string): Promise<Expor
     cursor = page.cursor;
   } while (cursor);
   return files;
+}
+
+/** How long the link to a saved export works. */
+const EXPORT_LINK_SECONDS = 15 * 60;
+
+export interface SavedExport {
+  /** `exports/<base64url of the user id>/<time>.json`: no user id can escape its folder. */
+  readonly key: string;
+  /** A presigned GET of the export (EXPORT_LINK_SECONDS), for the operator's command to fetch. */
+  readonly url: string;
+  readonly files: number;
+}
+
+/**
+ * Writes the user's export (`{ userId, exportedAt, files }`) to storage, write-once: however many
+ * files the user has, the function's answer stays small (Lambda answers at most 6 MB).
+ */
+export async function saveUserExport(deps: Deps, userId: string): Promise<SavedExport> {
+  const files = await exportUserFiles(deps, userId);
+  const exportedAt = new Date(deps.now()).toISOString();
+  const key = exportKeyFor(userId, exportedAt);
+  const body = new TextEncoder().encode(`${JSON.stringify({ userId, exportedAt, files }, null, 1)}\n`);
+  await deps.blobs.putDocument(key, body, 'application/json');
+  const link = await deps.blobs.presignGet(key, {
+    fileName: `hashdrop-export-${exportedAt}.json`,
+    expiresInSeconds: EXPORT_LINK_SECONDS,
+    contentType: 'application/json',
+  });
+  return { key, url: link.url, files: files.length };
 }
 
 export interface EraseOptions {

@@ -16,3 +16,14 @@ export function parseObjectKey(key: string): { contentId: string; attemptId: str
   const match = OBJECT_KEY.exec(key);
   return match?.[1] && match[2] ? { contentId: match[1], attemptId: match[2] } : undefined;
 }
+
+/**
+ * Where an erased user's export is kept (domain/erase-user.ts): outside BLOB_PREFIX, so no content
+ * event fires for it, and under a prefix of its own that the bucket expires (lib/constructs/blob-bucket.ts).
+ */
+export const EXPORT_PREFIX = 'exports/';
+
+/** `exports/<base64url of the user id>/<ISO time>.json`: whatever the user id holds, it stays in its folder. */
+export function exportKeyFor(userId: string, exportedAt: string): string {
+  return `${EXPORT_PREFIX}${Buffer.from(userId, 'utf8').toString('base64url')}/${exportedAt}.json`;
+}

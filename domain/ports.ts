@@ -436,6 +436,11 @@ export interface BlobStore {
   /** Best effort: a missing upload is not an error. */
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   head(key: string): Promise<StoredObject | undefined>;
+  /**
+   * Stores a document the service writes itself (a user's export, domain/erase-user.ts), write-once,
+   * under a key outside the blob prefix, so no content event fires for it.
+   */
+  putDocument(key: string, body: Uint8Array, contentType: string): Promise<void>;
   /** The object's bytes (or those of one range of it), or undefined if it is gone. */
   read(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | undefined>;
   delete(key: string): Promise<void>;

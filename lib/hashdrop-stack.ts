@@ -26,6 +26,7 @@ import { FileEvents } from './constructs/file-events.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { ObjectCreatedPublisher } from './constructs/object-created.ts';
 import { HashdropRestApi } from './constructs/rest-api.ts';
+import { EraseUser } from './constructs/erase-user.ts';
 import { Sweeper } from './constructs/sweeper.ts';
 import { UserPoolIssuer, type UserPoolIssuerProps } from './constructs/user-pool.ts';
 
@@ -135,6 +136,8 @@ export class HashdropStack extends Stack {
     }
     const publisher = new ObjectCreatedPublisher(data, { delivery: props.api === 'rest' ? 'eventbridge' : 'notification' });
     const sweeper = new Sweeper(this, data);
+    // Operator-only: invoked directly by `npm run erase-user`, no route or trigger (README, Operations).
+    const eraseUser = new EraseUser(this, data);
     const fileEvents = new FileEvents(this, data, { eventBus: props.eventBus });
     // Last: it watches every function built above.
     this.monitoring = new Monitoring(this, {
@@ -152,6 +155,8 @@ export class HashdropStack extends Stack {
     new CfnOutput(this, 'SweeperFailureQueueUrl', { value: sweeper.failures.queueUrl });
     new CfnOutput(this, 'FileEventsFailureQueueUrl', { value: fileEvents.failures.queueUrl });
     new CfnOutput(this, 'EventBusName', { value: fileEvents.bus.eventBusName });
+    // What `npm run erase-user -- --function <name>` is given.
+    new CfnOutput(this, 'EraseUserFunctionName', { value: eraseUser.handler.functionName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
   }
 }

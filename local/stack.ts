@@ -25,6 +25,7 @@ import type { InvocationTelemetry } from '#adapters/telemetry';
 import {
   BUCKET,
   CONTENTS_TABLE,
+  ERASE_USER,
   FILES_TABLE,
   type FunctionId,
   LIMITS_TABLE,
@@ -36,6 +37,7 @@ import {
 } from '#deploy/definitions';
 import type { Deps, Settings } from '#domain/ports';
 import type { SweepReport } from '#domain/sweeper';
+import type { EraseUserResult } from '#lambdas/erase-user';
 import type { HttpEvent, HttpResult } from '#lambdas/http';
 import type { StaticPage } from './api-docs.ts';
 import {
@@ -162,6 +164,8 @@ export interface LocalStack {
   eventsSettled(): Promise<void>;
   /** Runs the sweeper handler now (the timer runs it too). */
   sweep(): Promise<SweepReport>;
+  /** Invokes the operator's erase-user function (lambdas/erase-user.ts) with `event`, as Lambda Invoke does. */
+  eraseUser(event: unknown): Promise<EraseUserResult>;
   stop(): Promise<void>;
 }
 
@@ -423,6 +427,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const events = createEventDispatcher((event) => objectCreated(event));
   const sweeper = await load<SweepReport>(SWEEPER.id, SWEEPER.entry);
   const sweep = () => sweeper({ source: 'hashdrop.local' });
+  // Operator-only, as in AWS: no route reaches it; it runs with its own role's permissions.
+  const eraseUser = await load<EraseUserResult>(ERASE_USER.id, ERASE_USER.entry);
   const sweepTimer = options.sweepIntervalSeconds
     ? repeatWithoutOverlap(
         () => sweep().catch((error: unknown) => console.error('sweeper failed:', error)),
@@ -455,6 +461,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     mintToken: (userId, ttlSeconds) => mintToken(signingKey, userId, ttlSeconds ? { ttlSeconds } : {}),
     eventsSettled: () => events.settled(),
     sweep,
+    eraseUser,
     async stop() {
       // Waits for a run in flight, which would otherwise meet closed servers.
       await sweepTimer?.stop();

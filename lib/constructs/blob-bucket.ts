@@ -3,6 +3,7 @@ import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { HttpMethods, type IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { BUCKET } from '#deploy/definitions';
+import { EXPORT_PREFIX } from '#domain/object-keys';
 import { MULTIPART_UPLOAD_LIFETIME_DAYS } from '#domain/uploads';
 import { SecureBucket } from './secure-bucket.ts';
 
@@ -35,6 +36,9 @@ export class BlobBucket extends SecureBucket {
           // upload this old answers upload_expired at once (domain/uploads.ts).
           abortIncompleteMultipartUploadAfter: Duration.days(MULTIPART_UPLOAD_LIFETIME_DAYS),
         },
+        // An erased user's export (domain/erase-user.ts) is personal data: kept a week for the
+        // operator to fetch, not for ever.
+        { id: 'expire-user-exports', prefix: EXPORT_PREFIX, expiration: Duration.days(7) },
       ],
       // One CORS rule for the deployed bucket and the local S3 (deploy/definitions.ts).
       cors: [

@@ -5,14 +5,19 @@
  * They are derived from the function id alone, so a test process computes the same ones as the
  * process that runs the stack. Local only: they guard nothing but the fidelity of the tests.
  */
-import { type FunctionId, OBJECT_CREATED, ROUTES, SWEEPER } from '#deploy/definitions';
+import { ERASE_USER, type FunctionId, OBJECT_CREATED, ROUTES, SWEEPER } from '#deploy/definitions';
 
 export interface Credentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
 }
 
-export const FUNCTION_IDS: readonly FunctionId[] = [...ROUTES.map((route) => route.id), OBJECT_CREATED.id, SWEEPER.id];
+export const FUNCTION_IDS: readonly FunctionId[] = [
+  ...ROUTES.map((route) => route.id),
+  OBJECT_CREATED.id,
+  SWEEPER.id,
+  ERASE_USER.id,
+];
 
 /** `ASIA…` as AWS's temporary (assumed-role) key ids begin; then the function's id. */
 export function functionCredentials(functionId: FunctionId): Credentials {

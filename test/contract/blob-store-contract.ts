@@ -167,6 +167,19 @@ export function blobStoreContract(name: string, caps: BlobCapabilities, make: ()
       });
     });
 
+    describe('putDocument', () => {
+      it('stores a document of the service’s own, write-once, downloadable through a presigned GET', async () => {
+        const key = newKey();
+        const body = new TextEncoder().encode('{"files":[]}');
+        await blobs.putDocument(key, body, 'application/json');
+        expect((await blobs.head(key))?.size).toBe(body.length);
+        const response = await storage.send(await blobs.presignGet(key, { fileName: 'export.json', expiresInSeconds: 60 }));
+        expect(fingerprint(response.body)).toBe(fingerprint(body));
+        expect(await rejection(blobs.putDocument(key, new TextEncoder().encode('{}'), 'application/json'))).toBeInstanceOf(Error);
+        expect(await readAll(await blobs.read(key))).toBe(fingerprint(body));
+      });
+    });
+
     describe('delete', () => {
       it('deletes an object; deleting a missing one is no error', async () => {
         const key = newKey();

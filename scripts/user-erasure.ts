@@ -1,0 +1,189 @@
+/**
+ * The operator's erasure of one user (README, Operations: "Erasing a user"), driving the EraseUser
+ * function (lambdas/erase-user.ts) as `npm run erase-user` does: first what would go (a dry run,
+ * always), then the export, saved locally, then, only with `yes`, the erasure, invoked again and
+ * again while the function reports `done: false` (each invocation stops before its 15 minutes).
+ *
+ * Against AWS the function is invoked through the AWS CLI (the project ships no Lambda SDK
+ * client, as scripts/failure-replay.ts); against `npm start` its handler runs in this process with
+ * the function's own local credentials, so the running stack's local IAM checks it as AWS would.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Context } from 'aws-lambda';
+import type { ExportedFile } from '#domain/erase-user';
+import type { EraseUserEvent, EraseUserPlan, EraseUserResult } from '#lambdas/erase-user';
+
+/** Invokes the EraseUser function synchronously; throws on a function error. */
+export type EraseUserInvoker = (event: EraseUserEvent) => Promise<EraseUserResult>;
+
+export interface ErasureOptions {
+  /** The user's id exactly as their tokens carry it (`sub`): never trimmed, matched or guessed. */
+  readonly userId: string;
+  /** Only say what would be exported and erased. */
+  readonly dryRun?: boolean;
+  /** Save the export, erase nothing. */
+  readonly exportOnly?: boolean;
+  /** Erase after the export: without it the command stops there and says how to go on. */
+  readonly yes?: boolean;
+  /** Where the export is saved. */
+  readonly out: string;
+  /** Invocations of the erasure before giving up. @default 100 */
+  readonly maxRounds?: number;
+  readonly log?: (line: string) => void;
+  /** Fetches the export's link. @default fetch */
+  readonly download?: (url: string) => Promise<string>;
+}
+
+export interface ErasureOutcome {
+  readonly plan: EraseUserPlan;
+  readonly exported?: { readonly key: string; readonly files: number; readonly savedTo: string };
+  readonly erased?: { readonly deleted: number; readonly cancelled: number; readonly remaining: number; readonly done: boolean };
+}
+
+export class ErasureError extends Error {
+  override readonly name = 'ErasureError';
+}
+
+const defaultDownload = async (url: string): Promise<string> => {
+  const response = await fetch(url);
+  if (!response.ok) throw new ErasureError(`downloading the export failed: HTTP ${response.status}`);
+  return response.text();
+};
+
+export async function runErasure(invoke: EraseUserInvoker, options: ErasureOptions): Promise<ErasureOutcome> {
+  const log = options.log ?? (() => undefined);
+  const { userId } = options;
+  const plan = await invoke({ userId, action: 'erase', dryRun: true });
+  if (!('dryRun' in plan)) throw new ErasureError('the function did not answer a dry run with a plan');
+  const states = Object.entries(plan.byState)
+    .map(([state, count]) => `${count} ${state}`)
+    .join(', ');
+  // The id quoted as given, so that a stray space or a look-alike character shows.
+  log(`user ${JSON.stringify(userId)}: ${plan.files} files${states ? ` (${states})` : ''}, ${plan.bytes} bytes`);
+  if (options.dryRun) return { plan };
+
+  const saved = await invoke({ userId, action: 'export' });
+  if (!('exportUrl' in saved)) throw new ErasureError('the function did not answer the export with its key');
+  const body = await (options.download ?? defaultDownload)(saved.exportUrl);
+  const exported = JSON.parse(body) as { userId: string; files: ExportedFile[] };
+  if (exported.userId !== userId || exported.files.length !== saved.files) {
+    throw new ErasureError(
+      `the export read back does not match: ${exported.files.length} files of ${JSON.stringify(exported.userId)}`,
+    );
+  }
+  await writeFile(options.out, body, { mode: 0o600 });
+  log(`exported ${saved.files} files to ${options.out} (kept in the bucket as ${saved.exportKey}, expired after a week)`);
+  const outcome = { plan, exported: { key: saved.exportKey, files: saved.files, savedTo: options.out } };
+  if (options.exportOnly) return outcome;
+  if (!options.yes) {
+    log('nothing erased: run again with --yes to erase this user');
+    return outcome;
+  }
+
+  let totals = { deleted: 0, cancelled: 0, remaining: 0, done: false };
+  let stalled = 0;
+  for (let round = 1; round <= (options.maxRounds ?? 100) && !totals.done; round++) {
+    const report = await invoke({ userId, action: 'erase' });
+    if (!('done' in report)) throw new ErasureError('the function did not answer the erasure with a report');
+    totals = {
+      deleted: totals.deleted + report.deleted,
+      cancelled: totals.cancelled + report.cancelled,
+      remaining: report.remaining,
+      done: report.done,
+    };
+    log(`round ${round}: ${report.deleted} deleted, ${report.cancelled} uploads cancelled, ${report.remaining} remaining`);
+    // Three rounds without progress: the user keeps uploading (block their sign-in first) or something fails.
+    stalled = report.deleted + report.cancelled === 0 && !report.done ? stalled + 1 : 0;
+    if (stalled >= 3) break;
+  }
+  log(
+    totals.done
+      ? `erased: ${totals.deleted} files deleted, ${totals.cancelled} uploads cancelled; contents nobody else owns are collected after the GC grace period`
+      : `NOT finished: ${totals.remaining} files remain; run the command again`,
+  );
+  return { ...outcome, erased: totals };
+}
+
+/** The function through the AWS CLI (v2), with the operator's own credentials, profile and region. */
+export function awsCliInvoker(functionName: string, options: { region?: string; profile?: string } = {}): EraseUserInvoker {
+  return async (event) => {
+    const dir = await mkdtemp(join(tmpdir(), 'hashdrop-erase-'));
+    try {
+      const payload = join(dir, 'event.json');
+      const response = join(dir, 'response.json');
+      await writeFile(payload, JSON.stringify(event));
+      const region = /^arn:[^:]+:lambda:([^:]+):/.exec(functionName)?.[1] ?? options.region;
+      const args = [
+        'lambda',
+        'invoke',
+        '--function-name',
+        functionName,
+        '--invocation-type',
+        'RequestResponse',
+        '--payload',
+        `fileb://${payload}`,
+        // The CLI gives up after 60 s by default; an erasure runs up to 15 minutes.
+        '--cli-read-timeout',
+        '0',
+        ...(region ? ['--region', region] : []),
+        ...(options.profile ? ['--profile', options.profile] : []),
+        '--output',
+        'json',
+        response,
+      ];
+      const { stdout } = await promisify(execFile)('aws', args, { maxBuffer: 16 * 1024 * 1024 });
+      const result = JSON.parse(stdout) as { StatusCode?: number; FunctionError?: string };
+      const answer = await readFile(response, 'utf8');
+      if (result.FunctionError || result.StatusCode !== 200) {
+        throw new ErasureError(`${functionName} failed (${result.FunctionError ?? result.StatusCode}): ${answer.slice(0, 500)}`);
+      }
+      return JSON.parse(answer) as EraseUserResult;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+/**
+ * A Lambda context with a real deadline, for a handler run outside Lambda: the erasure stops
+ * taking files when its time runs short, exactly as in AWS.
+ */
+export function contextWithDeadline(functionName: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/**
+ * The function's handler against the stack `npm start` runs (its `.hashdrop/local.json`), built
+ * in this process with the function's own local key: the stack's local IAM grants it exactly the
+ * deployed role's permissions. Loaded lazily, so the AWS path needs none of it.
+ */
+export async function localInvoker(localConfigFile: string): Promise<EraseUserInvoker> {
+  const [{ createDeps }, { ERASE_USER }, { build }, { handlerConfig }] = await Promise.all([
+    import('#adapters/deps'),
+    import('#deploy/definitions'),
+    import('#lambdas/erase-user'),
+    import('#local/stack'),
+  ]);
+  const info = JSON.parse(await readFile(localConfigFile, 'utf8')) as Parameters<typeof handlerConfig>[0];
+  const handler = build(createDeps(handlerConfig(info, ERASE_USER.id)));
+  // The deployed function's timeout.
+  return (event) => handler(event, contextWithDeadline(ERASE_USER.id, 15 * 60 * 1000));
+}
