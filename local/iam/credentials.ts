@@ -5,7 +5,7 @@
  * They are derived from the function id alone, so a test process computes the same ones as the
  * process that runs the stack. Local only: they guard nothing but the fidelity of the tests.
  */
-import { ERASE_USER, type FunctionId, OBJECT_CREATED, ROUTES, SWEEPER } from '#deploy/definitions';
+import { ERASE_USER, FILE_EVENTS, type FunctionId, OBJECT_CREATED, ROUTES, SWEEPER } from '#deploy/definitions';
 
 export interface Credentials {
   readonly accessKeyId: string;
@@ -17,6 +17,7 @@ export const FUNCTION_IDS: readonly FunctionId[] = [
   OBJECT_CREATED.id,
   SWEEPER.id,
   ERASE_USER.id,
+  FILE_EVENTS.id,
 ];
 
 /** `ASIA…` as AWS's temporary (assumed-role) key ids begin; then the function's id. */

@@ -133,6 +133,8 @@ class Resolver {
         return `arn:${LOCAL_PARTITION}:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${localNameOf(name, resource)}-LOCAL0`;
       case 'AWS::IAM::Role':
         return roleNameOf(name);
+      case 'AWS::Events::EventBus':
+        return localNameOf(name, resource);
       default:
         throw new UnsupportedPolicyError(`Ref of a ${resource.Type} (${name}) is not resolved locally`);
     }
@@ -140,6 +142,10 @@ class Resolver {
 
   private getAtt(logicalId: string, attribute: string): string {
     const resource = this.resource(logicalId);
+    if (attribute === 'StreamArn' && resource.Type === 'AWS::DynamoDB::GlobalTable') {
+      // Read by the event source mapping (Lambda's service), never by a function's own calls.
+      return `${dynamoTableArn(LOCAL_REGION, localNameOf(logicalId, resource))}/stream/*`;
+    }
     if (attribute !== 'Arn') throw new UnsupportedPolicyError(`Fn::GetAtt ${logicalId}.${attribute} is not resolved locally`);
     switch (resource.Type) {
       case 'AWS::DynamoDB::GlobalTable':
@@ -149,6 +155,9 @@ class Resolver {
         return s3BucketArn(localNameOf(logicalId, resource));
       case 'AWS::IAM::Role':
         return roleArnOf(roleNameOf(logicalId));
+      case 'AWS::Events::EventBus':
+        // The local stack has no EventBridge (the FileEvents function posts to local/event-bus.ts).
+        return `arn:${LOCAL_PARTITION}:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${localNameOf(logicalId, resource)}`;
       case 'AWS::SQS::Queue':
         // A failure queue (Lambda's on-failure destination): the functions' roles may send to it.
         // The local stack has no SQS; nothing local calls it, so it only has to resolve.
