@@ -14,7 +14,6 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { type EraseReport, eraseUser, exportUserFiles, saveUserExport } from '#domain/erase-user';
-import { ValidationError } from '#domain/errors';
 import type { Deps } from '#domain/ports';
 import type { FileState } from '#protocol/api';
 import { MAX_USER_ID_BYTES } from './http.ts';
@@ -36,6 +35,15 @@ const userIdSchema = z
       'a user id as tokens carry it (their sub)',
     ),
   );
+
+/**
+ * An event that is not an erasure's. Not a DomainError: no HTTP caller sees it (and the API's
+ * error codes do not list it); the operator's command sees a function error and stops.
+ */
+export class InvalidEventError extends Error {
+  override readonly name = 'InvalidEventError';
+  readonly code = 'invalid_event';
+}
 
 export const eraseUserEvent = z.strictObject({
   userId: userIdSchema,
@@ -85,10 +93,7 @@ export const build = (deps: Deps) =>
     const parsed = eraseUserEvent.safeParse(event);
     if (!parsed.success) {
       // Thrown, not answered: the operator's command sees a function error and stops.
-      throw new ValidationError(
-        'invalid_event',
-        `expected { userId, action: 'export' | 'erase', dryRun? }: ${parsed.error.message}`,
-      );
+      throw new InvalidEventError(`expected { userId, action: 'export' | 'erase', dryRun? }: ${parsed.error.message}`);
     }
     const { userId, action, dryRun } = parsed.data;
     deps.telemetry.annotate({ erasedUser: userId, action, dryRun: dryRun === true });
