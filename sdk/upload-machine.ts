@@ -35,7 +35,7 @@ export type UploadProgress =
 export interface UploadOptions {
   /** Parts sent at once. @default 4: enough to fill a mobile uplink without starving it */
   readonly concurrency?: number;
-  /** Longest wait for another client's upload of the same content. @default 30 minutes */
+  /** Longest wait for another client's upload of the same content, or for storage to assemble ours. @default 30 minutes */
   readonly maxWaitMs?: number;
   readonly retry?: RetryPolicy;
   /** Part URLs asked for per request (at most the server's 100). @default 100 */
@@ -111,6 +111,8 @@ interface Session {
   readonly options: UploadOptions;
   readonly retry: RetryPolicy;
   readonly signal: AbortSignal | undefined;
+  /** When waiting (for another client's upload, or for storage to assemble ours) gives up: `maxWaitMs` from the start. */
+  readonly deadline: number;
 }
 
 const digestOf = (session: Session, partNumber: number): Uint8Array => session.digests[partNumber - 1] ?? new Uint8Array(0);
@@ -308,7 +310,20 @@ async function sendBytes<Body>(session: Session, source: UploadSource<Body>, ans
         }))
       : undefined;
   const signal = session.signal;
-  return retried(session, () => client.completeUpload(uploadId, parts, signal ? { signal } : {}));
+  const complete = () => retried(session, () => client.completeUpload(uploadId, parts, signal ? { signal } : {}));
+  let view = await complete();
+  // Storage is still assembling the parts (S3 may take minutes for a large object): the same
+  // completion is asked again, which answers pending until the object is there. Asking POST
+  // /v1/uploads instead would meet a multipart upload S3 no longer lists during assembly, and be
+  // handed a new one to send every byte to again. (0 s: the server wants a proof, asked at once.)
+  while (view.status === 'pending' && view.retryAfterSeconds > 0) {
+    if (Date.now() > session.deadline)
+      throw new UploadFailedError('wait_timeout', 'gave up waiting for storage to assemble the upload');
+    options.onProgress?.({ phase: 'waiting', size: session.size });
+    await sleep(view.retryAfterSeconds * 1000, signal);
+    view = await complete();
+  }
+  return view;
 }
 
 /** Cancels an upload the caller aborted; best effort, as the caller has already given up on it. */
@@ -346,6 +361,7 @@ export async function upload<Body>(
     blockDigests: tree.blockDigests.map(bytesToHex),
     ...(contentType ? { contentType } : {}),
   };
+  const deadline = Date.now() + (options.maxWaitMs ?? 30 * 60_000);
   const session: Session = {
     sent: { bytes: 0 },
     client,
@@ -354,10 +370,10 @@ export async function upload<Body>(
     options,
     retry: options.retry ?? DEFAULT_RETRY,
     signal,
+    deadline,
   };
   const ask = (proof?: { token: string; sha256: string }) =>
     retried(session, () => client.requestUpload(proof ? { ...request, proof } : request, signal ? { signal } : {}));
-  const deadline = Date.now() + (options.maxWaitMs ?? 30 * 60_000);
 
   /** The upload this client was sending when it stopped, for a cancel on abort. */
   let underway: string | undefined;

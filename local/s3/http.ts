@@ -29,6 +29,8 @@ export interface RequestContext {
   /** CORS headers this response carries (none unless the request came from an allowed origin). */
   readonly corsHeaders: Readonly<Record<string, string>>;
   readonly now: () => Date;
+  /** How long a completion assembles an object of this size, in ms (LocalS3Options.assemblyMs). */
+  readonly assemblyMs: (size: number) => number;
   /** Delivers a bucket event to the listeners (after the request's effect is stored). */
   readonly emit: (event: S3Event) => void;
   /** Asks the authorizer about another action (S3's own checks, e.g. ListBucket for a missing key). */

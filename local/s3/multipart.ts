@@ -11,6 +11,9 @@
  * - a completion repeated after it succeeded is answered as the first one was, for as long as the
  *   object it created is the key's object (what S3 does for a retried completion); otherwise the
  *   upload is gone: 404 NoSuchUpload;
+ * - with `assemblyMs` (LocalS3Options), a completion takes that long, as S3's may for a large
+ *   object: 200 at once, whitespace, then the result or an error in the body; while it runs, the
+ *   upload is NoSuchUpload to every request and the object is not there (assembleSlowly);
  * - the object's checksum is the composite `base64(H(part digests))-N` (COMPOSITE), or the
  *   algorithm over all the bytes (FULL_OBJECT, computed from the parts' files at completion).
  */
@@ -24,12 +27,22 @@ import {
   requestChecksum,
   type StoredChecksum,
 } from './checksums.ts';
-import { errors } from './errors.ts';
+import { errors, S3Error } from './errors.ts';
 import { objectCreatedEvent } from './events.ts';
-import { bareEtag, MAX_PARTS, MIN_PART_BYTES, type RequestContext, readSmallBody, send, sendXml, userMetadata } from './http.ts';
+import {
+  bareEtag,
+  baseHeaders,
+  MAX_PARTS,
+  MIN_PART_BYTES,
+  type RequestContext,
+  readSmallBody,
+  send,
+  sendXml,
+  userMetadata,
+} from './http.ts';
 import { checksumHeaders, checkWriteConditions, eventContext, receivePayload, writeConditions } from './objects.ts';
 import type { ObjectRecord, PartRecord, Upload } from './storage.ts';
-import { parseCompleteMultipartUpload, xmlElement } from './xml.ts';
+import { parseCompleteMultipartUpload, XML_DECLARATION, xmlDocument, xmlElement } from './xml.ts';
 
 /** A completion lists at most 10,000 parts of a few hundred bytes each. */
 const MAX_COMPLETE_BODY = 16 * 1024 * 1024;
@@ -184,28 +197,55 @@ async function objectChecksum(
   return { algorithm, type, value: Buffer.from(await hasher.digest()).toString('base64') };
 }
 
-function completeResult(ctx: RequestContext, record: ObjectRecord): void {
+/** CompleteMultipartUploadResult for `record`, the root element alone. */
+function completeResult(ctx: RequestContext, record: ObjectRecord): string {
   const checksumElements = record.checksum
     ? [
         xmlElement(ALGORITHMS[record.checksum.algorithm].field, record.checksum.value),
         xmlElement('ChecksumType', record.checksum.type),
       ]
     : [];
-  sendXml(
-    ctx,
-    xmlElement('CompleteMultipartUploadResult', [
-      xmlElement(
-        'Location',
-        `http://${ctx.header('host') ?? 'localhost'}/${ctx.bucket}/${encodeURIComponent(ctx.key).replace(/%2F/g, '/')}`,
-      ),
-      xmlElement('Bucket', ctx.bucket),
-      xmlElement('Key', ctx.key),
-      xmlElement('ETag', record.etag),
-      ...checksumElements,
-    ]),
-    checksumHeaders(record.checksum),
-  );
+  return xmlElement('CompleteMultipartUploadResult', [
+    xmlElement(
+      'Location',
+      `http://${ctx.header('host') ?? 'localhost'}/${ctx.bucket}/${encodeURIComponent(ctx.key).replace(/%2F/g, '/')}`,
+    ),
+    xmlElement('Bucket', ctx.bucket),
+    xmlElement('Key', ctx.key),
+    xmlElement('ETag', record.etag),
+    ...checksumElements,
+  ]);
 }
+
+/** The object `parts` of `upload` make: its ETag is the MD5 of the parts' MD5s, `-N`. */
+async function assembledRecord(ctx: RequestContext, upload: Upload, parts: readonly PartRecord[]): Promise<ObjectRecord> {
+  const md5s = Buffer.concat(parts.map((part) => Buffer.from(bareEtag(part.etag), 'hex')));
+  const checksum = await objectChecksum(ctx, upload, parts);
+  return {
+    key: ctx.key,
+    size: parts.reduce((sum, part) => sum + part.size, 0),
+    etag: `"${createHash('md5').update(md5s).digest('hex')}-${parts.length}"`,
+    lastModified: ctx.now().toISOString(),
+    contentType: upload.contentType,
+    metadata: upload.metadata,
+    ...(checksum ? { checksum } : {}),
+    segments: parts.map(({ file, size: partSize }) => ({ file, size: partSize })),
+    multipart: {
+      uploadId: upload.uploadId,
+      parts: parts.map(({ partNumber, size: partSize, etag, checksum: partChecksum }) => ({
+        partNumber,
+        size: partSize,
+        etag,
+        ...(partChecksum ? { checksum: partChecksum } : {}),
+      })),
+    },
+  };
+}
+
+/** What a completion came to under the lock: the object (made now or by an earlier call), or an assembly to run. */
+type Completion =
+  | { readonly record: ObjectRecord; readonly created: boolean }
+  | { readonly assembly: { readonly upload: Upload; readonly parts: readonly PartRecord[]; readonly ms: number } };
 
 export async function completeMultipartUpload(ctx: RequestContext): Promise<void> {
   const uploadId = ctx.query.get('uploadId') ?? '';
@@ -218,7 +258,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
   if (!listed || listed.length === 0) throw errors.malformedXml();
   const conditions = writeConditions(ctx);
   const objectSize = ctx.header('x-amz-mp-object-size');
-  const outcome = await ctx.store.locked({ key: ctx.key, uploadId }, async () => {
+  const outcome = await ctx.store.locked({ key: ctx.key, uploadId }, async (): Promise<Completion> => {
     const upload = ctx.store.getUpload(uploadId);
     if (!upload || upload.key !== ctx.key) {
       const existing = ctx.store.getObject(ctx.key);
@@ -233,37 +273,77 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
       );
     }
     checkWriteConditions(conditions, ctx.key, ctx.store.getObject(ctx.key));
-    const md5s = Buffer.concat(parts.map((part) => Buffer.from(bareEtag(part.etag), 'hex')));
-    const checksum = await objectChecksum(ctx, upload, parts);
-    const record: ObjectRecord = {
-      key: ctx.key,
-      size,
-      etag: `"${createHash('md5').update(md5s).digest('hex')}-${parts.length}"`,
-      lastModified: ctx.now().toISOString(),
-      contentType: upload.contentType,
-      metadata: upload.metadata,
-      ...(checksum ? { checksum } : {}),
-      segments: parts.map(({ file, size: partSize }) => ({ file, size: partSize })),
-      multipart: {
-        uploadId,
-        parts: parts.map(({ partNumber, size: partSize, etag, checksum: partChecksum }) => ({
-          partNumber,
-          size: partSize,
-          etag,
-          ...(partChecksum ? { checksum: partChecksum } : {}),
-        })),
-      },
-    };
+    const ms = ctx.assemblyMs(size);
+    if (ms > 0) {
+      ctx.store.assembleUpload(uploadId);
+      return { assembly: { upload, parts, ms } };
+    }
+    const record = await assembledRecord(ctx, upload, parts);
     await ctx.store.setObject(record);
     await ctx.store.endUpload(upload, record.segments);
     return { record, created: true };
   });
+  if ('assembly' in outcome) {
+    await assembleSlowly(ctx, outcome.assembly.upload, outcome.assembly.parts, outcome.assembly.ms, conditions);
+    return;
+  }
   if (outcome.created) {
     ctx.emit(
       objectCreatedEvent('ObjectCreated:CompleteMultipartUpload', { bucket: ctx.bucket, ...outcome.record }, eventContext(ctx)),
     );
   }
-  completeResult(ctx, outcome.record);
+  sendXml(ctx, completeResult(ctx, outcome.record), checksumHeaders(outcome.record.checksum));
+}
+
+/** How often a slow completion sends a space to keep its connection open (S3: "periodically"). */
+const KEEP_ALIVE_MS = 1_000;
+
+/**
+ * A completion that takes `ms`, as S3 answers one for a large object (API Reference,
+ * CompleteMultipartUpload): 200 and the XML declaration at once, a space every KEEP_ALIVE_MS,
+ * then the result, or an error document in the same 200 body (which the AWS SDK reads as a 503
+ * error named after its Code, and retries). Meanwhile the upload is hidden (Store.assembleUpload):
+ * a repeated completion, a ListParts, an UploadPart or an abort meet NoSuchUpload, and the key
+ * has no object yet. The parts checked under the lock cannot change; the write conditions are
+ * checked again when the object is stored, as another writer may have stored one meanwhile.
+ */
+async function assembleSlowly(
+  ctx: RequestContext,
+  upload: Upload,
+  parts: readonly PartRecord[],
+  ms: number,
+  conditions: ReturnType<typeof writeConditions>,
+): Promise<void> {
+  const { res } = ctx;
+  // The client may hang up (a Lambda function timing out): S3 assembles the object all the same.
+  const write = (text: string) => {
+    if (!res.destroyed && !res.writableEnded) res.write(text);
+  };
+  res.writeHead(200, { ...baseHeaders(ctx), 'content-type': 'application/xml' });
+  write(XML_DECLARATION);
+  const keepAlive = setInterval(() => write(' '), KEEP_ALIVE_MS);
+  let answer: string;
+  try {
+    await new Promise((done) => setTimeout(done, ms));
+    const record = await ctx.store.locked({ key: ctx.key, uploadId: upload.uploadId }, async () => {
+      checkWriteConditions(conditions, ctx.key, ctx.store.getObject(ctx.key));
+      const assembled = await assembledRecord(ctx, upload, parts);
+      await ctx.store.setObject(assembled);
+      await ctx.store.endUpload(upload, assembled.segments);
+      return assembled;
+    });
+    ctx.emit(objectCreatedEvent('ObjectCreated:CompleteMultipartUpload', { bucket: ctx.bucket, ...record }, eventContext(ctx)));
+    answer = xmlDocument(completeResult(ctx, record), true).slice(XML_DECLARATION.length);
+  } catch (error) {
+    // Not completed: S3 leaves the upload as it was, to be completed again or aborted.
+    ctx.store.resumeUpload(upload.uploadId);
+    const refusal = error instanceof S3Error ? error : errors.internalError();
+    if (!(error instanceof S3Error)) console.error('local S3: a slow completion failed:', error);
+    answer = refusal.toXml(ctx.requestId).slice(XML_DECLARATION.length);
+  } finally {
+    clearInterval(keepAlive);
+  }
+  if (!res.destroyed && !res.writableEnded) res.end(answer);
 }
 
 export async function abortMultipartUpload(ctx: RequestContext): Promise<void> {

@@ -67,6 +67,14 @@ export interface LocalS3Options {
   readonly port?: number;
   /** The server's clock (signature expiry, skew, timestamps). @default Date.now */
   readonly clock?: () => number;
+  /**
+   * How long CompleteMultipartUpload takes to assemble an object of `size` bytes, in ms. S3 may
+   * take minutes for a large object: it answers 200 at once, keeps the connection alive with
+   * whitespace, and writes the result (or an error) in the body when done; meanwhile the upload
+   * is unknown to every request (NoSuchUpload) and the object is not there yet (multipart.ts).
+   * @default 0 for every size: assembled at once, under the key's lock
+   */
+  readonly assemblyMs?: (size: number) => number;
 }
 
 export interface LocalS3 {
@@ -249,6 +257,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
         region: options.region,
         corsHeaders: cors,
         now: () => new Date(clock()),
+        assemblyMs: options.assemblyMs ?? (() => 0),
         emit,
         isAllowed,
         header: (name) => {

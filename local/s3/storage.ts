@@ -93,6 +93,8 @@ export class Store {
   readonly dataDir: string;
   private readonly objects = new Map<string, ObjectRecord>();
   private readonly uploads = new Map<string, Upload>();
+  /** Uploads a slow completion is assembling: S3 no longer lists them, and their object is not there yet. */
+  private readonly assembling = new Set<string>();
   private readonly locks = new Locks();
   private readonly pins = new Map<string, number>();
   private readonly doomed = new Set<string>();
@@ -152,8 +154,24 @@ export class Store {
 
   // Multipart uploads.
 
+  /** The upload, unless it is unknown, ended, or being assembled (S3 answers NoSuchUpload for each). */
   getUpload(uploadId: string): Upload | undefined {
-    return this.uploads.get(uploadId);
+    return this.assembling.has(uploadId) ? undefined : this.uploads.get(uploadId);
+  }
+
+  /**
+   * Hides an upload while a completion assembles it (call under its lock, after the completion's
+   * checks): every request naming it meets NoSuchUpload, as in S3, until `endUpload` (assembled)
+   * or `resumeUpload` (the completion failed, and S3 leaves the upload as it was). Its parts
+   * cannot change meanwhile, since UploadPart no longer finds it. Only in memory: after a restart
+   * it is an upload again, whose completion can be sent again.
+   */
+  assembleUpload(uploadId: string): void {
+    this.assembling.add(uploadId);
+  }
+
+  resumeUpload(uploadId: string): void {
+    this.assembling.delete(uploadId);
   }
 
   async createUpload(record: UploadRecord): Promise<void> {
@@ -177,6 +195,7 @@ export class Store {
    */
   async endUpload(upload: Upload, kept: readonly Segment[] = []): Promise<void> {
     this.uploads.delete(upload.uploadId);
+    this.assembling.delete(upload.uploadId);
     await rm(join(this.root, 'uploads', nameOf(upload.uploadId)), { recursive: true, force: true });
     this.releaseFiles([...upload.parts.values()], kept);
   }

@@ -26,10 +26,12 @@ export function xmlElement(name: string, content: string | number | boolean | re
   return `<${name}>${inner}</${name}>`;
 }
 
+export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
+
 /** A root element in S3's namespace, as a document. */
 export function xmlDocument(root: string, namespaced = false): string {
   const withNamespace = namespaced ? root.replace(/^<([A-Za-z]+)>/, `<$1 xmlns="${S3_NAMESPACE}">`) : root;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${withNamespace}`;
+  return `${XML_DECLARATION}${withNamespace}`;
 }
 
 /** One `<Part>` of a CompleteMultipartUpload request. */
