@@ -67,7 +67,9 @@ describe('requestUpload: a miss', () => {
     expect(view.permit).toMatchObject({ mode: 'multipart', partCount: 2, blockSize: 8 * MiB });
     expect(view.permit.parts.map((part) => part.partNumber)).toEqual([1, 2]);
     const attempt = (await world.catalog.getContent(file.contentId))?.attempt;
-    expect(attempt?.multipartUploads).toEqual([{ blockSize: 8 * MiB, uploadId: expect.any(String) }]);
+    expect(attempt?.multipartUploads).toEqual([
+      { blockSize: 8 * MiB, uploadId: expect.any(String), createdAt: world.deps.now() },
+    ]);
     expect(world.blobs.uploadsOf(attempt?.objectKey ?? '')).toEqual([attempt?.multipartUploads?.[0]?.uploadId]);
     // The whole digest list is kept with the attempt, in binary.
     expect(Buffer.from(attempt?.blockDigests ?? []).toString('hex')).toBe(file.blockDigests.join(''));
