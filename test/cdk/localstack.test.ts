@@ -64,6 +64,8 @@ const HOBBY_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::S3::Bucket': 'S3 (Hobby), with its EventBridge notification property',
   'AWS::S3::BucketPolicy': 'S3 (Hobby)',
   'AWS::Events::Rule': 'EventBridge (Hobby): the sweeper’s schedule, ObjectCreated events',
+  'AWS::Events::EventBus': 'EventBridge (Hobby): the bus file events go to (docs/events.md)',
+  'AWS::Lambda::EventSourceMapping': 'Lambda (Hobby): the Files table’s stream to the FileEvents function',
   'AWS::SecretsManager::Secret': 'Secrets Manager (Hobby): the proof-of-ownership key',
   'AWS::CDK::Metadata': 'CloudFormation (Hobby): CDK’s own metadata resource',
   'AWS::Lambda::EventInvokeConfig': 'Lambda (Hobby): retries, age and on-failure destination of asynchronous invocations',

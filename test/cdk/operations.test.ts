@@ -126,7 +126,11 @@ describe.each(VARIANTS)('%s: failed asynchronous invocations', (_label, props) =
 
   it('keeps failures 14 days in queues encrypted at rest that refuse anything but TLS', () => {
     const queues = ofType(resources, 'AWS::SQS::Queue');
-    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['ObjectCreatedFailures', 'SweeperFailures']);
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'FileEventsFailures',
+      'ObjectCreatedFailures',
+      'SweeperFailures',
+    ]);
     for (const [id, queue] of queues) {
       expect(queue.Properties, id).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
       const policy = ofType(resources, 'AWS::SQS::QueuePolicy').find(([, p]) =>
