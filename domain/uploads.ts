@@ -415,6 +415,8 @@ interface Prepared {
   /** The multipart upload of the file's layout; none for a single PUT. */
   readonly layout?: MultipartLayout;
   readonly stored: StoredPart[];
+  /** S3 no longer lists the layout's upload because a completion of it is assembling the object. */
+  readonly assembling?: true;
 }
 
 /**
@@ -427,8 +429,13 @@ interface Prepared {
 async function prepare(deps: Deps, file: FileRecord, attempt: UploadAttempt): Promise<Prepared> {
   const held = layoutOf(attempt, file.size);
   const listed = held ? await deps.blobs.listParts(attempt.objectKey, held.uploadId) : [];
-  // A multipart upload storage no longer has (the bucket's lifecycle rule aborts any after two
-  // days) is replaced rather than handed out: its URLs could store nothing.
+  // A multipart upload S3 no longer lists but the attempt still holds, younger than the lifecycle
+  // rule: nothing of hashdrop aborted it (ending an attempt drops its layouts first), so a
+  // completion is assembling it, which may take minutes. Replacing it would have the client send
+  // every byte again; the object-created event publishes the object when S3 is done.
+  if (held && !listed && !abortedByLifecycle(deps, held)) return { attempt, layout: held, stored: [], assembling: true };
+  // One the bucket's lifecycle rule aborted is replaced rather than handed out: its URLs could
+  // store nothing.
   const existing = listed ? held : undefined;
   const created =
     isMultipart(file.size) && !existing
@@ -472,7 +479,8 @@ async function uploadView(
   attempt: UploadAttempt,
   partNumbers?: readonly number[],
 ): Promise<UploadView> {
-  const { attempt: active, layout, stored } = await prepare(deps, file, attempt);
+  const { attempt: active, layout, stored, assembling: beingAssembled } = await prepare(deps, file, attempt);
+  if (beingAssembled) return assembling(deps, file);
   const held = new Set(stored.map((part) => part.partNumber));
   const wanted = partNumbers ?? Array.from({ length: blockCount(file.size) }, (_, index) => index + 1);
   const missing = wanted.filter((partNumber) => !held.has(partNumber)).slice(0, deps.settings.maxPartsPerBatch);
@@ -769,7 +777,8 @@ export const MULTIPART_UPLOAD_LIFETIME_DAYS = 2;
  * client is told `upload_expired` at once, and its next request replaces the layout (prepare).
  */
 function abortedByLifecycle(deps: Deps, layout: MultipartLayout): boolean {
-  return layout.createdAt !== undefined && deps.now() - layout.createdAt >= MULTIPART_UPLOAD_LIFETIME_DAYS * 24 * 60 * 60 * 1000;
+  // A layout of unknown age (none is recorded without one since createdAt exists) counts as aborted.
+  return layout.createdAt === undefined || deps.now() - layout.createdAt >= MULTIPART_UPLOAD_LIFETIME_DAYS * 24 * 60 * 60 * 1000;
 }
 
 /** The answer while S3 assembles the object: the file as it stands (pending, or done if the event won), asked again later. */

@@ -96,4 +96,24 @@ describe('a completion S3 takes long to assemble', () => {
       Promise.reject(new ConflictError('upload_expired', 'the multipart upload no longer exists; ask again'));
     expectStatus(await completeUpload(world.deps, 'alice', view.uploadId, parts), 'pending');
   });
+
+  it('asking POST /v1/uploads again while S3 assembles answers pending, and hands out no new multipart upload', async () => {
+    // Before: ListParts met NoSuchUpload during assembly, the layout was taken for aborted and
+    // replaced, and the client sent every byte again.
+    const { world, assembled } = slowAssembly(300);
+    const file = localFile(randomBytes(2 * 8 * MiB + 1000));
+    const view = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'big.bin')), 'upload');
+    const parts = await sendBytes(world, view, file);
+    const layouts = (await world.catalog.getContent(file.contentId))?.attempt?.multipartUploads;
+    world.blobs.listParts = async () => undefined;
+    expectStatus(await completeUpload(world.deps, 'alice', view.uploadId, parts), 'pending');
+
+    const again = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'big.bin')), 'pending');
+    expect(again.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect((await world.catalog.getContent(file.contentId))?.attempt?.multipartUploads).toEqual(layouts);
+
+    await assembled();
+    await world.blobs.eventsSettled();
+    expectStatus(await uploadStatus(world.deps, 'alice', view.uploadId), 'complete');
+  });
 });
