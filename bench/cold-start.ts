@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { FILE_EVENTS, OBJECT_CREATED, ROUTES, SWEEPER } from '#deploy/definitions';
+import { FUNCTIONS } from '#deploy/definitions';
 import { esbuildFunctionOptions } from '../lib/constructs/bundling.ts';
 import { fmt, quantile } from './measure.ts';
 import type { Row } from './run.ts';
@@ -68,7 +68,7 @@ async function cliStartup(): Promise<{ row: Row; figures: { helpMs: number; bare
 }
 
 export async function benchColdStart(dir: string) {
-  const functions = [...ROUTES, OBJECT_CREATED, SWEEPER, FILE_EVENTS].map(({ id, entry }) => ({ id, entry }));
+  const functions = FUNCTIONS.map(({ id, entry }) => ({ id, entry }));
   const measured = [];
   for (const { id, entry } of functions) {
     const outfile = join(dir, 'bundles', `${id}.mjs`);

@@ -349,6 +349,16 @@ export const ERASE_USER = {
 } as const satisfies { id: string; entry: string; access: RouteAccess };
 
 /**
+ * Every function the stack deploys in both variants, each a handler module: what the bundle test,
+ * the cold-start benchmark and the local IAM's keys go through (the REST variant's authorizer is
+ * its own).
+ */
+export const FUNCTIONS = [...ROUTES, OBJECT_CREATED, SWEEPER, FILE_EVENTS, ERASE_USER] as const satisfies readonly {
+  readonly id: FunctionId;
+  readonly entry: string;
+}[];
+
+/**
  * Environment variables that override a setting (all optional; DEFAULTS apply otherwise). The
  * stack sets `defaultQuotaBytes` and `requestsPerMinute` on every function, from its context
  * (bin/hashdrop.ts); an operator may set any, per function, and the local runner reads them once

@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { FILE_EVENTS, type FunctionId, OBJECT_CREATED, ROUTES, SWEEPER } from '#deploy/definitions';
+import { FUNCTIONS, type FunctionId } from '#deploy/definitions';
 import { lambdaContext } from './http-adapter.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -48,8 +48,7 @@ export function bundlesIn(outDir: string): Record<FunctionId, string> {
     if (!existsSync(bundle)) throw new Error(`${bundle} is missing`);
     return bundle;
   };
-  const ids: FunctionId[] = [...ROUTES.map((route) => route.id), OBJECT_CREATED.id, SWEEPER.id, FILE_EVENTS.id];
-  return Object.fromEntries(ids.map((id) => [id, bundleOf(id)])) as Record<FunctionId, string>;
+  return Object.fromEntries(FUNCTIONS.map(({ id }) => [id, bundleOf(id)])) as Record<FunctionId, string>;
 }
 
 export interface BundledFunction {

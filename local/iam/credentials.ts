@@ -5,20 +5,14 @@
  * They are derived from the function id alone, so a test process computes the same ones as the
  * process that runs the stack. Local only: they guard nothing but the fidelity of the tests.
  */
-import { ERASE_USER, FILE_EVENTS, type FunctionId, OBJECT_CREATED, ROUTES, SWEEPER } from '#deploy/definitions';
+import { FUNCTIONS, type FunctionId } from '#deploy/definitions';
 
 export interface Credentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
 }
 
-export const FUNCTION_IDS: readonly FunctionId[] = [
-  ...ROUTES.map((route) => route.id),
-  OBJECT_CREATED.id,
-  SWEEPER.id,
-  ERASE_USER.id,
-  FILE_EVENTS.id,
-];
+export const FUNCTION_IDS: readonly FunctionId[] = FUNCTIONS.map(({ id }) => id);
 
 /** `ASIA…` as AWS's temporary (assumed-role) key ids begin; then the function's id. */
 export function functionCredentials(functionId: FunctionId): Credentials {

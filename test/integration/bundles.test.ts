@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FILE_EVENTS, type FunctionId, OBJECT_CREATED, ROUTES, SWEEPER } from '#deploy/definitions';
+import { FUNCTIONS, type FunctionId } from '#deploy/definitions';
 import { synthesizeBundles } from '#local/bundled-functions';
 import { type LocalStack, startLocalStack } from '#local/stack';
 import { MiB } from '#protocol/content-id';
@@ -41,7 +41,7 @@ function clientFor(userId: string): HashdropClient {
 
 describe('the deployed bundles', () => {
   it('are self-contained ES modules, one per function', () => {
-    expect(Object.keys(bundles).sort()).toEqual([...ROUTES.map((route) => route.id), OBJECT_CREATED.id, SWEEPER.id, FILE_EVENTS.id].sort());
+    expect(Object.keys(bundles).sort()).toEqual(FUNCTIONS.map(({ id }) => id).sort());
     const lazy = new Set<string>(BUNDLING.lazyCredentialProviders);
     for (const bundle of Object.values(bundles)) {
       const code = readFileSync(bundle, 'utf8');
