@@ -111,8 +111,6 @@ interface Session {
   readonly options: UploadOptions;
   readonly retry: RetryPolicy;
   readonly signal: AbortSignal | undefined;
-  /** When waiting (for another client's upload, or for storage to assemble ours) gives up: `maxWaitMs` from the start. */
-  readonly deadline: number;
 }
 
 const digestOf = (session: Session, partNumber: number): Uint8Array => session.digests[partNumber - 1] ?? new Uint8Array(0);
@@ -312,13 +310,15 @@ async function sendBytes<Body>(session: Session, source: UploadSource<Body>, ans
   const signal = session.signal;
   const complete = () => retried(session, () => client.completeUpload(uploadId, parts, signal ? { signal } : {}));
   let view = await complete();
+  // Timed from here, not from the upload's start: sending a large file takes far longer than any
+  // wait, and its assembly only begins once every byte is sent.
+  const waitUntil = Date.now() + (options.maxWaitMs ?? 30 * 60_000);
   // Storage is still assembling the parts (S3 may take minutes for a large object): the same
   // completion is asked again, which answers pending until the object is there. Asking POST
   // /v1/uploads instead would meet a multipart upload S3 no longer lists during assembly, and be
   // handed a new one to send every byte to again. (0 s: the server wants a proof, asked at once.)
   while (view.status === 'pending' && view.retryAfterSeconds > 0) {
-    if (Date.now() > session.deadline)
-      throw new UploadFailedError('wait_timeout', 'gave up waiting for storage to assemble the upload');
+    if (Date.now() > waitUntil) throw new UploadFailedError('wait_timeout', 'gave up waiting for storage to assemble the upload');
     options.onProgress?.({ phase: 'waiting', size: session.size });
     await sleep(view.retryAfterSeconds * 1000, signal);
     view = await complete();
@@ -370,7 +370,6 @@ export async function upload<Body>(
     options,
     retry: options.retry ?? DEFAULT_RETRY,
     signal,
-    deadline,
   };
   const ask = (proof?: { token: string; sha256: string }) =>
     retried(session, () => client.requestUpload(proof ? { ...request, proof } : request, signal ? { signal } : {}));
