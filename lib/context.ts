@@ -127,10 +127,14 @@ function redirectUrls(node: Node, key: string): string[] | undefined {
   for (const url of urls ?? []) {
     const parsed = URL.canParse(url) ? new URL(url) : undefined;
     const scheme = parsed?.protocol.slice(0, -1);
+    // The domain a URL sends codes to: its host (a trailing dot names the same one), or the domain
+    // a private-use scheme reverses (com.example.app: app.example.com), which any app may claim.
+    const domain =
+      scheme === 'https' || scheme === 'http' ? parsed?.hostname.replace(/\.$/, '') : scheme?.split('.').reverse().join('.');
     const allowed =
       parsed !== undefined &&
       parsed.hash === '' &&
-      !PLACEHOLDER_HOST.test(parsed.hostname) &&
+      !PLACEHOLDER_HOST.test(domain ?? '') &&
       (scheme === 'https'
         ? parsed.hostname !== ''
         : scheme === 'http'
