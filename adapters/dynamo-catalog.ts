@@ -44,6 +44,7 @@ import type {
   RenameChange,
   SweepCandidate,
   UploadAttempt,
+  UploaderMark,
   Usage,
 } from '#domain/ports';
 import { type ContentionOptions, retryContention, writeFailureOf } from './dynamo-contention.ts';
@@ -631,12 +632,18 @@ export class DynamoCatalog implements Catalog {
     );
   }
 
-  markReady(contentId: string, objectKey: string, now: number, size: number, uploader?: FileOwner): Promise<boolean> {
+  markReady(contentId: string, objectKey: string, now: number, size: number, uploader?: UploaderMark): Promise<boolean> {
     return this.updateContentIf(
       contentId,
       expression(
         `SET #state = :ready, objectKey = :key, #size = :size, updatedAt = :now${uploader ? ', uploader = :uploader' : ''} REMOVE attempt`,
-        { ':ready': 'READY', ':key': objectKey, ':size': size, ':now': now, ...(uploader ? { ':uploader': uploader } : {}) },
+        {
+          ':ready': 'READY',
+          ':key': objectKey,
+          ':size': size,
+          ':now': now,
+          ...(uploader ? { ':uploader': { uploadId: uploader.uploadId } } : {}),
+        },
       ),
       stateIs('PENDING'),
     );

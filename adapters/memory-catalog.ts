@@ -38,6 +38,7 @@ import type {
   RenameChange,
   SweepCandidate,
   UploadAttempt,
+  UploaderMark,
   Usage,
 } from '#domain/ports';
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
@@ -388,8 +389,8 @@ export class MemoryCatalog implements Catalog {
     this.updateContent(contentId, { attempt: stored(next), updatedAt: this.clock() });
   }
 
-  async markReady(contentId: string, objectKey: string, now: number, size: number, uploader?: FileOwner): Promise<boolean> {
-    const owner = uploader && structuredClone(uploader);
+  async markReady(contentId: string, objectKey: string, now: number, size: number, uploader?: UploaderMark): Promise<boolean> {
+    const owner = uploader && { uploadId: uploader.uploadId };
     await this.beforeWrite('markReady');
     const content = this.contents.get(contentId);
     if (content?.state !== 'PENDING') return false;

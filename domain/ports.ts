@@ -79,10 +79,20 @@ export interface ContentRecord {
    * Set when READY if one file's own upload, shared with no other, stored the bytes: sending them
    * proved it holds them, so it completes without a challenge (whoever first sees it READY).
    */
-  readonly uploader?: FileOwner;
+  readonly uploader?: UploaderMark;
   readonly attempt?: UploadAttempt;
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+/**
+ * Which upload stored a content's bytes: its nonce alone (random, 128 bits, made by the server),
+ * which is all a later request of that upload needs to be recognised. No user id or file name:
+ * the content outlives its uploader's file whenever others own it too, and an erased user must
+ * leave nothing of theirs on it (domain/erase-user.ts).
+ */
+export interface UploaderMark {
+  readonly uploadId: string;
 }
 
 export interface FileRecord {
@@ -304,7 +314,7 @@ export interface Catalog {
    * PENDING → READY with the verified object and the size its bytes proved (a PENDING content's
    * size is only the reservation's claim). Returns false if the content was not PENDING.
    */
-  markReady(contentId: string, objectKey: string, now: number, size: number, uploader?: FileOwner): Promise<boolean>;
+  markReady(contentId: string, objectKey: string, now: number, size: number, uploader?: UploaderMark): Promise<boolean>;
   /**
    * READY → QUARANTINED, if `objectKey` is still its object: its bytes failed a check after it
    * was verified. Files keep their references. Returns false if the content was not so.

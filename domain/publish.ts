@@ -14,7 +14,7 @@ import { blockCount } from '#protocol/content-id';
 import { UnexpectedLengthError } from '#protocol/tree-hash';
 import { contentIdFromS3Checksum, hashStream } from './hashing.ts';
 import { parseObjectKey } from './object-keys.ts';
-import type { ContentRecord, Deps, FileRecord, StoredObject, UploadAttempt } from './ports.ts';
+import type { ContentRecord, Deps, FileOwner, FileRecord, StoredObject, UploadAttempt } from './ports.ts';
 import { challengeMetByUpload } from './proof.ts';
 
 export type PublishOutcome =
@@ -82,14 +82,15 @@ export async function publishObject(deps: Deps, key: string): Promise<PublishOut
       // Sending bytes that verify is a proof of ownership, if one file alone had URLs for them.
       const uploader = attempt?.objectKey === key && !attempt.shared ? attempt.owner : undefined;
       // Lost the race to another verified object (or a concurrent publish of this one): re-read.
-      if (!(await deps.catalog.markReady(content.contentId, key, now, stored.size, uploader))) continue;
+      if (!(await deps.catalog.markReady(content.contentId, key, now, stored.size, uploader && { uploadId: uploader.uploadId })))
+        continue;
       deps.telemetry.metric('BytesSent', stored.size);
       deps.telemetry.log('info', 'content_ready', { contentId: content.contentId, objectKey: key, size: stored.size });
       // Each multipart upload of the attempt made this object or can never finish.
       for (const layout of attempt?.multipartUploads ?? []) {
         await deps.blobs.abortMultipartUpload(attempt?.objectKey ?? key, layout.uploadId);
       }
-      await settleWaitingFiles(deps, { contentId: content.contentId, size: stored.size, ...(uploader ? { uploader } : {}) });
+      await settleWaitingFiles(deps, { contentId: content.contentId, size: stored.size }, uploader);
       return 'ready';
     }
     // The attempt is failed before its object is deleted, so that whoever finds the object gone
@@ -226,11 +227,7 @@ async function publishRepair(deps: Deps, content: ContentRecord, attempt: Upload
   deps.telemetry.log('warn', 'integrity_repaired', { contentId: content.contentId, objectKey: key, replaced: badKey });
   for (const layout of attempt.multipartUploads ?? []) await deps.blobs.abortMultipartUpload(key, layout.uploadId);
   await deps.blobs.delete(badKey);
-  await settleWaitingFiles(deps, {
-    contentId: content.contentId,
-    size: content.size,
-    ...(attempt.shared ? {} : { uploader: attempt.owner }),
-  });
+  await settleWaitingFiles(deps, content, attempt.shared ? undefined : attempt.owner);
   return 'ready';
 }
 
@@ -258,9 +255,12 @@ async function countInBatches<T>(items: readonly T[], step: (item: T) => Promise
  * ask (domain/uploads.ts). Whoever reads the content READY first may complete the uploader (a
  * request of its own may come before this does): every step is idempotent.
  */
-async function settleWaitingFiles(deps: Deps, content: Pick<ContentRecord, 'contentId' | 'size' | 'uploader'>): Promise<void> {
+async function settleWaitingFiles(
+  deps: Deps,
+  content: Pick<ContentRecord, 'contentId' | 'size'>,
+  uploader: FileOwner | undefined,
+): Promise<void> {
   await completeWaitingFiles(deps, content);
-  const { uploader } = content;
   if (!proofRequired(deps) || !uploader) return;
   const file = await deps.catalog.getFile(uploader.userId, uploader.name);
   if (file?.state !== 'PENDING' || file.uploadId !== uploader.uploadId || file.contentId !== content.contentId) return;
@@ -274,12 +274,9 @@ async function settleWaitingFiles(deps: Deps, content: Pick<ContentRecord, 'cont
 }
 
 /** Whether `file` is the one whose own, unshared upload stored a READY content's bytes (ContentRecord.uploader). */
-export function uploadedBy(
-  content: Pick<ContentRecord, 'uploader'>,
-  file: Pick<FileRecord, 'userId' | 'name' | 'uploadId'>,
-): boolean {
-  const { uploader } = content;
-  return uploader?.userId === file.userId && uploader.name === file.name && uploader.uploadId === file.uploadId;
+export function uploadedBy(content: Pick<ContentRecord, 'uploader'>, file: Pick<FileRecord, 'uploadId'>): boolean {
+  // Upload nonces are the server's, random and unique: no other file, of any user, carries this one.
+  return content.uploader !== undefined && content.uploader.uploadId === file.uploadId;
 }
 
 /**

@@ -787,10 +787,11 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         expect(ready?.uploader).toBeUndefined();
       });
 
-      it('records the uploader whose own upload stored the bytes, when given', async () => {
+      it('records the upload whose own bytes stored it, by its nonce alone: no user id or name stays on the content', async () => {
         const { attempt, content } = await reserve();
+        // Given more than the mark (an owner), it keeps the nonce only.
         expect(await catalog.markReady(content.contentId, attempt.objectKey, t + 7, SIZE, attempt.owner)).toBe(true);
-        expect((await catalog.getContent(content.contentId))?.uploader).toEqual(attempt.owner);
+        expect((await catalog.getContent(content.contentId))?.uploader).toEqual({ uploadId: attempt.owner.uploadId });
       });
 
       it('answers false for a content that is not PENDING (or is gone), changing nothing', async () => {

@@ -462,7 +462,8 @@ describe('clients', () => {
     const view = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a')), 'upload');
     await sendBytes(world, view, file);
     await expect(world.blobs.eventsSettled()).rejects.toThrow();
-    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY', uploader: { userId: 'alice' } });
+    const pending = await world.catalog.getFile('alice', 'a');
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY', uploader: { uploadId: pending?.uploadId } });
     expect(await world.catalog.getFile('alice', 'a')).toMatchObject({ state: 'PENDING' });
     expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a')), 'complete');
   });

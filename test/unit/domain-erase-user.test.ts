@@ -162,4 +162,17 @@ describe('eraseUser', () => {
     expect(await world.catalog.listFiles('alice', { limit: 10 })).toEqual({ files: [] });
     expect(await world.catalog.getUsage('alice')).toEqual({ files: 0, bytes: 0, savedBytes: 0 });
   });
+
+  it('leaves nothing of the user on a content others still own: its uploader mark is the upload nonce alone', async () => {
+    // Attack review: the content kept `uploader: {userId, name, uploadId}` of the upload that
+    // stored it, and Bob's file keeps the content (and the record) alive for as long as he likes.
+    const world = memoryWorld();
+    const diagnosis = file(5000);
+    expectStatus(await upload(world, 'alice', 'private-diagnosis.pdf', diagnosis), 'complete');
+    expectStatus(await upload(world, 'bob', 'b.bin', diagnosis), 'complete');
+    await eraseUser(world.deps, 'alice');
+    const content = JSON.stringify(await world.catalog.getContent(diagnosis.contentId));
+    expect(content).not.toContain('alice');
+    expect(content).not.toContain('private-diagnosis');
+  });
 });
