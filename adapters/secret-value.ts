@@ -73,6 +73,9 @@ export async function getSecretString(arn: string, options: SecretValueOptions):
     method: 'POST',
     headers: Object.fromEntries(Object.entries(signed.headers).filter(([name]) => name !== 'host')),
     body,
+    // Secrets Manager never redirects; following one would carry the signed headers (the session
+    // token among them) to wherever it pointed.
+    redirect: 'error',
     signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
   });
   const text = await response.text();

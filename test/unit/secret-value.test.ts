@@ -71,15 +71,22 @@ async function verify(request: IncomingMessage, body: string): Promise<{ scope: 
 let server: Server;
 let endpoint: string;
 const received: Received[] = [];
+/** Every request's path, signed or not. */
+const hits: string[] = [];
 
 beforeAll(async () => {
   server = createServer(async (request, response) => {
+    hits.push(request.url ?? '');
     const body = await readBody(request);
     const verdict = await verify(request, body);
     const reply = (status: number, answer: object) => {
       response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(answer));
     };
     if ('error' in verdict) return reply(400, { __type: verdict.error, message: 'refused' });
+    if (request.url === '/redirect') {
+      response.writeHead(307, { location: `${endpoint}/` }).end();
+      return;
+    }
     received.push({
       target: request.headers['x-amz-target'] as string | undefined,
       body,
@@ -155,5 +162,11 @@ describe('GetSecretValue as one signed request', () => {
     expect(Buffer.from(await secret()).toString()).toBe(SECRET);
     expect(Buffer.from(await secret()).toString()).toBe(SECRET);
     expect(received).toHaveLength(1);
+  });
+
+  it('follows no redirect: the signed headers, session token among them, go nowhere but the endpoint', async () => {
+    hits.length = 0;
+    await expect(getSecretString(ARN, { credentials: functionCredentials, endpoint: `${endpoint}/redirect` })).rejects.toThrow();
+    expect(hits).toEqual(['/redirect']);
   });
 });
