@@ -21,6 +21,7 @@ import {
 } from '#lambdas/schemas';
 import { MAX_NAME_BYTES, MAX_PARTS_PER_REQUEST } from '#protocol/api';
 import { BODY_ROUTES, ERROR_CODES, type ErrorCode, EVERY_ROUTE, ROUTE_ERRORS } from './errors.ts';
+import { eventSchemas, eventWebhooks } from './events.ts';
 import {
   cancelledUploadSchema,
   deletedFileSchema,
@@ -412,7 +413,7 @@ function operation(route: Route): JsonObject {
   };
 }
 
-/** Component schemas: the responses' (responseRegistry) and each request body's input schema. */
+/** Component schemas: the responses' (responseRegistry), each request body's input schema and the file events'. */
 function componentSchemas(): JsonObject {
   const uri = (id: string) => `#/components/schemas/${id}`;
   const responses = z.toJSONSchema(responseRegistry, { target: 'draft-2020-12', io: 'output', uri }).schemas;
@@ -426,6 +427,7 @@ function componentSchemas(): JsonObject {
     if (body) add(body.id, jsonSchemaOf(body.schema, 'input'));
   }
   for (const [id, schema] of Object.entries(responses)) add(id, schema as JsonObject);
+  for (const [id, schema] of Object.entries(eventSchemas(uri(''), 'webhooks'))) add(id, schema);
   return out;
 }
 
@@ -472,8 +474,10 @@ export function buildDocument({ version }: DocumentOptions): JsonObject {
       { name: 'uploads', description: 'Upload a file: instantly if storage holds its content, else straight to S3.' },
       { name: 'files', description: "The caller's files once uploaded." },
       { name: 'usage', description: "The caller's usage and quota." },
+      { name: 'events', description: 'File events for an app’s backend (docs/events.md): EventBridge in AWS, webhooks locally.' },
     ],
     paths,
+    webhooks: eventWebhooks(ref),
     components: {
       securitySchemes: {
         bearerAuth: {

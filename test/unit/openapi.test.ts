@@ -11,7 +11,7 @@ import type { ErrorKind } from '#domain/errors';
 import { statusCodeOf } from '#lambdas/create-upload';
 import * as schemas from '#lambdas/schemas';
 import type { UploadView } from '#protocol/api';
-import { CONTRACT_FILE, contractDocument, contractText } from '../../openapi/contract.ts';
+import { CONTRACT_FILE, contractDocument, contractText, EVENTS_SCHEMA_FILE, eventsSchemaText } from '../../openapi/contract.ts';
 import { ROUTE_DOCS, routeErrorCodes } from '../../openapi/document.ts';
 import { ERROR_CODES, type ErrorCode, ROUTE_ERRORS } from '../../openapi/errors.ts';
 import { toYaml } from '../../openapi/yaml.ts';
@@ -81,6 +81,11 @@ describe('the OpenAPI contract', () => {
   it('docs/openapi.yaml is what `npm run openapi` writes today', () => {
     // Stale? Run `npm run openapi` and commit docs/openapi.yaml.
     expect(readFileSync(CONTRACT_FILE, 'utf8')).toBe(contractText());
+  });
+
+  it('docs/events.schema.json is what `npm run openapi` writes today', () => {
+    // Stale? Run `npm run openapi` and commit docs/events.schema.json.
+    expect(readFileSync(EVENTS_SCHEMA_FILE, 'utf8')).toBe(eventsSchemaText());
   });
 
   it('lists every error code the sources throw, under the status of the kind they throw it with', () => {
