@@ -19,6 +19,7 @@ import { HashdropClient } from '#sdk/api';
 import { hashBuffer } from '#sdk/hashing';
 import { putFile } from '#sdk/upload';
 import { newUser, randomFile, stack as shared } from '../helpers.ts';
+import { eventSchemaCheck } from '../support/event-schema.ts';
 
 let local: LocalStack;
 let backend: Server;
@@ -54,9 +55,15 @@ afterAll(async () => {
 
 const clientFor = (userId: string) => new HashdropClient({ endpoint: local.info.endpoint, token: () => local.mintToken(userId) });
 
-/** The events of `userId` received so far, once every change made so far has been delivered. */
+const schema = eventSchemaCheck();
+
+/**
+ * The events of `userId` received so far, once every change made so far has been delivered. Every
+ * body received is what the published schema (docs/events.schema.json) describes.
+ */
 async function eventsOf(userId: string): Promise<FileEvent[]> {
   await local.fileEventsSettled();
+  for (const envelope of received) expect(schema.envelope(envelope), JSON.stringify(envelope)).toBeUndefined();
   return received.filter((envelope) => envelope.detail.userId === userId).map((envelope) => envelope.detail);
 }
 
