@@ -10,11 +10,20 @@ import { HandlerFunction } from './handler-function.ts';
 
 /**
  * How the stream's records are retried. A record whose events cannot be published is retried
- * (the batch bisected around it) at most 10 times and for at most a day, the stream's retention,
- * then recorded in the failure queue, so that one bad record never holds its shard back beyond
- * that. A rename's mark on its source outlives it (FILE_EVENTS.renameMarkSeconds, 3 days).
+ * (the batch bisected around it) at most 10 times and for at most 6 hours, then recorded in the
+ * failure queue, so that one bad record never holds its shard back beyond that.
+ *
+ * Why 6 hours, not the stream's 24-hour retention: the failure queue gets only where the records
+ * are (shard and sequence numbers), and the replay (scripts/replay-failures.ts) reads them back
+ * from the stream. Both ages count from the record's arrival in the stream, so a record given up
+ * at 24 hours would be trimmed as it lands in the queue and could never be replayed; given up at
+ * 6 hours, it leaves the operator paged by the queue's depth alarm about 18 hours to replay it.
+ * The 10 retries fit well inside (each attempt ends within the function's 1-minute timeout, and
+ * bisecting costs none); the age bounds what retries do not count: throttling, an outage of the
+ * function. A rename's mark on its source outlives them all (FILE_EVENTS.renameMarkSeconds, 3 days),
+ * so a replay still tells a rename's source from a deleted file.
  */
-export const FILE_EVENTS_RETRIES = { retryAttempts: 10, maxRecordAge: Duration.days(1) } as const;
+export const FILE_EVENTS_RETRIES = { retryAttempts: 10, maxRecordAge: Duration.hours(6) } as const;
 
 export interface FileEventsProps {
   /**
