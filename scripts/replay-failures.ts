@@ -3,9 +3,11 @@
  *
  *   npx tsx scripts/replay-failures.ts --queue <url> [--dry-run] [--limit <n>] [--region <r>] [--profile <p>]
  *
- * The queue URLs are the stack's outputs ObjectCreatedFailureQueueUrl and SweeperFailureQueueUrl.
- * Each message is replayed to the function it names and deleted only once that succeeded; what
- * fails stays in the queue. Exits 1 if anything was left. Uses the AWS CLI (v2) and its credentials.
+ * The queue URLs are the stack's outputs ObjectCreatedFailureQueueUrl, SweeperFailureQueueUrl and
+ * FileEventsFailureQueueUrl (whose messages name stream records, read back from the Files table's
+ * stream while it holds them: 24 hours). Each message is replayed to the function it names and
+ * deleted only once that succeeded; what fails stays in the queue. Exits 1 if anything was left.
+ * Uses the AWS CLI (v2) and its credentials.
  */
 import { parseArgs } from 'node:util';
 import { awsCliClients, replayFailures } from './failure-replay.ts';
@@ -26,7 +28,7 @@ if (!values.queue || (limit !== undefined && !(Number.isSafeInteger(limit) && li
   );
   process.exit(2);
 }
-const { queue, lambda } = awsCliClients({
+const { queue, lambda, streams } = awsCliClients({
   queueUrl: values.queue,
   ...(values.region ? { region: values.region } : {}),
   ...(values.profile ? { profile: values.profile } : {}),
@@ -35,6 +37,7 @@ const report = await replayFailures(queue, lambda, {
   dryRun: values['dry-run'],
   ...(limit === undefined ? {} : { limit }),
   log: (line) => console.log(line),
+  streams,
 });
 console.log(
   values['dry-run']
