@@ -31,8 +31,11 @@ import { MAX_PARTS } from '#protocol/content-id';
 export const responseRegistry = z.registry<{ id: string; description?: string }>();
 
 function named<T extends z.ZodType>(schema: T, id: string, description: string): T {
-  responseRegistry.add(schema, { id, description });
-  return schema;
+  // The description goes through describe() too: toJSONSchema writes a schema's description from
+  // the global registry only, never from another registry's metadata.
+  const described = schema.describe(description);
+  responseRegistry.add(described, { id, description });
+  return described;
 }
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);

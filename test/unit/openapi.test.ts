@@ -14,6 +14,7 @@ import type { UploadView } from '#protocol/api';
 import { CONTRACT_FILE, contractDocument, contractText, EVENTS_SCHEMA_FILE, eventsSchemaText } from '../../openapi/contract.ts';
 import { ROUTE_DOCS, routeErrorCodes } from '../../openapi/document.ts';
 import { ERROR_CODES, type ErrorCode, ROUTE_ERRORS } from '../../openapi/errors.ts';
+import { responseRegistry } from '../../openapi/responses.ts';
 import { toYaml } from '../../openapi/yaml.ts';
 import { ContractChecker, checkedFetch } from '../support/contract-check.ts';
 
@@ -115,6 +116,13 @@ describe('the OpenAPI contract', () => {
     const routed = new Set(ROUTES.flatMap((route) => routeErrorCodes(route.id).map((entry) => entry.code)));
     expect(Object.keys(ERROR_CODES).filter((code) => !routed.has(code))).toEqual([]);
     expect(Object.keys(ROUTE_ERRORS).sort()).toEqual(ROUTES.map((route) => route.id).sort());
+  });
+
+  it('describes every response schema it names (their descriptions once never reached the document)', () => {
+    const components = (contractDocument() as { components: { schemas: Record<string, { description?: string }> } }).components
+      .schemas;
+    const undescribed = [...responseRegistry._idmap.keys()].filter((id) => !components[id]?.description);
+    expect(undescribed).toEqual([]);
   });
 
   it("documents the schemas each route's handler validates with", () => {
