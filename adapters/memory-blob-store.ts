@@ -194,7 +194,8 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   async putDocument(key: string, body: Uint8Array, _contentType: string): Promise<void> {
-    if (this.objects.has(key)) throw new StorageError('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+    if (this.objects.has(key))
+      throw new StorageError('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
     this.putObject(key, body);
   }
 

@@ -22,11 +22,11 @@ import { DEFAULTS } from '#deploy/definitions';
 import { HashdropApi, type JwtIssuer } from './constructs/api.ts';
 import type { BlobBucket } from './constructs/blob-bucket.ts';
 import { DataStores } from './constructs/data-stores.ts';
+import { EraseUser } from './constructs/erase-user.ts';
 import { FileEvents } from './constructs/file-events.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { ObjectCreatedPublisher } from './constructs/object-created.ts';
 import { HashdropRestApi } from './constructs/rest-api.ts';
-import { EraseUser } from './constructs/erase-user.ts';
 import { Sweeper } from './constructs/sweeper.ts';
 import { UserPoolIssuer, type UserPoolIssuerProps } from './constructs/user-pool.ts';
 

@@ -54,12 +54,12 @@ import {
   type SigningKey,
 } from './auth.ts';
 import { type BundledFunction, startBundledFunction } from './bundled-functions.ts';
+import { startLocalEventBus } from './event-bus.ts';
 import { type BoundRoute, createApiServer, lambdaContext } from './http-adapter.ts';
 import { AccessControl } from './iam/access.ts';
 import { FUNCTION_IDS, functionCredentials } from './iam/credentials.ts';
 import { startDynamoDbProxy } from './iam/dynamodb-proxy.ts';
 import { type StackPolicies, stackPolicies } from './iam/policies.ts';
-import { startLocalEventBus } from './event-bus.ts';
 import { type LocalS3, startLocalS3 } from './s3/index.ts';
 import { startStreamPoller } from './stream-poller.ts';
 

@@ -463,7 +463,10 @@ describe('clients', () => {
     await sendBytes(world, view, file);
     await expect(world.blobs.eventsSettled()).rejects.toThrow();
     const pending = await world.catalog.getFile('alice', 'a');
-    expect(await world.catalog.getContent(file.contentId)).toMatchObject({ state: 'READY', uploader: { uploadId: pending?.uploadId } });
+    expect(await world.catalog.getContent(file.contentId)).toMatchObject({
+      state: 'READY',
+      uploader: { uploadId: pending?.uploadId },
+    });
     expect(await world.catalog.getFile('alice', 'a')).toMatchObject({ state: 'PENDING' });
     expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'a')), 'complete');
   });
