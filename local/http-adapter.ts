@@ -280,8 +280,14 @@ export function withCors(
   return { ...result, headers };
 }
 
-export function lambdaContext(functionName: string): Context {
+/**
+ * A Lambda context for a handler run outside Lambda, with a real deadline `timeoutMs` from now (the
+ * API's functions get 30 s, API Gateway's own limit), so that a handler that watches its remaining
+ * time (the erasure) stops as it would in AWS.
+ */
+export function lambdaContext(functionName: string, timeoutMs = 30_000): Context {
   const requestId = randomUUID();
+  const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -291,7 +297,7 @@ export function lambdaContext(functionName: string): Context {
     awsRequestId: requestId,
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

@@ -19,12 +19,10 @@
  * An operator's tool, run with `npx tsx scripts/replay-failures.ts`: no function bundle imports it.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { objectCreatedRecords } from '#deploy/definitions';
+import { invokeThroughCli } from './aws-cli-invoke.ts';
 
 export interface QueueMessage {
   readonly messageId: string;
@@ -486,42 +484,13 @@ export function awsCliClients(options: AwsCliOptions): {
   };
   const lambda: FunctionInvoker = {
     async invoke(functionName, event) {
-      const dir = await mkdtemp(join(tmpdir(), 'hashdrop-replay-'));
-      try {
-        const payload = join(dir, 'event.json');
-        const response = join(dir, 'response.json');
-        await writeFile(payload, JSON.stringify(event));
-        // A function's region is in its ARN; Lambda must be called there.
-        const region = regionOf(functionName, 'lambda') ?? options.region;
-        const stdout = await run(
-          [
-            'lambda',
-            'invoke',
-            '--function-name',
-            functionName,
-            '--invocation-type',
-            'RequestResponse',
-            // fileb: the bytes as they are (fileb needs no --cli-binary-format).
-            '--payload',
-            `fileb://${payload}`,
-            // The CLI gives up after 60 s by default; the functions may run 15 minutes.
-            '--cli-read-timeout',
-            '0',
-            response,
-          ],
-          region,
-        );
-        const result = JSON.parse(stdout) as { StatusCode?: number; FunctionError?: string };
-        if (result.FunctionError) {
-          const detail = await readFile(response, 'utf8').catch(() => '');
-          return { ok: false, error: `${result.FunctionError}: ${detail.slice(0, 500)}` };
-        }
-        if (result.StatusCode !== 200) return { ok: false, error: `status ${String(result.StatusCode)}` };
-        const partly = reportedBatchFailures(await readFile(response, 'utf8').catch(() => ''));
-        return partly ? { ok: false, error: partly } : { ok: true };
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      // A function's region is in its ARN; Lambda must be called there.
+      const region = regionOf(functionName, 'lambda') ?? options.region;
+      const { statusCode, functionError, response } = await invokeThroughCli((args) => run(args, region), functionName, event);
+      if (functionError) return { ok: false, error: `${functionError}: ${response.slice(0, 500)}` };
+      if (statusCode !== 200) return { ok: false, error: `status ${String(statusCode)}` };
+      const partly = reportedBatchFailures(response);
+      return partly ? { ok: false, error: partly } : { ok: true };
     },
   };
   // A shard iterator is valid in its stream's region only (and for 15 minutes).

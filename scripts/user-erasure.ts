@@ -9,13 +9,12 @@
  * the function's own local credentials, so the running stack's local IAM checks it as AWS would.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { Context } from 'aws-lambda';
 import type { ExportedFile } from '#domain/erase-user';
 import type { EraseUserEvent, EraseUserPlan, EraseUserResult } from '#lambdas/erase-user';
+import { lambdaContext } from '#local/http-adapter';
+import { type AwsCli, invokeThroughCli } from './aws-cli-invoke.ts';
 
 /** Invokes the EraseUser function synchronously; throws on a function error. */
 export type EraseUserInvoker = (event: EraseUserEvent) => Promise<EraseUserResult>;
@@ -110,63 +109,17 @@ export async function runErasure(invoke: EraseUserInvoker, options: ErasureOptio
 
 /** The function through the AWS CLI (v2), with the operator's own credentials, profile and region. */
 export function awsCliInvoker(functionName: string, options: { region?: string; profile?: string } = {}): EraseUserInvoker {
-  return async (event) => {
-    const dir = await mkdtemp(join(tmpdir(), 'hashdrop-erase-'));
-    try {
-      const payload = join(dir, 'event.json');
-      const response = join(dir, 'response.json');
-      await writeFile(payload, JSON.stringify(event));
-      const region = /^arn:[^:]+:lambda:([^:]+):/.exec(functionName)?.[1] ?? options.region;
-      const args = [
-        'lambda',
-        'invoke',
-        '--function-name',
-        functionName,
-        '--invocation-type',
-        'RequestResponse',
-        '--payload',
-        `fileb://${payload}`,
-        // The CLI gives up after 60 s by default; an erasure runs up to 15 minutes.
-        '--cli-read-timeout',
-        '0',
-        ...(region ? ['--region', region] : []),
-        ...(options.profile ? ['--profile', options.profile] : []),
-        '--output',
-        'json',
-        response,
-      ];
-      const { stdout } = await promisify(execFile)('aws', args, { maxBuffer: 16 * 1024 * 1024 });
-      const result = JSON.parse(stdout) as { StatusCode?: number; FunctionError?: string };
-      const answer = await readFile(response, 'utf8');
-      if (result.FunctionError || result.StatusCode !== 200) {
-        throw new ErasureError(`${functionName} failed (${result.FunctionError ?? result.StatusCode}): ${answer.slice(0, 500)}`);
-      }
-      return JSON.parse(answer) as EraseUserResult;
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  const region = /^arn:[^:]+:lambda:([^:]+):/.exec(functionName)?.[1] ?? options.region;
+  const cli: AwsCli = async (args) => {
+    const extra = [...(region ? ['--region', region] : []), ...(options.profile ? ['--profile', options.profile] : [])];
+    return (await promisify(execFile)('aws', [...args, ...extra, '--output', 'json'], { maxBuffer: 16 * 1024 * 1024 })).stdout;
   };
-}
-
-/**
- * A Lambda context with a real deadline, for a handler run outside Lambda: the erasure stops
- * taking files when its time runs short, exactly as in AWS.
- */
-export function contextWithDeadline(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
+  return async (event) => {
+    const { statusCode, functionError, response } = await invokeThroughCli(cli, functionName, event);
+    if (functionError || statusCode !== 200) {
+      throw new ErasureError(`${functionName} failed (${functionError ?? statusCode}): ${response.slice(0, 500)}`);
+    }
+    return JSON.parse(response) as EraseUserResult;
   };
 }
 
@@ -185,5 +138,5 @@ export async function localInvoker(localConfigFile: string): Promise<EraseUserIn
   const info = JSON.parse(await readFile(localConfigFile, 'utf8')) as Parameters<typeof handlerConfig>[0];
   const handler = build(createDeps(handlerConfig(info, ERASE_USER.id)));
   // The deployed function's timeout.
-  return (event) => handler(event, contextWithDeadline(ERASE_USER.id, 15 * 60 * 1000));
+  return (event) => handler(event, lambdaContext(ERASE_USER.id, 15 * 60 * 1000));
 }

@@ -44,7 +44,8 @@ function scriptedApi(asks: UploadView[], completions: UploadView[]): { client: H
   return { client: new HashdropClient({ endpoint: 'http://api.test', token: 't', fetch: fetchImpl }), calls };
 }
 
-function source(puts: string[]): UploadSource<Uint8Array> {
+/** A source recording its PUTs, each taking `sendMs` (a slow uplink). */
+function source(puts: string[], sendMs = 0): UploadSource<Uint8Array> {
   return {
     size: SIZE,
     label: 'a.bin',
@@ -52,6 +53,7 @@ function source(puts: string[]): UploadSource<Uint8Array> {
     newLane: () => async () => new Uint8Array(0),
     answerChallenge: async () => '',
     put: async (url) => {
+      if (sendMs > 0) await new Promise((done) => setTimeout(done, sendMs));
       puts.push(url);
       return { status: 200, etag: `"${url.slice(-1)}"`, detail: '' };
     },
@@ -90,5 +92,22 @@ describe('a completion pending while storage assembles the object', () => {
     const put = await upload(client, source([]), 'a.bin');
     expect(put).toMatchObject({ state: 'COMPLETE' });
     expect(calls).toEqual(['POST /v1/uploads', COMPLETE, 'POST /v1/uploads']);
+  });
+
+  // The wait is timed from the first pending answer, not from the start of the upload: a 10 GiB
+  // upload over a phone takes far longer than maxWaitMs to send, and S3 then takes minutes to
+  // assemble it, which is exactly when the completion answers pending (attack review).
+  it('waits for the assembly of an upload that took longer than maxWaitMs to send', async () => {
+    const { client } = scriptedApi([uploadView], [pending(0.01), complete]);
+    const put = await upload(client, source([], 150), 'a.bin', { maxWaitMs: 100 });
+    expect(put).toMatchObject({ state: 'COMPLETE', uploadId: UPLOAD_ID });
+  });
+
+  it('still gives up once the assembly itself has taken maxWaitMs, after a slow send', async () => {
+    const { client } = scriptedApi(
+      [uploadView],
+      Array.from({ length: 100 }, () => pending(0.01)),
+    );
+    await expect(upload(client, source([], 150), 'a.bin', { maxWaitMs: 100 })).rejects.toMatchObject({ code: 'wait_timeout' });
   });
 });
