@@ -269,6 +269,8 @@ export const API_CORS: CorsDefinition = {
 export const OBJECT_CREATED = {
   id: 'ObjectCreated',
   entry: 'lambdas/object-created.ts',
+  /** Lambda's longest: where a store keeps no checksum, verification streams the whole object. */
+  timeoutSeconds: 15 * 60,
 } as const;
 
 /**
@@ -304,6 +306,7 @@ export const TOKEN_AUTHORIZER = {
 export const FILE_EVENTS = {
   id: 'FileEvents',
   entry: 'lambdas/file-events.ts',
+  timeoutSeconds: 60,
   /** The EventBridge bus the events are put on (a name, or `default`). */
   busEnvVar: 'HASHDROP_EVENT_BUS_NAME',
   /** Locally, instead: the URL events are POSTed to (local/event-bus.ts). */
@@ -334,8 +337,10 @@ export const PROOF_SECRET = {
 export const SWEEPER = {
   id: 'Sweeper',
   entry: 'lambdas/sweeper.ts',
+  /** One run walks every candidate; a large backlog is finished by the next run. */
+  timeoutSeconds: 15 * 60,
   access: { contents: 'readwrite', files: 'readwrite', bucket: ['put', 'read', 'delete'] },
-} as const satisfies { id: string; entry: string; access: RouteAccess };
+} as const satisfies { id: string; entry: string; access: RouteAccess; timeoutSeconds: number };
 
 /**
  * The operator's erasure of a user (domain/erase-user.ts): invoked directly, never through the API.
@@ -345,8 +350,13 @@ export const SWEEPER = {
 export const ERASE_USER = {
   id: 'EraseUser',
   entry: 'lambdas/erase-user.ts',
+  /**
+   * Lambda's longest: the function stops taking files before its time runs out and says so
+   * (`done: false`), and the operator's command invokes it again.
+   */
+  timeoutSeconds: 15 * 60,
   access: { contents: 'readwrite', files: 'readwrite', bucket: ['put'] },
-} as const satisfies { id: string; entry: string; access: RouteAccess };
+} as const satisfies { id: string; entry: string; access: RouteAccess; timeoutSeconds: number };
 
 /**
  * Every function the stack deploys in both variants, each a handler module: what the bundle test,

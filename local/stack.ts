@@ -31,6 +31,7 @@ import {
   ERASE_USER,
   FILE_EVENTS,
   FILES_TABLE,
+  FUNCTIONS,
   type FunctionId,
   LIMITS_TABLE,
   OBJECT_CREATED,
@@ -344,7 +345,10 @@ async function buildHandler<R>(functionId: FunctionId, entry: string, deps: Func
   };
   const handler = module.build(deps);
   return (event) => {
-    const context = lambdaContext(functionId);
+    // The deployed function's timeout (an API function's: API Gateway's 30 s), as a real deadline.
+    const definition = FUNCTIONS.find((fn) => fn.id === functionId);
+    const timeoutSeconds = definition && 'timeoutSeconds' in definition ? definition.timeoutSeconds : undefined;
+    const context = lambdaContext(functionId, ...(timeoutSeconds ? [timeoutSeconds * 1000] : []));
     return deps.telemetry.invocation({ function: functionId, requestId: context.awsRequestId }, () => handler(event, context));
   };
 }

@@ -18,9 +18,7 @@ export class EraseUser {
   constructor(stack: Stack, data: DataStores) {
     this.handler = data.handlerFunction(ERASE_USER.id, {
       entry: ERASE_USER.entry,
-      // Lambda's longest: the function stops taking files before its time runs out and says so
-      // (`done: false`), and the operator's command invokes it again.
-      timeout: Duration.minutes(15),
+      timeout: Duration.seconds(ERASE_USER.timeoutSeconds),
       access: ERASE_USER.access,
     });
     const exports = data.bucket.arnForObjects(`${EXPORT_PREFIX}*`);

@@ -58,7 +58,7 @@ export class FileEvents {
     this.handler = new HandlerFunction(stack, FILE_EVENTS.id, {
       entry: FILE_EVENTS.entry,
       environment: { ...data.environment, [FILE_EVENTS.busEnvVar]: this.bus.eventBusName },
-      timeout: Duration.minutes(1),
+      timeout: Duration.seconds(FILE_EVENTS.timeoutSeconds),
       memorySize: 256,
     });
     // Least privilege: the rename marks (one GetItem per removed file) and this bus alone.

@@ -35,8 +35,7 @@ export class ObjectCreatedPublisher {
   constructor(data: DataStores, options: ObjectCreatedOptions = {}) {
     this.handler = data.handlerFunction(OBJECT_CREATED.id, {
       entry: OBJECT_CREATED.entry,
-      // Where a store keeps no checksum, verification streams the whole object.
-      timeout: Duration.minutes(15),
+      timeout: Duration.seconds(OBJECT_CREATED.timeoutSeconds),
       access: { contents: 'readwrite', files: 'readwrite', bucket: ['put', 'read', 'delete'] },
     });
     // S3 and EventBridge both invoke the function asynchronously.

@@ -26,8 +26,7 @@ export class Sweeper {
   constructor(stack: Stack, data: DataStores) {
     this.handler = data.handlerFunction(SWEEPER.id, {
       entry: SWEEPER.entry,
-      // One run walks every candidate; a large backlog is finished by the next run.
-      timeout: Duration.minutes(15),
+      timeout: Duration.seconds(SWEEPER.timeoutSeconds),
       access: SWEEPER.access,
     });
     this.failures = new FailureQueue(stack, `${SWEEPER.id}Failures`);
