@@ -34,7 +34,8 @@ beforeAll(async () => {
     settings: { completionWaitMs: COMPLETION_WAIT_MS },
     s3AssemblyMs: () => ASSEMBLY_MS,
   });
-});
+  // A stack of its own (DynamoDB Local's JVM among it) starts slowly beside the other integration files.
+}, 240_000);
 
 afterAll(async () => {
   await stack?.stop();
