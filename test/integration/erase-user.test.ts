@@ -33,7 +33,8 @@ beforeAll(async () => {
     credentials: LOCAL_CREDENTIALS,
     forcePathStyle: true,
   });
-});
+  // A stack of its own (DynamoDB Local's JVM among it) starts slowly beside the other integration files.
+}, 240_000);
 
 afterAll(async () => {
   await stack?.stop();

@@ -45,7 +45,7 @@ beforeAll(async () => {
     eventsWebhookUrl: `http://127.0.0.1:${(backend.address() as AddressInfo).port}/hooks/hashdrop`,
     printEvent: () => undefined,
   });
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await local?.stop();
