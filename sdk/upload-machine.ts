@@ -361,7 +361,9 @@ export async function upload<Body>(
     blockDigests: tree.blockDigests.map(bytesToHex),
     ...(contentType ? { contentType } : {}),
   };
-  const deadline = Date.now() + (options.maxWaitMs ?? 30 * 60_000);
+  const maxWaitMs = options.maxWaitMs ?? 30 * 60_000;
+  /** When this run of waits for another sender began: a wait is timed from its start, not the upload's. */
+  let waitingSince: number | undefined;
   const session: Session = {
     sent: { bytes: 0 },
     client,
@@ -381,6 +383,7 @@ export async function upload<Body>(
   try {
     let view = await ask();
     for (;;) {
+      if (view.status !== 'wait' && view.status !== 'pending') waitingSince = undefined;
       switch (view.status) {
         case 'complete':
           return {
@@ -426,7 +429,10 @@ export async function upload<Body>(
           // Another client is sending this content. Asking again completes the file once it is
           // stored, or takes the upload over if that client gave up.
           if (view.status === 'pending') underway = view.uploadId;
-          if (Date.now() > deadline) throw new UploadFailedError('wait_timeout', 'gave up waiting for the content to be stored');
+          waitingSince ??= Date.now();
+          if (Date.now() - waitingSince > maxWaitMs) {
+            throw new UploadFailedError('wait_timeout', 'gave up waiting for the content to be stored');
+          }
           onProgress?.({ phase: 'waiting', size: tree.size });
           await sleep(view.retryAfterSeconds * 1000, signal);
           view = await ask();

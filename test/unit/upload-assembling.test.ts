@@ -31,14 +31,24 @@ const uploadView: UploadView = {
 const pending = (retryAfterSeconds: number): UploadView => ({ status: 'pending', uploadId: UPLOAD_ID, file, retryAfterSeconds });
 const complete: UploadView = { status: 'complete', uploadId: UPLOAD_ID, file: { ...file, state: 'COMPLETE' } };
 
+/** An API error answer, as the server sends one. */
+interface ScriptedError {
+  readonly status: number;
+  readonly error: { readonly code: string; readonly message: string };
+}
+
 /** An API answering POST /v1/uploads from `asks` and the completion from `completions`, in turn. */
-function scriptedApi(asks: UploadView[], completions: UploadView[]): { client: HashdropClient; calls: string[] } {
+function scriptedApi(
+  asks: UploadView[],
+  completions: (UploadView | ScriptedError)[],
+): { client: HashdropClient; calls: string[] } {
   const calls: string[] = [];
   const fetchImpl: typeof fetch = async (input, init) => {
     const method = init?.method ?? 'GET';
     const path = new URL(String(input)).pathname;
     calls.push(`${method} ${path}`);
     const next = path === '/v1/uploads' ? asks.shift() : path.endsWith('/complete') ? completions.shift() : undefined;
+    if (next && 'error' in next) return Response.json({ error: next.error }, { status: next.status });
     return next ? Response.json(next, { status: 200 }) : Response.json({ message: 'Not Found' }, { status: 404 });
   };
   return { client: new HashdropClient({ endpoint: 'http://api.test', token: 't', fetch: fetchImpl }), calls };
@@ -109,5 +119,15 @@ describe('a completion pending while storage assembles the object', () => {
       Array.from({ length: 100 }, () => pending(0.01)),
     );
     await expect(upload(client, source([], 150), 'a.bin', { maxWaitMs: 100 })).rejects.toMatchObject({ code: 'wait_timeout' });
+  });
+
+  it('times a wait for another sender from its own start too, not from the upload’s (a long send, then upload_not_active)', async () => {
+    // Another client took the upload over while ours was sending: the completion answers 409, and
+    // asking again is told to wait for theirs. Timed from the upload's start, the wait gave up at once.
+    const notActive: ScriptedError = { status: 409, error: { code: 'upload_not_active', message: 'taken over' } };
+    const waiting: UploadView = { status: 'wait', retryAfterSeconds: 0.01 };
+    const { client } = scriptedApi([uploadView, waiting, complete], [notActive]);
+    const put = await upload(client, source([], 150), 'a.bin', { maxWaitMs: 100 });
+    expect(put).toMatchObject({ state: 'COMPLETE' });
   });
 });
