@@ -665,7 +665,12 @@ export async function signParts(
     if (!content || !attempt || !mayUpload(deps, content, attempt, file)) {
       throw new ConflictError('upload_not_active', 'this upload holds no active permit; ask POST /v1/uploads again');
     }
-    return uploadView(deps, file, attempt, partNumbers);
+    const view = await uploadView(deps, file, attempt, partNumbers);
+    // Storage is assembling the parts (a completion is under way): there is nothing left to sign.
+    if (view.status !== 'upload') {
+      throw new ConflictError('upload_not_active', 'storage is assembling this upload; ask POST /v1/uploads again');
+    }
+    return view;
   });
 }
 

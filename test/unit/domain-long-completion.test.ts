@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '#domain/errors';
 import type { CompletedPart } from '#domain/ports';
-import { completeUpload, MULTIPART_UPLOAD_LIFETIME_DAYS, requestUpload, uploadStatus } from '#domain/uploads';
+import { completeUpload, MULTIPART_UPLOAD_LIFETIME_DAYS, requestUpload, signParts, uploadStatus } from '#domain/uploads';
 import { MiB } from '#protocol/content-id';
 import { expectStatus, localFile, memoryWorld, requestFor, sendBytes } from '../support/memory-deps.ts';
 
@@ -110,6 +110,8 @@ describe('a completion S3 takes long to assemble', () => {
 
     const again = expectStatus(await requestUpload(world.deps, 'alice', requestFor(file, 'big.bin')), 'pending');
     expect(again.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    // More URLs are refused as for any upload without a permit (the route's contract answers `upload` only).
+    await expect(signParts(world.deps, 'alice', view.uploadId, [1])).rejects.toMatchObject({ code: 'upload_not_active' });
     expect((await world.catalog.getContent(file.contentId))?.attempt?.multipartUploads).toEqual(layouts);
 
     await assembled();
