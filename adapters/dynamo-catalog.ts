@@ -49,7 +49,7 @@ import type {
 } from '#domain/ports';
 import { type ContentionOptions, retryContention, writeFailureOf } from './dynamo-contention.ts';
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
-import { renameMarkName } from './rename-mark.ts';
+import { isRenameMark, renameMarkName } from './rename-mark.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -523,17 +523,7 @@ export class DynamoCatalog implements Catalog {
   }
 
   async deleteUserRecords(userId: string): Promise<boolean> {
-    const { Items: files = [] } = await this.db.send(
-      new QueryCommand({
-        TableName: this.tables.files,
-        ConsistentRead: true,
-        ...withExpressions({
-          KeyConditionExpression: expression('userId = :u AND #name >= :first', { ':u': userId, ':first': FIRST_FILE_NAME }),
-        }),
-        Limit: 1,
-      }),
-    );
-    if (files.length > 0) return false;
+    if (await this.hasFiles(userId)) return false;
     // A file linked since the query counts in usage (its link's transaction wrote both), so the
     // condition refuses; one linked after the delete creates the item anew (ADD), counted.
     const usageGone = await attempted(() =>
@@ -553,11 +543,32 @@ export class DynamoCatalog implements Catalog {
     if (!usageGone) return false;
     for await (const item of this.reservedItemsOf(userId)) {
       const name = String(item.name);
+      // The usage item went under its condition above: one here is a link's since (its ADD made
+      // it anew, counting that file), which must stay. Rename marks stay until they expire (3
+      // days): they hold an upload nonce and a time, no name, and the stream may still need them
+      // to tell a rename's source from a delete (a retried or replayed record).
+      if (name === USAGE_ITEM_NAME || isRenameMark(name)) continue;
       const challenge = this.challengeOfRecord(userId, name);
       if (challenge) await this.forgetLook(challenge);
       await this.db.send(new DeleteCommand({ TableName: this.tables.files, Key: { userId, name } }));
     }
-    return true;
+    // A file linked while the records went is the user's still: not erased.
+    return !(await this.hasFiles(userId));
+  }
+
+  /** Whether any file (in any state) is under the user's name, read consistently. */
+  private async hasFiles(userId: string): Promise<boolean> {
+    const { Items: files = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.files,
+        ConsistentRead: true,
+        ...withExpressions({
+          KeyConditionExpression: expression('userId = :u AND #name >= :first', { ':u': userId, ':first': FIRST_FILE_NAME }),
+        }),
+        Limit: 1,
+      }),
+    );
+    return files.length > 0;
   }
 
   /** Every item under a reserved name (RESERVED_NAME_PREFIX, sorting before every file) in a user's partition. */

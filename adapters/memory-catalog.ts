@@ -303,8 +303,7 @@ export class MemoryCatalog implements Catalog {
     // A content's counts are its looks here: the erased user's go with their challenges.
     for (const id of this.challengeLedger.keys()) if ((JSON.parse(id) as [string])[0] === userId) this.challengeLedger.delete(id);
     for (const key of this.openByUser.keys()) if (key.startsWith(`${userId}\u0000`)) this.openByUser.delete(key);
-    // Rename marks name the user's files (DynamoCatalog keeps them as reserved items of the user).
-    for (const key of this.renameMarks.keys()) if (key.startsWith(`${userId}\u0000`)) this.renameMarks.delete(key);
+    // Rename marks stay until they expire, as DynamoCatalog's: no name in them, and the stream may still need them.
     return true;
   }
 

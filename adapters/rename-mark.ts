@@ -8,5 +8,9 @@ import type { FileRecord } from '#domain/ports';
  * rename moves a version at a time strictly after its last change, domain/files.ts), never by its
  * name, which may take the whole 1,024 bytes of a sort key.
  */
+const RENAME_MARK_PREFIX = `${RESERVED_NAME_PREFIX}moved#`;
+
 export const renameMarkName = (from: Pick<FileRecord, 'uploadId' | 'updatedAt'>): string =>
-  `${RESERVED_NAME_PREFIX}moved#${from.uploadId}#${from.updatedAt}`;
+  `${RENAME_MARK_PREFIX}${from.uploadId}#${from.updatedAt}`;
+
+export const isRenameMark = (name: string): boolean => name.startsWith(RENAME_MARK_PREFIX);

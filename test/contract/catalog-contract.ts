@@ -529,6 +529,15 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
         expect(await catalog.getUsage(pending.userId)).toEqual({ files: 0, bytes: 0, savedBytes: 0, quotaBytes: 7000 });
       });
 
+      it('keeps rename marks (a nonce and a time, no name) until they expire: the stream may still ask about them', async () => {
+        const { file } = await stored();
+        const moved: FileRecord = { ...file, name: `moved-${hex(4)}`, updatedAt: t + 100, renamed: { from: file.name, at: t + 100 } };
+        await catalog.renameFile({ from: file, to: moved, overwritten: undefined });
+        await catalog.deleteFile(moved, t + 101);
+        expect(await catalog.deleteUserRecords(file.userId)).toBe(true);
+        expect(await catalog.renamedAway(file)).toBe(true);
+      });
+
       it('once no file is left: usage, own quota and saved bytes go; a second run is a no-op; others untouched', async () => {
         const { file } = await stored();
         const sharer = await reference(newUserId(), file.contentId, { savedBytes: SIZE });
