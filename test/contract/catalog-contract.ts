@@ -531,7 +531,12 @@ export function catalogContract(name: string, make: () => Promise<CatalogFixture
 
       it('keeps rename marks (a nonce and a time, no name) until they expire: the stream may still ask about them', async () => {
         const { file } = await stored();
-        const moved: FileRecord = { ...file, name: `moved-${hex(4)}`, updatedAt: t + 100, renamed: { from: file.name, at: t + 100 } };
+        const moved: FileRecord = {
+          ...file,
+          name: `moved-${hex(4)}`,
+          updatedAt: t + 100,
+          renamed: { from: file.name, at: t + 100 },
+        };
         await catalog.renameFile({ from: file, to: moved, overwritten: undefined });
         await catalog.deleteFile(moved, t + 101);
         expect(await catalog.deleteUserRecords(file.userId)).toBe(true);
