@@ -28,6 +28,11 @@ export interface ErasureOptions {
   readonly exportOnly?: boolean;
   /** Erase after the export: without it the command stops there and says how to go on. */
   readonly yes?: boolean;
+  /**
+   * With `yes`: the number of files the user must have (the count a dry run printed). A mistyped
+   * id that names another real user is then refused unless that user has exactly as many files.
+   */
+  readonly expectFiles?: number;
   /** Where the export is saved. */
   readonly out: string;
   /** Invocations of the erasure before giving up. @default 100 */
@@ -64,6 +69,13 @@ export async function runErasure(invoke: EraseUserInvoker, options: ErasureOptio
   // The id quoted as given, so that a stray space or a look-alike character shows.
   log(`user ${JSON.stringify(userId)}: ${plan.files} files${states ? ` (${states})` : ''}, ${plan.bytes} bytes`);
   if (options.dryRun) return { plan };
+  if (options.yes && options.expectFiles !== plan.files) {
+    throw new ErasureError(
+      options.expectFiles === undefined
+        ? `nothing done: --yes needs --files ${plan.files}, the count above, to erase this user`
+        : `nothing done: ${JSON.stringify(userId)} has ${plan.files} files, not ${options.expectFiles}: check the user id`,
+    );
+  }
 
   const saved = await invoke({ userId, action: 'export' });
   if (!('exportUrl' in saved)) throw new ErasureError('the function did not answer the export with its key');
@@ -79,7 +91,7 @@ export async function runErasure(invoke: EraseUserInvoker, options: ErasureOptio
   const outcome = { plan, exported: { key: saved.exportKey, files: saved.files, savedTo: options.out } };
   if (options.exportOnly) return outcome;
   if (!options.yes) {
-    log('nothing erased: run again with --yes to erase this user');
+    log(`nothing erased: run again with --yes --files ${plan.files} to erase this user`);
     return outcome;
   }
 

@@ -90,7 +90,7 @@ describe('erasing a user', () => {
     const events: EraseUserEvent[] = [];
     const lines: string[] = [];
     const out = join(dataDir, 'export.json');
-    const erase = (options: { dryRun?: boolean; yes?: boolean }) =>
+    const erase = (options: { dryRun?: boolean; yes?: boolean; expectFiles?: number }) =>
       runErasure(
         (event) => {
           events.push(event);
@@ -107,7 +107,12 @@ describe('erasing a user', () => {
     expect((await erase({})).erased).toBeUndefined();
     expect((await clientFor(alice).listFiles()).files).toHaveLength(2);
 
-    const outcome = await erase({ yes: true });
+    // --yes alone, or with another count (a mistyped id naming another user), erases nothing.
+    await expect(erase({ yes: true })).rejects.toThrow(/--yes needs --files 2/);
+    await expect(erase({ yes: true, expectFiles: 3 })).rejects.toThrow(/has 2 files, not 3/);
+    expect((await clientFor(alice).listFiles()).files).toHaveLength(2);
+
+    const outcome = await erase({ yes: true, expectFiles: 2 });
     expect(outcome.erased).toEqual({ deleted: 2, cancelled: 0, remaining: 0, done: true });
     const exported = JSON.parse(readFileSync(out, 'utf8')) as { userId: string; files: ExportedFile[] };
     expect(exported.userId).toBe(alice);
@@ -133,7 +138,7 @@ describe('erasing a user', () => {
     expect(readFileSync(copy).equals(readFileSync(shared))).toBe(true);
 
     // Erasing again finds nothing and changes nothing.
-    expect((await erase({ yes: true })).erased).toEqual({ deleted: 0, cancelled: 0, remaining: 0, done: true });
+    expect((await erase({ yes: true, expectFiles: 0 })).erased).toEqual({ deleted: 0, cancelled: 0, remaining: 0, done: true });
   });
 
   it('refuses an event that is not one (no user id, an unknown field) before touching anything', async () => {
