@@ -7,45 +7,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fileEvents } from '#domain/file-events';
-import { completedUpload, endedUpload, fallbackOf } from '#domain/file-versions';
-import type { FileRecord } from '#domain/ports';
+import { completedUpload, endedUpload } from '#domain/file-versions';
 import { envelopeOf, FILE_EVENT_TYPES, type FileEvent } from '#protocol/events';
 import { contractDocument } from '../../openapi/contract.ts';
 import { eventSchemaCheck } from '../support/event-schema.ts';
+import { complete, hex, moved, T0, upload } from '../support/file-records.ts';
 
-const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
-const hex = (digit: string) => digit.repeat(64);
 let changes = 0;
 const change = (extra: { renamedAway?: boolean } = {}) => ({ changeId: `rec-${++changes}`, committedAt: T0, ...extra });
-
-const complete = (overrides: Partial<FileRecord> = {}): FileRecord => ({
-  userId: 'alice',
-  name: 'a.bin',
-  contentId: hex('a'),
-  size: 10,
-  state: 'COMPLETE',
-  uploadId: 'u-old',
-  createdAt: T0 - 5000,
-  updatedAt: T0 - 5000,
-  ...overrides,
-});
-
-/** A new upload under `existing`'s name (as domain/uploads.ts builds it), keeping its version. */
-function upload(existing: FileRecord | undefined, overrides: Partial<FileRecord> = {}): FileRecord {
-  const fallback = fallbackOf(existing);
-  return {
-    ...complete({ contentId: hex('b'), size: 20, state: 'PENDING', uploadId: 'u-new', createdAt: T0 - 1000 }),
-    updatedAt: T0 - 1000,
-    ...(fallback ? { previous: fallback } : {}),
-    ...overrides,
-  };
-}
-
-/** domain/files.ts renameFile's moved record. */
-function moved(from: FileRecord, to: string): FileRecord {
-  const { failedUpload: _f, renamed: _r, ...version } = from;
-  return { ...version, name: to, updatedAt: from.updatedAt + 1, renamed: { from: from.name, at: from.updatedAt + 1 } };
-}
 
 /** The events of one change of every kind domain/file-events.ts tells apart. */
 function producedEvents(): FileEvent[] {

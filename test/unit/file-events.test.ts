@@ -5,46 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { fileEvents, mayBeRenameSource } from '#domain/file-events';
-import { completedUpload, endedUpload, fallbackOf } from '#domain/file-versions';
+import { completedUpload, endedUpload } from '#domain/file-versions';
 import { renameFile } from '#domain/files';
 import type { FileRecord } from '#domain/ports';
 import type { FileEvent } from '#protocol/events';
+import { complete, hex, moved, T0, upload } from '../support/file-records.ts';
 import { localFile, memoryWorld, upload as uploadBytes } from '../support/memory-deps.ts';
 
-const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
 const change = { changeId: 'rec-1', committedAt: T0 };
-const hex = (digit: string) => digit.repeat(64);
-
-function complete(overrides: Partial<FileRecord> = {}): FileRecord {
-  return {
-    userId: 'alice',
-    name: 'a.bin',
-    contentId: hex('a'),
-    size: 10,
-    state: 'COMPLETE',
-    uploadId: 'u-old',
-    createdAt: T0 - 5000,
-    updatedAt: T0 - 5000,
-    ...overrides,
-  };
-}
-
-/** A new upload under `existing`'s name (as domain/uploads.ts builds it), keeping its version. */
-function upload(existing: FileRecord | undefined, overrides: Partial<FileRecord> = {}): FileRecord {
-  const fallback = fallbackOf(existing);
-  return {
-    userId: 'alice',
-    name: 'a.bin',
-    contentId: hex('b'),
-    size: 20,
-    state: 'PENDING',
-    uploadId: 'u-new',
-    createdAt: T0 - 1000,
-    updatedAt: T0 - 1000,
-    ...(fallback ? { previous: fallback } : {}),
-    ...overrides,
-  };
-}
 
 /** An instant upload's record (domain/uploads.ts: the hit path). */
 const instant = (overrides: Partial<FileRecord> = {}): FileRecord => ({
@@ -54,12 +22,6 @@ const instant = (overrides: Partial<FileRecord> = {}): FileRecord => ({
   uploadId: 'u-hit',
   ...overrides,
 });
-
-/** domain/files.ts renameFile's moved record. */
-function moved(from: FileRecord, to: string, at = from.updatedAt + 1): FileRecord {
-  const { failedUpload: _f, renamed: _r, ...version } = from;
-  return { ...version, name: to, updatedAt: at, renamed: { from: from.name, at } };
-}
 
 const types = (events: FileEvent[]) => events.map((event) => event.type);
 
