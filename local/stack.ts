@@ -507,6 +507,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     credentials: LOCAL_CREDENTIALS,
     streamArn: await streamArnOf(dynamodbEndpoint, FILES_TABLE.localName),
     handle: (event) => fileEvents(event),
+    // A persisted stack resumes its events where it stopped: none repeated, none skipped.
+    ...(options.persist ? { checkpointFile: join(dataDir, 'file-events-checkpoint.json') } : {}),
   });
 
   s3.onEvent((event: S3Event) => {

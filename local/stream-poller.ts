@@ -5,8 +5,12 @@
  * reports a batch item failure, hands them over again from that record (a few times, then the
  * records are logged and skipped, as the on-failure destination keeps them in AWS).
  *
- * Only records written since the poller started are handed over.
+ * With a checkpoint file (`npm start`'s persisted .hashdrop/), the poller resumes
+ * each shard after the last record it read before, so a restart neither repeats nor skips an
+ * event; a shard it never read is read from the start of the minute it started (DynamoDB Local
+ * keeps a day of records, which would otherwise all be handed over again).
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import {
   type _Record,
   DescribeStreamCommand,
@@ -25,6 +29,19 @@ export interface StreamPollerOptions {
   readonly handle: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
   /** @default 250 */
   readonly intervalMs?: number;
+  /** Where each shard's last record read is kept across restarts; none: nothing is kept. */
+  readonly checkpointFile?: string;
+}
+
+type Checkpoint = Record<string, string>;
+
+function readCheckpoint(file: string | undefined): Checkpoint {
+  if (!file || !existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
+  } catch {
+    return {};
+  }
 }
 
 export interface StreamPoller {
@@ -64,7 +81,17 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
    * from its trim horizon (then after its last record) and records older than the poller are
    * skipped: a persisted .hashdrop/ would otherwise replay a day of events at every start.
    */
-  const shards = new Map<string, { iterator?: string | undefined; last?: string; closed?: boolean }>();
+  const shards = new Map<string, { iterator?: string | undefined; last?: string; closed?: boolean; resumed?: boolean }>();
+  const checkpoint = readCheckpoint(options.checkpointFile);
+  let written = JSON.stringify(checkpoint);
+  const saveCheckpoint = () => {
+    if (!options.checkpointFile) return;
+    const now = Object.fromEntries([...shards].flatMap(([id, shard]) => (shard.last ? [[id, shard.last]] : [])));
+    const text = JSON.stringify(now);
+    if (text === written) return;
+    writeFileSync(options.checkpointFile, text);
+    written = text;
+  };
   // DynamoDB Local rounds a record's creation time down to the minute.
   const startedAt = Math.floor(Date.now() / 60_000) * 60;
   let stopped = false;
@@ -124,14 +151,20 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     if (!answer.NextShardIterator) shard.closed = true;
     const lastRecord = records.at(-1)?.dynamodb?.SequenceNumber;
     if (lastRecord) shard.last = lastRecord;
-    const fresh = records.filter((record) => (record.dynamodb?.ApproximateCreationDateTime?.getTime() ?? 0) / 1000 >= startedAt);
+    const fresh = shard.resumed
+      ? records
+      : records.filter((record) => (record.dynamodb?.ApproximateCreationDateTime?.getTime() ?? 0) / 1000 >= startedAt);
     if (fresh.length > 0) await deliver(fresh.map((record) => lambdaRecord(record, options.streamArn)));
+    saveCheckpoint();
   }
 
   async function poll(): Promise<void> {
     const { StreamDescription } = await client.send(new DescribeStreamCommand({ StreamArn: options.streamArn }));
-    for (const shard of StreamDescription?.Shards ?? [])
-      if (shard.ShardId && !shards.has(shard.ShardId)) shards.set(shard.ShardId, {});
+    for (const shard of StreamDescription?.Shards ?? []) {
+      if (!shard.ShardId || shards.has(shard.ShardId)) continue;
+      const last = checkpoint[shard.ShardId];
+      shards.set(shard.ShardId, last ? { last, resumed: true } : {});
+    }
     for (const shardId of shards.keys()) await pollShard(shardId);
     rounds += 1;
   }
