@@ -522,7 +522,7 @@ export class DynamoCatalog implements Catalog {
     );
   }
 
-  async deleteUserRecords(userId: string): Promise<boolean> {
+  async deleteUserRecords(userId: string, haveTime: () => boolean = () => true): Promise<boolean> {
     if (await this.hasFiles(userId)) return false;
     // A file linked since the query counts in usage (its link's transaction wrote both), so the
     // condition refuses; one linked after the delete creates the item anew (ADD), counted.
@@ -548,6 +548,8 @@ export class DynamoCatalog implements Catalog {
       // days): they hold an upload nonce and a time, no name, and the stream may still need them
       // to tell a rename's source from a delete (a retried or replayed record).
       if (name === USAGE_ITEM_NAME || isRenameMark(name)) continue;
+      // Out of time: the usage item is gone (its condition holds again next time), the rest resumes.
+      if (!haveTime()) return false;
       const challenge = this.challengeOfRecord(userId, name);
       if (challenge) await this.forgetLook(challenge);
       await this.db.send(new DeleteCommand({ TableName: this.tables.files, Key: { userId, name } }));

@@ -155,7 +155,7 @@ export async function eraseUser(deps: Deps, userId: string, options: EraseOption
       cursor = page.cursor;
     } while (cursor);
     if (!haveTime()) return report(Math.max(left, 1), false);
-    if (await deps.catalog.deleteUserRecords(userId)) return report(0, true);
+    if (await deps.catalog.deleteUserRecords(userId, haveTime)) return report(0, true);
   }
   // Files kept appearing: what is there now.
   const { files, cursor } = await deps.catalog.listFiles(userId, { limit: PAGE_SIZE });

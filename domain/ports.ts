@@ -271,9 +271,10 @@ export interface Catalog {
    * challenges and counts, and their looks counted against contents). Only once they have no
    * file: false, with nothing deleted, while any file is listed or the usage item counts one (a
    * file linked concurrently), so usage never undercounts a file that exists. True also when
-   * there was nothing to erase (a second run).
+   * there was nothing to erase (a second run). False too when `haveTime` says the caller's time is
+   * short before every record is gone: a user may hold thousands of them, and the next call resumes.
    */
-  deleteUserRecords(userId: string): Promise<boolean>;
+  deleteUserRecords(userId: string, haveTime?: () => boolean): Promise<boolean>;
   /** Records a proof-of-ownership challenge as answered; false if it was already (a replay). */
   consumeChallenge(userId: string, nonce: string, expiresAt: number): Promise<boolean>;
   /**
