@@ -1,11 +1,3 @@
-/**
- * scripts/replay-failures.ts: what a failure queue's messages are turned back into, and that a
- * message is deleted only after its function ran it successfully. Fake queue and Lambda clients;
- * the AWS CLI adapter against a fake `aws` that records its arguments.
- */
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectCreatedRecords } from '#deploy/definitions';
 import {
@@ -19,6 +11,7 @@ import {
   replayOf,
   UnreadableMessageError,
 } from '../../scripts/failure-replay.ts';
+import { type FakeAwsCli, fakeAwsCli } from '../support/fake-aws-cli.ts';
 
 const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:Hashdrop-ObjectCreated30DF-abc';
 const S3_EVENT = { Records: [{ eventName: 'ObjectCreated:Put', s3: { object: { key: 'blobs/ab12/att1' } } }] };
@@ -184,34 +177,19 @@ describe('replaying a failure queue', () => {
 });
 
 describe('through the AWS CLI', () => {
-  let dir: string;
+  let cli: FakeAwsCli;
   let aws: string;
-  const calls = async (): Promise<string[][]> =>
-    (await readFile(join(dir, 'calls.jsonl'), 'utf8'))
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as string[]);
+  const calls = () => cli.calls();
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'hashdrop-fake-aws-'));
-    aws = join(dir, 'aws');
-    // Records its arguments (and the payload it was given); answers as the AWS CLI v2 does.
-    await writeFile(
-      aws,
-      `#!/usr/bin/env node
-const fs = require('node:fs');
-const args = process.argv.slice(2);
-const payload = args[args.indexOf('--payload') + 1];
-fs.appendFileSync(${JSON.stringify(join(dir, 'calls.jsonl'))}, JSON.stringify(args.concat(payload && payload.startsWith('fileb://') ? [fs.readFileSync(payload.slice(8), 'utf8')] : [])) + '\\n');
-if (args[1] === 'receive-message') process.stdout.write(JSON.stringify({ Messages: [{ MessageId: 'm', ReceiptHandle: 'rh', Body: '{}', MessageAttributes: { TARGET_ARN: { StringValue: 'fn', DataType: 'String' } } }] }));
-if (args[1] === 'invoke') { const out = args[args.indexOf('0') + 1]; fs.writeFileSync(out, '{"errorMessage":"boom"}'); process.stdout.write(JSON.stringify(args.includes('arn:aws:lambda:eu-west-1:1:function:bad') ? { StatusCode: 200, FunctionError: 'Unhandled' } : { StatusCode: 200 })); }
-`,
+    // Answers as the AWS CLI v2 does.
+    cli = await fakeAwsCli(
+      `if (args[1] === 'receive-message') process.stdout.write(JSON.stringify({ Messages: [{ MessageId: 'm', ReceiptHandle: 'rh', Body: '{}', MessageAttributes: { TARGET_ARN: { StringValue: 'fn', DataType: 'String' } } }] }));
+if (args[1] === 'invoke') { const out = args[args.indexOf('0') + 1]; fs.writeFileSync(out, '{"errorMessage":"boom"}'); process.stdout.write(JSON.stringify(args.includes('arn:aws:lambda:eu-west-1:1:function:bad') ? { StatusCode: 200, FunctionError: 'Unhandled' } : { StatusCode: 200 })); }`,
     );
-    await chmod(aws, 0o755);
+    aws = cli.path;
   });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cli.remove());
 
   it('receives with attributes and a hiding time, invokes synchronously without the CLI’s 60 s limit, in the function’s region', async () => {
     const { queue, lambda } = awsCliClients({

@@ -1,14 +1,3 @@
-/**
- * scripts/replay-failures.ts on the FileEvents failure queue: Lambda's on-failure record of a
- * stream batch names records (shard, first and last sequence number) without holding them, so the
- * replay reads exactly those back from the stream and hands them to the function as the
- * DynamoDBStreamEvent Lambda gives it (here the real FileEvents handler checks that); the message
- * goes only once that succeeded, and a batch the stream no longer has is reported and kept. Fake
- * stream, queue and Lambda clients; the AWS CLI adapter against a fake `aws`.
- */
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +19,7 @@ import {
   streamBatchOf,
   UnreadableMessageError,
 } from '../../scripts/failure-replay.ts';
+import { type FakeAwsCli, fakeAwsCli } from '../support/fake-aws-cli.ts';
 
 const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:Hashdrop-FileEvents1A2B-xyz';
 const STREAM_ARN = 'arn:aws:dynamodb:eu-west-1:123456789012:table/Hashdrop-Files/stream/2026-11-01T00:00:00.000';
@@ -309,26 +299,14 @@ describe('replaying a FileEvents failure queue', () => {
 });
 
 describe('the stream and the function through the AWS CLI', () => {
-  let dir: string;
+  let cli: FakeAwsCli;
   let aws: string;
-  const calls = async (): Promise<string[][]> =>
-    (await readFile(join(dir, 'calls.jsonl'), 'utf8'))
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as string[]);
+  const calls = () => cli.calls();
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'hashdrop-fake-aws-'));
-    aws = join(dir, 'aws');
-    // Records its arguments; answers as the AWS CLI v2 does (errors on stderr, exit status 254).
-    await writeFile(
-      aws,
-      `#!/usr/bin/env node
-const fs = require('node:fs');
-const args = process.argv.slice(2);
-fs.appendFileSync(${JSON.stringify(join(dir, 'calls.jsonl'))}, JSON.stringify(args) + '\\n');
-const arg = (name) => args[args.indexOf(name) + 1];
-if (args[1] === 'get-shard-iterator') {
+    // Answers as the AWS CLI v2 does (errors on stderr, exit status 254).
+    cli = await fakeAwsCli(
+      `if (args[1] === 'get-shard-iterator') {
   if (arg('--sequence-number') === '1') {
     process.stderr.write('\\nAn error occurred (TrimmedDataAccessException) when calling the GetShardIterator operation: the sequence number is beyond the trim horizon\\n');
     process.exit(254);
@@ -339,14 +317,11 @@ if (args[1] === 'get-records') process.stdout.write(JSON.stringify({ Records: ${
 if (args[1] === 'invoke') {
   fs.writeFileSync(args[args.indexOf('0') + 1], arg('--function-name').endsWith('partly') ? '{"batchItemFailures":[{"itemIdentifier":"1000"}]}' : '{"batchItemFailures":[]}');
   process.stdout.write(JSON.stringify({ StatusCode: 200 }));
-}
-`,
+}`,
     );
-    await chmod(aws, 0o755);
+    aws = cli.path;
   });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cli.remove());
 
   it('reads at the sequence number, in the stream’s region, and names the AWS error the CLI reports', async () => {
     const { streams } = awsCliClients({ queueUrl: 'https://sqs.us-east-2.amazonaws.com/1/q', region: 'us-east-2', command: aws });
