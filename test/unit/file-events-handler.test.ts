@@ -15,19 +15,11 @@ import { EventDeliveryError } from '#domain/errors';
 import type { EventSink, FileRecord } from '#domain/ports';
 import { build, type FileEventsDeps } from '#lambdas/file-events';
 import type { FileEvent } from '#protocol/events';
+import { complete } from '../support/file-records.ts';
 
 const T = 1_767_000_000;
-const file = (name: string, overrides: Partial<FileRecord> = {}): FileRecord => ({
-  userId: 'alice',
-  name,
-  contentId: 'a'.repeat(64),
-  size: 10,
-  state: 'COMPLETE',
-  uploadId: `u-${name}`,
-  createdAt: T * 1000,
-  updatedAt: T * 1000,
-  ...overrides,
-});
+const file = (name: string, overrides: Partial<FileRecord> = {}): FileRecord =>
+  complete({ name, uploadId: `u-${name}`, createdAt: T * 1000, updatedAt: T * 1000, ...overrides });
 
 type Image = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
 const image = (item: object): Image => marshall(item, { removeUndefinedValues: true }) as unknown as Image;

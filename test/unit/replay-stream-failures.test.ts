@@ -20,6 +20,7 @@ import {
   UnreadableMessageError,
 } from '../../scripts/failure-replay.ts';
 import { type FakeAwsCli, fakeAwsCli } from '../support/fake-aws-cli.ts';
+import { complete } from '../support/file-records.ts';
 
 const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:Hashdrop-FileEvents1A2B-xyz';
 const STREAM_ARN = 'arn:aws:dynamodb:eu-west-1:123456789012:table/Hashdrop-Files/stream/2026-11-01T00:00:00.000';
@@ -57,16 +58,7 @@ const message = (body: string): QueueMessage => {
   return { messageId: `m-${counter}`, receiptHandle: `rh-${counter}`, body, attributes: {} };
 };
 
-const file = (name: string): FileRecord => ({
-  userId: 'alice',
-  name,
-  contentId: 'a'.repeat(64),
-  size: 10,
-  state: 'COMPLETE',
-  uploadId: `u-${name}`,
-  createdAt: T * 1000,
-  updatedAt: T * 1000,
-});
+const file = (name: string): FileRecord => complete({ name, uploadId: `u-${name}`, createdAt: T * 1000, updatedAt: T * 1000 });
 
 /**
  * A Files item's INSERT as GetRecords prints it through the AWS CLI: AttributeValue JSON images,
