@@ -344,10 +344,10 @@ async function buildHandler<R>(functionId: FunctionId, entry: string, deps: Func
     build: (deps: Deps) => (event: unknown, context: Context) => Promise<R>;
   };
   const handler = module.build(deps);
+  // The deployed function's timeout (an API function's: API Gateway's 30 s), as a real deadline.
+  const definition = FUNCTIONS.find((fn) => fn.id === functionId);
+  const timeoutSeconds = definition && 'timeoutSeconds' in definition ? definition.timeoutSeconds : undefined;
   return (event) => {
-    // The deployed function's timeout (an API function's: API Gateway's 30 s), as a real deadline.
-    const definition = FUNCTIONS.find((fn) => fn.id === functionId);
-    const timeoutSeconds = definition && 'timeoutSeconds' in definition ? definition.timeoutSeconds : undefined;
     const context = lambdaContext(functionId, ...(timeoutSeconds ? [timeoutSeconds * 1000] : []));
     return deps.telemetry.invocation({ function: functionId, requestId: context.awsRequestId }, () => handler(event, context));
   };
